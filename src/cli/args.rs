@@ -1,0 +1,65 @@
+//! Command-line arguments (clap derive). Parsing only; no work happens here.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Verify SBRT dose plans (DICOM RT Dose, Struct, Plan).
+///
+/// Exit codes: 0 PASS / success, 1 FAIL, 2 usage error, 3 cannot evaluate (bad or
+/// inconsistent input; never a PASS).
+#[derive(Debug, Parser)]
+#[command(name = "sbrt-verify", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what DICOM RT objects are under PATH (files or folders), how they link, and
+    /// what is wrong with them.
+    Inspect(InspectArgs),
+    /// Write analytic phantom cases (RT Dose, RT Struct, RT Plan and exact answers).
+    Phantom(PhantomArgs),
+    /// Write the dose of an RT Dose file as a NumPy .npy array (float32, [frame][row][column],
+    /// DoseGridScaling applied), for comparison with other readers.
+    ExportDose(ExportDoseArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Files or folders (searched recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Show patient name and ID (masked by default).
+    #[arg(long)]
+    pub show_phi: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PhantomArgs {
+    /// Output folder (one sub-folder per case).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// One case (default: all). `--case list` prints the names.
+    #[arg(long)]
+    pub case: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportDoseArgs {
+    /// The RT Dose file.
+    pub dose: PathBuf,
+    /// Output .npy file.
+    #[arg(long)]
+    pub out: PathBuf,
+}

@@ -1,0 +1,340 @@
+//! PixelData -> stored sample values (before DoseGridScaling).
+//!
+//! dicom-pixeldata 0.10 converts only 1/8/16-bit samples, and RT doses are often 32-bit,
+//! so native (uncompressed) data and RLE Lossless are decoded here, honouring the transfer
+//! syntax's byte order. Other encapsulated syntaxes go through dicom-pixeldata (16-bit).
+
+use dicom_core::value::{PrimitiveValue, Value};
+
+use super::read::{a, ts, Attrs, DicomFile};
+use crate::error::{Error, Result};
+
+/// The layout of the stored samples, checked against the data length before decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleLayout {
+    pub rows: usize,
+    pub columns: usize,
+    pub frames: usize,
+    /// 16 or 32.
+    pub bits_allocated: u16,
+    pub signed: bool,
+}
+
+impl SampleLayout {
+    pub fn samples(&self) -> usize {
+        self.rows * self.columns * self.frames
+    }
+    pub fn bytes_per_sample(&self) -> usize {
+        usize::from(self.bits_allocated / 8)
+    }
+    pub fn bytes(&self) -> usize {
+        self.samples() * self.bytes_per_sample()
+    }
+}
+
+/// Decodes the PixelData of `file` into stored values (as f64, exact for 32-bit integers).
+pub fn decode_samples(file: &DicomFile, layout: SampleLayout) -> Result<Vec<f64>> {
+    let attrs = file.attrs();
+    let el = attrs
+        .element(a::PIXEL_DATA)
+        .ok_or_else(|| attrs.missing(a::PIXEL_DATA))?;
+    let big_endian = file.is_big_endian();
+    let bytes: Vec<u8> = match el.value() {
+        Value::Primitive(p) => native_bytes(p, big_endian).ok_or_else(|| {
+            attrs.bad(
+                a::PIXEL_DATA,
+                "unexpected value representation for pixel data",
+            )
+        })?,
+        Value::PixelSequence(seq) => {
+            if file.transfer_syntax == ts::RLE_LOSSLESS {
+                rle_frames(&attrs, seq.fragments(), layout)?
+            } else {
+                return other_encapsulated(file, layout);
+            }
+        }
+        Value::Sequence(_) => {
+            return Err(attrs.bad(a::PIXEL_DATA, "pixel data is a sequence"));
+        }
+    };
+    let need = layout.bytes();
+    // An odd total length is padded with one byte.
+    if bytes.len() != need && bytes.len() != need + 1 {
+        return Err(attrs.bad(
+            a::PIXEL_DATA,
+            format!(
+                "{} bytes, but Rows x Columns x NumberOfFrames x BitsAllocated/8 = {}x{}x{}x{} = {} bytes",
+                bytes.len(),
+                layout.rows,
+                layout.columns,
+                layout.frames,
+                layout.bytes_per_sample(),
+                need
+            ),
+        ));
+    }
+    // RLE output is big-endian byte planes recombined below as big endian.
+    let be = big_endian || file.transfer_syntax == ts::RLE_LOSSLESS;
+    Ok(bytes_to_samples(&bytes[..need], layout, be))
+}
+
+/// The pixel bytes in file order. OW values are read by dicom-rs as native u16 words, so
+/// they are written back in the transfer syntax's byte order to recover the byte stream.
+fn native_bytes(p: &PrimitiveValue, big_endian: bool) -> Option<Vec<u8>> {
+    match p {
+        PrimitiveValue::U8(b) => Some(b.to_vec()),
+        PrimitiveValue::U16(w) => Some(
+            w.iter()
+                .flat_map(|x| {
+                    if big_endian {
+                        x.to_be_bytes()
+                    } else {
+                        x.to_le_bytes()
+                    }
+                })
+                .collect(),
+        ),
+        PrimitiveValue::U32(w) => Some(
+            w.iter()
+                .flat_map(|x| {
+                    if big_endian {
+                        x.to_be_bytes()
+                    } else {
+                        x.to_le_bytes()
+                    }
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn bytes_to_samples(bytes: &[u8], layout: SampleLayout, big_endian: bool) -> Vec<f64> {
+    match (layout.bits_allocated, layout.signed, big_endian) {
+        (16, false, false) => bytes
+            .chunks_exact(2)
+            .map(|c| f64::from(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        (16, false, true) => bytes
+            .chunks_exact(2)
+            .map(|c| f64::from(u16::from_be_bytes([c[0], c[1]])))
+            .collect(),
+        (16, true, false) => bytes
+            .chunks_exact(2)
+            .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        (16, true, true) => bytes
+            .chunks_exact(2)
+            .map(|c| f64::from(i16::from_be_bytes([c[0], c[1]])))
+            .collect(),
+        (32, false, false) => bytes
+            .chunks_exact(4)
+            .map(|c| f64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        (32, false, true) => bytes
+            .chunks_exact(4)
+            .map(|c| f64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        (32, true, false) => bytes
+            .chunks_exact(4)
+            .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        (32, true, true) => bytes
+            .chunks_exact(4)
+            .map(|c| f64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        _ => unreachable!("bits_allocated is checked to be 16 or 32 before decoding"),
+    }
+}
+
+/// RLE Lossless (PS3.5 Annex G): one fragment per frame; each frame has one segment per
+/// byte of a sample, most significant byte first. Returns big-endian sample bytes.
+fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) -> Result<Vec<u8>> {
+    if fragments.len() != layout.frames {
+        return Err(attrs.bad(
+            a::PIXEL_DATA,
+            format!(
+                "RLE data has {} fragments for {} frames",
+                fragments.len(),
+                layout.frames
+            ),
+        ));
+    }
+    let per_frame = layout.rows * layout.columns;
+    let bps = layout.bytes_per_sample();
+    let mut out = vec![0u8; layout.bytes()];
+    for (f, frag) in fragments.iter().enumerate() {
+        let frame_out = &mut out[f * per_frame * bps..(f + 1) * per_frame * bps];
+        rle_frame(frag, per_frame, bps, frame_out)
+            .map_err(|m| attrs.bad(a::PIXEL_DATA, format!("RLE frame {}: {m}", f + 1)))?;
+    }
+    Ok(out)
+}
+
+fn rle_frame(
+    frag: &[u8],
+    samples: usize,
+    bps: usize,
+    out: &mut [u8],
+) -> std::result::Result<(), String> {
+    if frag.len() < 64 {
+        return Err("fragment shorter than the 64-byte RLE header".into());
+    }
+    let word = |i: usize| u32::from_le_bytes([frag[i], frag[i + 1], frag[i + 2], frag[i + 3]]);
+    let nseg = word(0) as usize;
+    if nseg != bps {
+        return Err(format!("{nseg} segments, expected {bps}"));
+    }
+    let offsets: Vec<usize> = (0..nseg).map(|s| word(4 + 4 * s) as usize).collect();
+    for s in 0..nseg {
+        let start = offsets[s];
+        let end = if s + 1 < nseg {
+            offsets[s + 1]
+        } else {
+            frag.len()
+        };
+        if start < 64 || start > end || end > frag.len() {
+            return Err(format!("segment {} has a bad offset", s + 1));
+        }
+        let plane = packbits(&frag[start..end], samples)?;
+        for (i, b) in plane.into_iter().enumerate() {
+            out[i * bps + s] = b;
+        }
+    }
+    Ok(())
+}
+
+/// PackBits decoding of one RLE segment into exactly `n` bytes.
+fn packbits(src: &[u8], n: usize) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0;
+    while out.len() < n && i < src.len() {
+        let h = src[i] as i8;
+        i += 1;
+        if h >= 0 {
+            let len = h as usize + 1;
+            let run = src.get(i..i + len).ok_or("literal run past the end")?;
+            out.extend_from_slice(run);
+            i += len;
+        } else if h != -128 {
+            let len = (1 - h as isize) as usize;
+            let b = *src.get(i).ok_or("repeat run past the end")?;
+            out.extend(std::iter::repeat_n(b, len));
+            i += 1;
+        }
+    }
+    if out.len() < n {
+        return Err(format!(
+            "segment decodes to {} bytes, expected {n}",
+            out.len()
+        ));
+    }
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Other encapsulated transfer syntaxes (JPEG family): through dicom-pixeldata, 16-bit only.
+fn other_encapsulated(file: &DicomFile, layout: SampleLayout) -> Result<Vec<f64>> {
+    use dicom_pixeldata::PixelDecoder;
+    let path = &file.path;
+    if layout.bits_allocated != 16 {
+        return Err(Error::unsupported(
+            path,
+            format!(
+                "{}-bit pixel data in transfer syntax {}",
+                layout.bits_allocated, file.transfer_syntax
+            ),
+        ));
+    }
+    let meta = dicom_object::meta::FileMetaTableBuilder::new()
+        .transfer_syntax(file.transfer_syntax.as_str())
+        .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.481.2")
+        .media_storage_sop_instance_uid("1.2.3")
+        .build()
+        .map_err(|e| Error::invalid(path, e.to_string()))?;
+    let obj = file.obj.clone().with_exact_meta(meta);
+    let decoded = obj.decode_pixel_data().map_err(|e| {
+        Error::unsupported(
+            path,
+            format!(
+                "cannot decode pixel data in transfer syntax {}: {}",
+                file.transfer_syntax,
+                super::read::one_line(&e.to_string())
+            ),
+        )
+    })?;
+    let raw = decoded.data();
+    if raw.len() < layout.bytes() {
+        return Err(Error::invalid(
+            path,
+            "decoded pixel data is shorter than declared",
+        ));
+    }
+    Ok(bytes_to_samples(&raw[..layout.bytes()], layout, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packbits_literal_and_repeat_runs() {
+        // literal of 3 (header 2), then repeat 'z' 4 times (header -3), then a no-op (-128).
+        let src = [2, b'a', b'b', b'c', (-3i8) as u8, b'z', 0x80];
+        assert_eq!(packbits(&src, 7).unwrap(), b"abczzzz".to_vec());
+        assert!(packbits(&src, 8).is_err());
+        assert!(packbits(&[5, 1], 6).is_err());
+    }
+
+    #[test]
+    fn rle_frame_recombines_byte_planes_msb_first() {
+        // Two 16-bit samples: 0x0102, 0x0304 -> planes [01,03] and [02,04].
+        let mut frag = vec![0u8; 64];
+        frag[0..4].copy_from_slice(&2u32.to_le_bytes());
+        frag[4..8].copy_from_slice(&64u32.to_le_bytes());
+        frag[8..12].copy_from_slice(&67u32.to_le_bytes());
+        frag.extend_from_slice(&[1, 1, 3]); // literal run of 2
+        frag.extend_from_slice(&[1, 2, 4]);
+        let mut out = [0u8; 4];
+        rle_frame(&frag, 2, 2, &mut out).unwrap();
+        let layout = SampleLayout {
+            rows: 1,
+            columns: 2,
+            frames: 1,
+            bits_allocated: 16,
+            signed: false,
+        };
+        assert_eq!(bytes_to_samples(&out, layout, true), vec![258.0, 772.0]);
+    }
+
+    #[test]
+    fn samples_honour_byte_order_and_sign() {
+        let layout = SampleLayout {
+            rows: 1,
+            columns: 1,
+            frames: 1,
+            bits_allocated: 32,
+            signed: false,
+        };
+        let le = 70000u32.to_le_bytes();
+        let be = 70000u32.to_be_bytes();
+        assert_eq!(bytes_to_samples(&le, layout, false), vec![70000.0]);
+        assert_eq!(bytes_to_samples(&be, layout, true), vec![70000.0]);
+        let signed = SampleLayout {
+            signed: true,
+            bits_allocated: 16,
+            ..layout
+        };
+        assert_eq!(
+            bytes_to_samples(&(-5i16).to_le_bytes(), signed, false),
+            vec![-5.0]
+        );
+    }
+
+    #[test]
+    fn ow_words_round_trip_to_file_byte_order() {
+        let p = PrimitiveValue::U16(vec![0x0102, 0x0304].into());
+        assert_eq!(native_bytes(&p, false).unwrap(), vec![2, 1, 4, 3]);
+        assert_eq!(native_bytes(&p, true).unwrap(), vec![1, 2, 3, 4]);
+    }
+}

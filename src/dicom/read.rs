@@ -1,0 +1,530 @@
+//! Bytes on disk -> a DICOM data set, and typed attribute access with file/tag context.
+//!
+//! [`open`] reads Part-10 files (with File Meta) and bare data sets without File Meta
+//! (the transfer syntax is then guessed from the first element). [`Attrs`] is the one
+//! place that turns tags into typed values; every error it returns names the file, the
+//! attribute and its tag, e.g. `RD.dcm: missing GridFrameOffsetVector (3004,000C)`.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use dicom_core::value::Value;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use crate::error::{Error, Result};
+
+/// Transfer syntax UIDs we name explicitly.
+pub mod ts {
+    pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+    pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+    pub const EXPLICIT_VR_BE: &str = "1.2.840.10008.1.2.2";
+    pub const DEFLATED_EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1.99";
+    pub const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+}
+
+/// The largest file we read. RT objects beyond this are refused before reading
+/// (a dose grid of 1 GiB is about 16 times a large clinical grid).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// A DICOM data set read from one file.
+#[derive(Debug)]
+pub struct DicomFile {
+    pub path: PathBuf,
+    pub obj: InMemDicomObject,
+    /// Transfer syntax UID of the data set (from File Meta, or guessed).
+    pub transfer_syntax: String,
+    /// False for bare data sets without File Meta.
+    pub has_file_meta: bool,
+}
+
+impl DicomFile {
+    /// Typed access to the top-level attributes.
+    pub fn attrs(&self) -> Attrs<'_> {
+        Attrs {
+            path: &self.path,
+            obj: &self.obj,
+        }
+    }
+
+    /// True when multi-byte values in the data set are big endian.
+    pub fn is_big_endian(&self) -> bool {
+        self.transfer_syntax == ts::EXPLICIT_VR_BE
+    }
+}
+
+/// Reads one file. `Ok(None)` means "not DICOM" (no preamble and no plausible data set).
+pub fn open(path: &Path) -> Result<Option<DicomFile>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::invalid(
+            path,
+            format!(
+                "file is {} bytes, more than the {} bytes an RT object may have",
+                meta.len(),
+                MAX_FILE_BYTES
+            ),
+        ));
+    }
+    let mut head = [0u8; 132];
+    let n = read_up_to(path, &mut head)?;
+    if n == 132 && &head[128..132] == b"DICM" {
+        let file = OpenFileOptions::new()
+            .read_all()
+            .open_file(path)
+            .map_err(|e| Error::Parse {
+                path: path.to_path_buf(),
+                message: one_line(&e.to_string()),
+            })?;
+        let transfer_syntax = file
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches('\0')
+            .to_string();
+        return Ok(Some(DicomFile {
+            path: path.to_path_buf(),
+            transfer_syntax,
+            has_file_meta: true,
+            obj: file.into_inner(),
+        }));
+    }
+    // Some exports start with the File Meta group but no preamble.
+    let Some(guess) = guess_bare_transfer_syntax(&head[..n]) else {
+        return Ok(None);
+    };
+    if guess.starts_with_meta_group {
+        let file = OpenFileOptions::new()
+            .read_all()
+            .read_preamble(dicom_object::file::ReadPreamble::Never)
+            .open_file(path)
+            .map_err(|e| Error::Parse {
+                path: path.to_path_buf(),
+                message: one_line(&e.to_string()),
+            })?;
+        let transfer_syntax = file
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches('\0')
+            .to_string();
+        return Ok(Some(DicomFile {
+            path: path.to_path_buf(),
+            transfer_syntax,
+            has_file_meta: true,
+            obj: file.into_inner(),
+        }));
+    }
+    let ts = TransferSyntaxRegistry
+        .get(guess.uid)
+        .expect("built-in transfer syntaxes are registered");
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let obj = InMemDicomObject::read_dataset_with_ts(BufReader::new(f), ts);
+    match obj {
+        Ok(obj) => {
+            // A bare data set is only accepted as DICOM if it says what it is.
+            if obj
+                .element_opt(tags::SOP_CLASS_UID)
+                .ok()
+                .flatten()
+                .is_none()
+            {
+                return Ok(None);
+            }
+            Ok(Some(DicomFile {
+                path: path.to_path_buf(),
+                obj,
+                transfer_syntax: guess.uid.to_string(),
+                has_file_meta: false,
+            }))
+        }
+        // Without a preamble we cannot tell a corrupt data set from another kind of file.
+        Err(_) => Ok(None),
+    }
+}
+
+fn read_up_to(path: &Path, buf: &mut [u8]) -> Result<usize> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut n = 0;
+    while n < buf.len() {
+        let k = f.read(&mut buf[n..]).map_err(|e| Error::io(path, e))?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    Ok(n)
+}
+
+struct BareGuess {
+    uid: &'static str,
+    starts_with_meta_group: bool,
+}
+
+/// Guesses the transfer syntax of a data set without preamble from its first element.
+fn guess_bare_transfer_syntax(head: &[u8]) -> Option<BareGuess> {
+    if head.len() < 8 {
+        return None;
+    }
+    let group_le = u16::from_le_bytes([head[0], head[1]]);
+    let group_be = u16::from_be_bytes([head[0], head[1]]);
+    let vr_ok = VR::from_binary([head[4], head[5]]).is_some()
+        && head[4].is_ascii_uppercase()
+        && head[5].is_ascii_uppercase();
+    // Plausible first groups of a data set: File Meta (0002) or 0008 (identification).
+    let plausible = |g: u16| g == 0x0002 || g == 0x0008;
+    if plausible(group_le) {
+        if group_le == 0x0002 {
+            return Some(BareGuess {
+                uid: ts::EXPLICIT_VR_LE,
+                starts_with_meta_group: true,
+            });
+        }
+        let uid = if vr_ok {
+            ts::EXPLICIT_VR_LE
+        } else {
+            ts::IMPLICIT_VR_LE
+        };
+        return Some(BareGuess {
+            uid,
+            starts_with_meta_group: false,
+        });
+    }
+    if plausible(group_be) && vr_ok {
+        return Some(BareGuess {
+            uid: ts::EXPLICIT_VR_BE,
+            starts_with_meta_group: false,
+        });
+    }
+    None
+}
+
+/// Keeps an error message on one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Typed access to the attributes of one data set (or sequence item), with the file path
+/// for error messages. Attribute names are given with the tag for the messages.
+#[derive(Clone, Copy)]
+pub struct Attrs<'a> {
+    pub path: &'a Path,
+    pub obj: &'a InMemDicomObject,
+}
+
+/// An attribute: its tag and keyword (for messages).
+#[derive(Debug, Clone, Copy)]
+pub struct Attr {
+    pub tag: Tag,
+    pub name: &'static str,
+}
+
+/// Declares attribute constants with their keywords.
+macro_rules! attrs {
+    ($($konst:ident = $g:literal, $e:literal;)*) => {
+        $(pub const $konst: Attr = Attr { tag: Tag($g, $e), name: stringify!($konst) };)*
+    };
+}
+
+/// The attributes sbrt-verify reads, by keyword (upper snake case of the DICOM keyword).
+pub mod a {
+    use super::Attr;
+    use dicom_core::Tag;
+    attrs! {
+        SOP_CLASS_UID = 0x0008, 0x0016;
+        SOP_INSTANCE_UID = 0x0008, 0x0018;
+        MODALITY = 0x0008, 0x0060;
+        SERIES_DESCRIPTION = 0x0008, 0x103E;
+        MANUFACTURER = 0x0008, 0x0070;
+        REFERENCED_SOP_INSTANCE_UID = 0x0008, 0x1155;
+        PATIENT_NAME = 0x0010, 0x0010;
+        PATIENT_ID = 0x0010, 0x0020;
+        STUDY_INSTANCE_UID = 0x0020, 0x000D;
+        IMAGE_POSITION_PATIENT = 0x0020, 0x0032;
+        IMAGE_ORIENTATION_PATIENT = 0x0020, 0x0037;
+        FRAME_OF_REFERENCE_UID = 0x0020, 0x0052;
+        SAMPLES_PER_PIXEL = 0x0028, 0x0002;
+        NUMBER_OF_FRAMES = 0x0028, 0x0008;
+        ROWS = 0x0028, 0x0010;
+        COLUMNS = 0x0028, 0x0011;
+        PIXEL_SPACING = 0x0028, 0x0030;
+        BITS_ALLOCATED = 0x0028, 0x0100;
+        BITS_STORED = 0x0028, 0x0101;
+        PIXEL_REPRESENTATION = 0x0028, 0x0103;
+        DOSE_UNITS = 0x3004, 0x0002;
+        DOSE_TYPE = 0x3004, 0x0004;
+        DOSE_COMMENT = 0x3004, 0x0006;
+        DOSE_SUMMATION_TYPE = 0x3004, 0x000A;
+        GRID_FRAME_OFFSET_VECTOR = 0x3004, 0x000C;
+        DOSE_GRID_SCALING = 0x3004, 0x000E;
+        STRUCTURE_SET_LABEL = 0x3006, 0x0002;
+        STRUCTURE_SET_NAME = 0x3006, 0x0004;
+        REFERENCED_FRAME_OF_REFERENCE_SEQUENCE = 0x3006, 0x0010;
+        STRUCTURE_SET_ROI_SEQUENCE = 0x3006, 0x0020;
+        ROI_NUMBER = 0x3006, 0x0022;
+        REFERENCED_FRAME_OF_REFERENCE_UID = 0x3006, 0x0024;
+        ROI_NAME = 0x3006, 0x0026;
+        ROI_DISPLAY_COLOR = 0x3006, 0x002A;
+        ROI_CONTOUR_SEQUENCE = 0x3006, 0x0039;
+        CONTOUR_SEQUENCE = 0x3006, 0x0040;
+        CONTOUR_GEOMETRIC_TYPE = 0x3006, 0x0042;
+        NUMBER_OF_CONTOUR_POINTS = 0x3006, 0x0046;
+        CONTOUR_DATA = 0x3006, 0x0050;
+        RT_ROI_OBSERVATIONS_SEQUENCE = 0x3006, 0x0080;
+        REFERENCED_ROI_NUMBER = 0x3006, 0x0084;
+        RT_ROI_INTERPRETED_TYPE = 0x3006, 0x00A4;
+        RT_PLAN_LABEL = 0x300A, 0x0002;
+        RT_PLAN_NAME = 0x300A, 0x0003;
+        PLAN_INTENT = 0x300A, 0x000A;
+        DOSE_REFERENCE_SEQUENCE = 0x300A, 0x0010;
+        DOSE_REFERENCE_NUMBER = 0x300A, 0x0012;
+        DOSE_REFERENCE_UID = 0x300A, 0x0013;
+        DOSE_REFERENCE_STRUCTURE_TYPE = 0x300A, 0x0014;
+        DOSE_REFERENCE_DESCRIPTION = 0x300A, 0x0016;
+        DOSE_REFERENCE_TYPE = 0x300A, 0x0020;
+        DELIVERY_MAXIMUM_DOSE = 0x300A, 0x0023;
+        TARGET_MINIMUM_DOSE = 0x300A, 0x0025;
+        TARGET_PRESCRIPTION_DOSE = 0x300A, 0x0026;
+        TARGET_MAXIMUM_DOSE = 0x300A, 0x0027;
+        ORGAN_AT_RISK_MAXIMUM_DOSE = 0x300A, 0x002C;
+        FRACTION_GROUP_SEQUENCE = 0x300A, 0x0070;
+        FRACTION_GROUP_NUMBER = 0x300A, 0x0071;
+        NUMBER_OF_FRACTIONS_PLANNED = 0x300A, 0x0078;
+        NUMBER_OF_BEAMS = 0x300A, 0x0080;
+        BEAM_SEQUENCE = 0x300A, 0x00B0;
+        TREATMENT_MACHINE_NAME = 0x300A, 0x00B2;
+        BEAM_TYPE = 0x300A, 0x00C4;
+        BEAM_NUMBER = 0x300A, 0x00C0;
+        BEAM_NAME = 0x300A, 0x00C2;
+        RADIATION_TYPE = 0x300A, 0x00C6;
+        ION_BEAM_SEQUENCE = 0x300A, 0x03A2;
+        REFERENCED_RT_PLAN_SEQUENCE = 0x300C, 0x0002;
+        REFERENCED_STRUCTURE_SET_SEQUENCE = 0x300C, 0x0060;
+        APPROVAL_STATUS = 0x300E, 0x0002;
+        PIXEL_DATA = 0x7FE0, 0x0010;
+    }
+}
+
+fn tag_text(tag: Tag) -> String {
+    format!("({:04X},{:04X})", tag.group(), tag.element())
+}
+
+/// The DICOM keyword of an attribute (e.g. `GridFrameOffsetVector`), from the standard
+/// dictionary; the constant's name when the dictionary does not know the tag.
+fn keyword(at: Attr) -> &'static str {
+    use dicom_core::dictionary::DataDictionary;
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(at.tag)
+        .map(|e| e.alias)
+        .unwrap_or(at.name)
+}
+
+impl<'a> Attrs<'a> {
+    pub fn new(path: &'a Path, obj: &'a InMemDicomObject) -> Self {
+        Attrs { path, obj }
+    }
+
+    /// Error: attribute missing.
+    pub fn missing(&self, at: Attr) -> Error {
+        Error::MissingTag {
+            path: self.path.to_path_buf(),
+            name: keyword(at),
+            tag: tag_text(at.tag),
+        }
+    }
+
+    /// Error: attribute present but its value is wrong.
+    pub fn bad(&self, at: Attr, message: impl Into<String>) -> Error {
+        Error::BadValue {
+            path: self.path.to_path_buf(),
+            name: keyword(at),
+            tag: tag_text(at.tag),
+            message: message.into(),
+        }
+    }
+
+    /// True when the attribute is present (even if empty).
+    pub fn has(&self, at: Attr) -> bool {
+        matches!(self.obj.element_opt(at.tag), Ok(Some(_)))
+    }
+
+    /// The raw text of a string attribute, `None` when absent or empty. Values stored
+    /// with VR UN are decoded as text.
+    pub fn str_opt(&self, at: Attr) -> Result<Option<String>> {
+        let Ok(Some(el)) = self.obj.element_opt(at.tag) else {
+            return Ok(None);
+        };
+        let text: Cow<'_, str> = if el.vr() == VR::UN {
+            let bytes = el
+                .to_bytes()
+                .map_err(|e| self.bad(at, one_line(&e.to_string())))?;
+            Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+        } else {
+            match el.value() {
+                Value::Primitive(p) => p.to_str(),
+                _ => return Err(self.bad(at, "expected a value, found a sequence")),
+            }
+        };
+        let t = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+        Ok(if t.is_empty() {
+            None
+        } else {
+            Some(t.to_string())
+        })
+    }
+
+    /// A required string attribute.
+    pub fn str_req(&self, at: Attr) -> Result<String> {
+        self.str_opt(at)?.ok_or_else(|| self.missing(at))
+    }
+
+    /// All numbers of a numeric attribute (DS, IS, US, UL, FD, FL, SS, SL, or UN text),
+    /// `None` when absent or empty. Non-finite values are an error.
+    pub fn numbers_opt(&self, at: Attr) -> Result<Option<Vec<f64>>> {
+        let Ok(Some(el)) = self.obj.element_opt(at.tag) else {
+            return Ok(None);
+        };
+        let vr = el.vr();
+        let values: Vec<f64> = match vr {
+            VR::DS | VR::IS | VR::UN | VR::LO | VR::SH | VR::CS => {
+                let Some(text) = self.str_opt(at)? else {
+                    return Ok(None);
+                };
+                if vr == VR::UN && !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+                    return Err(self.bad(at, "unreadable value stored as UN"));
+                }
+                text.split('\\')
+                    .map(|s| {
+                        let s = s.trim();
+                        s.parse::<f64>()
+                            .map_err(|_| self.bad(at, format!("'{s}' is not a number")))
+                    })
+                    .collect::<Result<_>>()?
+            }
+            _ => match el.value() {
+                Value::Primitive(p) => p
+                    .to_multi_float64()
+                    .map_err(|e| self.bad(at, one_line(&e.to_string())))?,
+                _ => return Err(self.bad(at, "expected numbers, found a sequence")),
+            },
+        };
+        if values.is_empty() {
+            return Ok(None);
+        }
+        if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+            return Err(self.bad(at, format!("non-finite value {v}")));
+        }
+        Ok(Some(values))
+    }
+
+    /// A required numeric attribute with exactly `n` values (any count when `n` is 0).
+    pub fn numbers_req(&self, at: Attr, n: usize) -> Result<Vec<f64>> {
+        let v = self.numbers_opt(at)?.ok_or_else(|| self.missing(at))?;
+        if n != 0 && v.len() != n {
+            return Err(self.bad(at, format!("expected {n} values, found {}", v.len())));
+        }
+        Ok(v)
+    }
+
+    /// An optional single number.
+    pub fn f64_opt(&self, at: Attr) -> Result<Option<f64>> {
+        Ok(self.numbers_opt(at)?.map(|v| v[0]))
+    }
+
+    pub fn f64_req(&self, at: Attr) -> Result<f64> {
+        self.f64_opt(at)?.ok_or_else(|| self.missing(at))
+    }
+
+    /// An optional non-negative integer in `0..=max`.
+    pub fn uint_opt(&self, at: Attr, max: u64) -> Result<Option<u64>> {
+        let Some(v) = self.f64_opt(at)? else {
+            return Ok(None);
+        };
+        if v < 0.0 || v.fract() != 0.0 || v > max as f64 {
+            return Err(self.bad(at, format!("expected a whole number 0..={max}, found {v}")));
+        }
+        Ok(Some(v as u64))
+    }
+
+    pub fn uint_req(&self, at: Attr, max: u64) -> Result<u64> {
+        self.uint_opt(at, max)?.ok_or_else(|| self.missing(at))
+    }
+
+    /// An optional integer (e.g. ROI numbers, which may in practice be any integer).
+    pub fn int_opt(&self, at: Attr) -> Result<Option<i64>> {
+        let Some(v) = self.f64_opt(at)? else {
+            return Ok(None);
+        };
+        if v.fract() != 0.0 || v.abs() > 1e15 {
+            return Err(self.bad(at, format!("expected an integer, found {v}")));
+        }
+        Ok(Some(v as i64))
+    }
+
+    /// The items of a sequence; empty when the sequence is absent.
+    pub fn items(&self, at: Attr) -> Vec<Attrs<'a>> {
+        match self.obj.element_opt(at.tag) {
+            Ok(Some(el)) => el
+                .items()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|obj| Attrs {
+                            path: self.path,
+                            obj,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `ReferencedSOPInstanceUID` of the first item of a reference sequence.
+    pub fn first_referenced_uid(&self, seq: Attr) -> Result<Option<String>> {
+        match self.items(seq).first() {
+            Some(item) => item.str_opt(a::REFERENCED_SOP_INSTANCE_UID),
+            None => Ok(None),
+        }
+    }
+
+    /// The element itself (for pixel data).
+    pub fn element(&self, at: Attr) -> Option<&'a dicom_object::mem::InMemElement> {
+        self.obj.element_opt(at.tag).ok().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_transfer_syntax_from_first_element() {
+        // (0008,0005) implicit LE: group 08 00, element 05 00, length 4 bytes
+        let implicit = [0x08, 0x00, 0x05, 0x00, 0x0A, 0x00, 0x00, 0x00];
+        assert_eq!(
+            guess_bare_transfer_syntax(&implicit).unwrap().uid,
+            ts::IMPLICIT_VR_LE
+        );
+        let explicit_le = [0x08, 0x00, 0x05, 0x00, b'C', b'S', 0x0A, 0x00];
+        assert_eq!(
+            guess_bare_transfer_syntax(&explicit_le).unwrap().uid,
+            ts::EXPLICIT_VR_LE
+        );
+        let explicit_be = [0x00, 0x08, 0x00, 0x05, b'C', b'S', 0x00, 0x0A];
+        assert_eq!(
+            guess_bare_transfer_syntax(&explicit_be).unwrap().uid,
+            ts::EXPLICIT_VR_BE
+        );
+        assert!(guess_bare_transfer_syntax(b"hello world, not dicom").is_none());
+        assert!(guess_bare_transfer_syntax(b"").is_none());
+    }
+
+    #[test]
+    fn one_line_folds_whitespace() {
+        assert_eq!(one_line("a\n  b\tc"), "a b c");
+    }
+}

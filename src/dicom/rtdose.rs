@@ -1,0 +1,324 @@
+//! RT Dose -> [`DoseGrid`]: geometry, units, summation type and values in Gy.
+//!
+//! DICOM PS3.3 C.8.8.3 (RT Dose Module). Values are stored samples x DoseGridScaling,
+//! as an `ndarray` of f32 indexed `[frame][row][column]` (= `[z][y][x]` for axial grids).
+
+use ndarray::Array3;
+use serde::Serialize;
+
+use super::pixels::{decode_samples, SampleLayout};
+use super::read::{a, DicomFile};
+use super::Patient;
+use crate::error::{Error, Result};
+use crate::geometry::GridGeometry;
+
+/// Largest number of voxels accepted (refused before allocating): 512 x 512 x 1024.
+pub const MAX_VOXELS: usize = 512 * 512 * 1024;
+
+/// Tolerance on direction cosines for a grid to count as axial.
+const AXIS_TOLERANCE: f64 = 1e-4;
+
+/// DoseUnits (3004,0002).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DoseUnits {
+    /// Gray: the only unit dose checks accept.
+    Gy,
+    /// Relative to some reference: values cannot be compared with limits in Gy.
+    Relative,
+    Other(String),
+}
+
+/// DoseSummationType (3004,000A).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DoseSummation {
+    Plan,
+    MultiPlan,
+    Fraction,
+    Beam,
+    Brachy,
+    FractionSession,
+    BeamSession,
+    BrachySession,
+    ControlPoint,
+    Record,
+    Other(String),
+}
+
+impl DoseSummation {
+    fn parse(s: &str) -> Self {
+        match s {
+            "PLAN" => DoseSummation::Plan,
+            "MULTI_PLAN" => DoseSummation::MultiPlan,
+            "FRACTION" => DoseSummation::Fraction,
+            "BEAM" => DoseSummation::Beam,
+            "BRACHY" => DoseSummation::Brachy,
+            "FRACTION_SESSION" => DoseSummation::FractionSession,
+            "BEAM_SESSION" => DoseSummation::BeamSession,
+            "BRACHY_SESSION" => DoseSummation::BrachySession,
+            "CONTROL_POINT" => DoseSummation::ControlPoint,
+            "RECORD" => DoseSummation::Record,
+            other => DoseSummation::Other(other.to_string()),
+        }
+    }
+
+    /// The DICOM defined term.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DoseSummation::Plan => "PLAN",
+            DoseSummation::MultiPlan => "MULTI_PLAN",
+            DoseSummation::Fraction => "FRACTION",
+            DoseSummation::Beam => "BEAM",
+            DoseSummation::Brachy => "BRACHY",
+            DoseSummation::FractionSession => "FRACTION_SESSION",
+            DoseSummation::BeamSession => "BEAM_SESSION",
+            DoseSummation::BrachySession => "BRACHY_SESSION",
+            DoseSummation::ControlPoint => "CONTROL_POINT",
+            DoseSummation::Record => "RECORD",
+            DoseSummation::Other(s) => s,
+        }
+    }
+}
+
+/// An RT Dose object: a 3-D dose distribution on an axial grid.
+#[derive(Debug, Clone)]
+pub struct DoseGrid {
+    pub path: std::path::PathBuf,
+    pub sop_instance_uid: String,
+    pub frame_of_reference_uid: Option<String>,
+    pub study_instance_uid: Option<String>,
+    pub patient: Patient,
+    pub geometry: GridGeometry,
+    pub units: DoseUnits,
+    /// DoseType (3004,0004): PHYSICAL, EFFECTIVE or ERROR.
+    pub dose_type: Option<String>,
+    pub summation: DoseSummation,
+    pub grid_scaling: f64,
+    pub bits_allocated: u16,
+    /// SOP Instance UID of the RT Plan this dose references.
+    pub referenced_plan_uid: Option<String>,
+    pub comment: Option<String>,
+    /// Dose, in the unit of `units` (Gy for [`DoseUnits::Gy`]), `[frame][row][column]`.
+    pub values: Array3<f32>,
+    /// Things a physicist should know that do not stop the read.
+    pub warnings: Vec<String>,
+}
+
+impl DoseGrid {
+    /// Largest stored dose (unit of `units`).
+    pub fn max_value(&self) -> f32 {
+        self.values
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max)
+    }
+
+    /// Reads an RT Dose data set.
+    pub fn from_file(file: &DicomFile) -> Result<Self> {
+        let at = file.attrs();
+        let path = file.path.as_path();
+        let rows = at.uint_req(a::ROWS, 65535)? as usize;
+        let columns = at.uint_req(a::COLUMNS, 65535)? as usize;
+        let frames = at.uint_opt(a::NUMBER_OF_FRAMES, 1 << 20)?.unwrap_or(1) as usize;
+        if rows == 0 || columns == 0 || frames == 0 {
+            return Err(Error::invalid(
+                path,
+                format!("empty dose grid ({columns} columns x {rows} rows x {frames} frames)"),
+            ));
+        }
+        let voxels = rows
+            .checked_mul(columns)
+            .and_then(|v| v.checked_mul(frames))
+            .filter(|&v| v <= MAX_VOXELS)
+            .ok_or_else(|| {
+                Error::invalid(
+                    path,
+                    format!(
+                        "dose grid of {columns} x {rows} x {frames} voxels exceeds the {MAX_VOXELS}-voxel limit"
+                    ),
+                )
+            })?;
+        let samples_per_pixel = at.uint_opt(a::SAMPLES_PER_PIXEL, 65535)?.unwrap_or(1);
+        if samples_per_pixel != 1 {
+            return Err(at.bad(
+                a::SAMPLES_PER_PIXEL,
+                format!("expected 1, found {samples_per_pixel}"),
+            ));
+        }
+        let bits_allocated = at.uint_req(a::BITS_ALLOCATED, 64)? as u16;
+        if bits_allocated != 16 && bits_allocated != 32 {
+            return Err(at.bad(
+                a::BITS_ALLOCATED,
+                format!("expected 16 or 32, found {bits_allocated}"),
+            ));
+        }
+        let signed = at.uint_opt(a::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
+        let grid_scaling = at.f64_req(a::DOSE_GRID_SCALING)?;
+        if grid_scaling <= 0.0 {
+            return Err(at.bad(
+                a::DOSE_GRID_SCALING,
+                format!("must be positive, found {grid_scaling}"),
+            ));
+        }
+
+        let mut warnings = Vec::new();
+        let geometry = read_geometry(file, rows, columns, frames, &mut warnings)?;
+
+        let units = match at.str_opt(a::DOSE_UNITS)?.as_deref() {
+            Some("GY") => DoseUnits::Gy,
+            Some("RELATIVE") => DoseUnits::Relative,
+            Some(other) => DoseUnits::Other(other.to_string()),
+            None => return Err(at.missing(a::DOSE_UNITS)),
+        };
+        let summation = DoseSummation::parse(&at.str_req(a::DOSE_SUMMATION_TYPE)?);
+        let dose_type = at.str_opt(a::DOSE_TYPE)?;
+
+        let layout = SampleLayout {
+            rows,
+            columns,
+            frames,
+            bits_allocated,
+            signed,
+        };
+        let samples = decode_samples(file, layout)?;
+        debug_assert_eq!(samples.len(), voxels);
+        let values: Vec<f32> = samples.iter().map(|&s| (s * grid_scaling) as f32).collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(at.bad(a::DOSE_GRID_SCALING, "scaled dose is not finite"));
+        }
+        if values.iter().any(|&v| v < 0.0) {
+            warnings.push("dose grid has negative values".to_string());
+        }
+        let values = Array3::from_shape_vec((frames, rows, columns), values)
+            .expect("sample count was checked against the grid dimensions");
+
+        Ok(DoseGrid {
+            path: path.to_path_buf(),
+            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
+            frame_of_reference_uid: at.str_opt(a::FRAME_OF_REFERENCE_UID)?,
+            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            patient: Patient::read(&at)?,
+            geometry,
+            units,
+            dose_type,
+            summation,
+            grid_scaling,
+            bits_allocated,
+            referenced_plan_uid: at.first_referenced_uid(a::REFERENCED_RT_PLAN_SEQUENCE)?,
+            comment: at.str_opt(a::DOSE_COMMENT)?,
+            values,
+            warnings,
+        })
+    }
+}
+
+/// Image position, orientation, pixel spacing and frame positions -> [`GridGeometry`].
+fn read_geometry(
+    file: &DicomFile,
+    rows: usize,
+    columns: usize,
+    frames: usize,
+    warnings: &mut Vec<String>,
+) -> Result<GridGeometry> {
+    let at = file.attrs();
+    let ipp = at.numbers_req(a::IMAGE_POSITION_PATIENT, 3)?;
+    let iop = at.numbers_req(a::IMAGE_ORIENTATION_PATIENT, 6)?;
+    let row_dir = [iop[0], iop[1], iop[2]];
+    let col_dir = [iop[3], iop[4], iop[5]];
+    let is_axis = |v: [f64; 3], axis: usize| {
+        (v[axis].abs() - 1.0).abs() < AXIS_TOLERANCE
+            && (0..3).all(|i| i == axis || v[i].abs() < AXIS_TOLERANCE)
+    };
+    if !is_axis(row_dir, 0) || !is_axis(col_dir, 1) {
+        return Err(at.bad(
+            a::IMAGE_ORIENTATION_PATIENT,
+            format!(
+                "only axial dose grids are supported (rows along x, columns along y); found {}",
+                iop.iter()
+                    .map(|v| format!("{v}"))
+                    .collect::<Vec<_>>()
+                    .join("\\")
+            ),
+        ));
+    }
+    let x_sign = row_dir[0].signum();
+    let y_sign = col_dir[1].signum();
+    // Normal = row x col: its z component is x_sign * y_sign for axial grids.
+    let normal_z = x_sign * y_sign;
+
+    let spacing = at.numbers_req(a::PIXEL_SPACING, 2)?;
+    // PixelSpacing = row spacing (between rows, along y) \ column spacing (along x).
+    let (row_spacing_mm, column_spacing_mm) = (spacing[0], spacing[1]);
+    if row_spacing_mm <= 0.0 || column_spacing_mm <= 0.0 {
+        return Err(at.bad(a::PIXEL_SPACING, "spacing must be positive"));
+    }
+
+    let frame_z_mm = match at.numbers_opt(a::GRID_FRAME_OFFSET_VECTOR)? {
+        None if frames == 1 => vec![ipp[2]],
+        None => return Err(at.missing(a::GRID_FRAME_OFFSET_VECTOR)),
+        Some(offsets) => {
+            if frames == 1 && offsets.len() > 1 {
+                warnings.push(format!(
+                    "GridFrameOffsetVector has {} values for a single frame; the first is used",
+                    offsets.len()
+                ));
+            } else if offsets.len() != frames {
+                return Err(at.bad(
+                    a::GRID_FRAME_OFFSET_VECTOR,
+                    format!("{} values for {frames} frames", offsets.len()),
+                ));
+            }
+            if offsets[0] == 0.0 {
+                // Relative form: offsets along the image normal from the first frame.
+                if normal_z < 0.0 {
+                    warnings.push(
+                        "image normal points to -z: frame offsets taken along the normal, as the standard says"
+                            .to_string(),
+                    );
+                }
+                offsets[..frames]
+                    .iter()
+                    .map(|o| ipp[2] + normal_z * o)
+                    .collect()
+            } else if (offsets[0] - ipp[2]).abs() < 1e-3 {
+                // Absolute form (allowed by the standard, seldom used): z positions.
+                warnings.push(
+                    "GridFrameOffsetVector is in the absolute form (z positions)".to_string(),
+                );
+                offsets[..frames].to_vec()
+            } else {
+                return Err(at.bad(
+                    a::GRID_FRAME_OFFSET_VECTOR,
+                    format!(
+                        "first value {} is neither 0 (relative) nor ImagePositionPatient z {} (absolute)",
+                        offsets[0], ipp[2]
+                    ),
+                ));
+            }
+        }
+    };
+    let increasing = frame_z_mm.windows(2).all(|w| w[1] > w[0]);
+    let decreasing = frame_z_mm.windows(2).all(|w| w[1] < w[0]);
+    if !(increasing || decreasing) {
+        return Err(at.bad(
+            a::GRID_FRAME_OFFSET_VECTOR,
+            "frame positions are not strictly monotonic",
+        ));
+    }
+    let geometry = GridGeometry {
+        columns,
+        rows,
+        frames,
+        origin_mm: [ipp[0], ipp[1], ipp[2]],
+        x_sign,
+        y_sign,
+        column_spacing_mm,
+        row_spacing_mm,
+        frame_z_mm,
+    };
+    if frames > 1 && geometry.uniform_slice_spacing_mm().is_none() {
+        warnings.push("dose frames are not evenly spaced".to_string());
+    }
+    Ok(geometry)
+}

@@ -1,0 +1,153 @@
+//! RT Plan and RT Ion Plan -> [`Plan`]: label, fractions, dose references, beams.
+//!
+//! DICOM PS3.3 C.8.8.9 (RT General Plan), C.8.8.10 (RT Prescription), C.8.8.13 (RT Fraction
+//! Scheme), C.8.8.14 (RT Beams) and C.8.8.25 (RT Ion Beams).
+
+use serde::Serialize;
+
+use super::read::{a, Attrs, DicomFile};
+use super::Patient;
+use crate::error::Result;
+
+/// One item of DoseReferenceSequence (300A,0010).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoseReference {
+    pub number: Option<i64>,
+    pub description: Option<String>,
+    /// DoseReferenceStructureType: POINT, VOLUME, COORDINATES, SITE.
+    pub structure_type: Option<String>,
+    /// DoseReferenceType: TARGET or ORGAN_AT_RISK.
+    pub reference_type: Option<String>,
+    /// TargetPrescriptionDose (300A,0026): total prescribed dose, Gy.
+    pub target_prescription_dose_gy: Option<f64>,
+    pub target_minimum_dose_gy: Option<f64>,
+    pub target_maximum_dose_gy: Option<f64>,
+    pub delivery_maximum_dose_gy: Option<f64>,
+    pub organ_at_risk_maximum_dose_gy: Option<f64>,
+    /// ReferencedROINumber (3006,0084).
+    pub referenced_roi_number: Option<i64>,
+}
+
+/// One item of FractionGroupSequence (300A,0070).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FractionGroup {
+    pub number: Option<i64>,
+    pub fractions_planned: Option<u64>,
+    pub number_of_beams: Option<u64>,
+}
+
+/// One beam (BeamSequence or IonBeamSequence item).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Beam {
+    pub number: Option<i64>,
+    pub name: Option<String>,
+    pub radiation_type: Option<String>,
+    pub machine: Option<String>,
+}
+
+/// An RT Plan or RT Ion Plan object.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub path: std::path::PathBuf,
+    pub sop_instance_uid: String,
+    pub is_ion: bool,
+    pub label: Option<String>,
+    pub name: Option<String>,
+    pub intent: Option<String>,
+    pub approval_status: Option<String>,
+    pub frame_of_reference_uid: Option<String>,
+    pub study_instance_uid: Option<String>,
+    pub patient: Patient,
+    pub referenced_structure_set_uid: Option<String>,
+    pub dose_references: Vec<DoseReference>,
+    pub fraction_groups: Vec<FractionGroup>,
+    pub beams: Vec<Beam>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Reads an RT Plan or RT Ion Plan data set.
+    pub fn from_file(file: &DicomFile, is_ion: bool) -> Result<Self> {
+        let at = file.attrs();
+        let mut warnings = Vec::new();
+
+        let dose_references = at
+            .items(a::DOSE_REFERENCE_SEQUENCE)
+            .iter()
+            .map(read_dose_reference)
+            .collect::<Result<Vec<_>>>()?;
+        let fraction_groups = at
+            .items(a::FRACTION_GROUP_SEQUENCE)
+            .iter()
+            .map(|g| {
+                Ok(FractionGroup {
+                    number: g.int_opt(a::FRACTION_GROUP_NUMBER)?,
+                    fractions_planned: g.uint_opt(a::NUMBER_OF_FRACTIONS_PLANNED, 10_000)?,
+                    number_of_beams: g.uint_opt(a::NUMBER_OF_BEAMS, 10_000)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if fraction_groups.len() > 1 {
+            warnings.push(format!(
+                "plan has {} fraction groups; the first is used for the number of fractions",
+                fraction_groups.len()
+            ));
+        }
+        let beam_seq = if is_ion {
+            a::ION_BEAM_SEQUENCE
+        } else {
+            a::BEAM_SEQUENCE
+        };
+        let beams = at
+            .items(beam_seq)
+            .iter()
+            .map(|b| {
+                Ok(Beam {
+                    number: b.int_opt(a::BEAM_NUMBER)?,
+                    name: b.str_opt(a::BEAM_NAME)?,
+                    radiation_type: b.str_opt(a::RADIATION_TYPE)?,
+                    machine: b.str_opt(a::TREATMENT_MACHINE_NAME)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        Ok(Plan {
+            path: file.path.clone(),
+            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
+            is_ion,
+            label: at.str_opt(a::RT_PLAN_LABEL)?,
+            name: at.str_opt(a::RT_PLAN_NAME)?,
+            intent: at.str_opt(a::PLAN_INTENT)?,
+            approval_status: at.str_opt(a::APPROVAL_STATUS)?,
+            frame_of_reference_uid: at.str_opt(a::FRAME_OF_REFERENCE_UID)?,
+            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            patient: Patient::read(&at)?,
+            referenced_structure_set_uid: at
+                .first_referenced_uid(a::REFERENCED_STRUCTURE_SET_SEQUENCE)?,
+            dose_references,
+            fraction_groups,
+            beams,
+            warnings,
+        })
+    }
+
+    /// NumberOfFractionsPlanned of the first fraction group.
+    pub fn fractions_planned(&self) -> Option<u64> {
+        self.fraction_groups.first()?.fractions_planned
+    }
+}
+
+fn read_dose_reference(r: &Attrs<'_>) -> Result<DoseReference> {
+    Ok(DoseReference {
+        number: r.int_opt(a::DOSE_REFERENCE_NUMBER)?,
+        description: r.str_opt(a::DOSE_REFERENCE_DESCRIPTION)?,
+        structure_type: r.str_opt(a::DOSE_REFERENCE_STRUCTURE_TYPE)?,
+        reference_type: r.str_opt(a::DOSE_REFERENCE_TYPE)?,
+        target_prescription_dose_gy: r.f64_opt(a::TARGET_PRESCRIPTION_DOSE)?,
+        target_minimum_dose_gy: r.f64_opt(a::TARGET_MINIMUM_DOSE)?,
+        target_maximum_dose_gy: r.f64_opt(a::TARGET_MAXIMUM_DOSE)?,
+        delivery_maximum_dose_gy: r.f64_opt(a::DELIVERY_MAXIMUM_DOSE)?,
+        organ_at_risk_maximum_dose_gy: r.f64_opt(a::ORGAN_AT_RISK_MAXIMUM_DOSE)?,
+        referenced_roi_number: r.int_opt(a::REFERENCED_ROI_NUMBER)?,
+    })
+}

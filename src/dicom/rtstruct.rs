@@ -1,0 +1,305 @@
+//! RT Structure Set -> [`StructureSet`]: ROIs, their contours grouped by plane.
+//!
+//! DICOM PS3.3 C.8.8.5 (Structure Set), C.8.8.6 (ROI Contour), C.8.8.8 (RT ROI
+//! Observations). Only CLOSED_PLANAR contours make volumes; POINT and OPEN contours are kept
+//! and marked unused.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::read::{a, Attrs, DicomFile};
+use super::Patient;
+use crate::error::{Error, Result};
+
+/// Contour points closer than this in z are on the same plane, mm.
+pub const PLANE_TOLERANCE_MM: f64 = 0.01;
+
+/// ContourGeometricType (3006,0042).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContourType {
+    ClosedPlanar,
+    OpenPlanar,
+    OpenNonplanar,
+    Point,
+    Other(String),
+}
+
+/// One contour: a polygon (closed planar) or points, in patient mm.
+#[derive(Debug, Clone)]
+pub struct Contour {
+    pub kind: ContourType,
+    pub points_mm: Vec<[f64; 3]>,
+}
+
+impl Contour {
+    /// The plane z of a closed planar contour (its first point).
+    pub fn z_mm(&self) -> f64 {
+        self.points_mm[0][2]
+    }
+}
+
+/// All closed planar contours of an ROI at one z.
+#[derive(Debug, Clone)]
+pub struct Plane {
+    pub z_mm: f64,
+    /// Indices into [`Roi::contours`].
+    pub contours: Vec<usize>,
+}
+
+/// A region of interest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Roi {
+    pub number: i64,
+    pub name: String,
+    /// RTROIInterpretedType (PTV, CTV, ORGAN, EXTERNAL, ...), from RT ROI Observations.
+    pub interpreted_type: Option<String>,
+    pub color: Option<[u8; 3]>,
+    pub frame_of_reference_uid: Option<String>,
+    #[serde(skip)]
+    pub contours: Vec<Contour>,
+    /// Problems that make the ROI unusable for volume metrics (e.g. NaN coordinates).
+    pub defects: Vec<String>,
+}
+
+impl Roi {
+    /// Closed planar contours grouped by plane, in increasing z.
+    pub fn planes(&self) -> Vec<Plane> {
+        let mut planes: Vec<Plane> = Vec::new();
+        let mut closed: Vec<(f64, usize)> = self
+            .contours
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == ContourType::ClosedPlanar && !c.points_mm.is_empty())
+            .map(|(i, c)| (c.z_mm(), i))
+            .collect();
+        closed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        for (z, i) in closed {
+            match planes.last_mut() {
+                Some(p) if (z - p.z_mm).abs() <= PLANE_TOLERANCE_MM => p.contours.push(i),
+                _ => planes.push(Plane {
+                    z_mm: z,
+                    contours: vec![i],
+                }),
+            }
+        }
+        planes
+    }
+
+    /// Number of contours of each kind: (closed planar, other).
+    pub fn contour_counts(&self) -> (usize, usize) {
+        let closed = self
+            .contours
+            .iter()
+            .filter(|c| c.kind == ContourType::ClosedPlanar)
+            .count();
+        (closed, self.contours.len() - closed)
+    }
+
+    /// (z min, z max) of the closed planar contours.
+    pub fn z_extent_mm(&self) -> Option<(f64, f64)> {
+        let planes = self.planes();
+        Some((planes.first()?.z_mm, planes.last()?.z_mm))
+    }
+}
+
+/// An RT Structure Set object.
+#[derive(Debug, Clone)]
+pub struct StructureSet {
+    pub path: std::path::PathBuf,
+    pub sop_instance_uid: String,
+    pub label: Option<String>,
+    pub frame_of_reference_uid: Option<String>,
+    pub study_instance_uid: Option<String>,
+    pub patient: Patient,
+    /// In ROI number order.
+    pub rois: Vec<Roi>,
+    pub warnings: Vec<String>,
+}
+
+impl StructureSet {
+    /// Reads an RT Structure Set data set.
+    pub fn from_file(file: &DicomFile) -> Result<Self> {
+        let at = file.attrs();
+        let path = file.path.as_path();
+        let mut warnings = Vec::new();
+
+        let mut rois: BTreeMap<i64, Roi> = BTreeMap::new();
+        for item in at.items(a::STRUCTURE_SET_ROI_SEQUENCE) {
+            let number = item
+                .int_opt(a::ROI_NUMBER)?
+                .ok_or_else(|| item.missing(a::ROI_NUMBER))?;
+            let name = item.str_opt(a::ROI_NAME)?.unwrap_or_default();
+            if rois.contains_key(&number) {
+                return Err(Error::invalid(
+                    path,
+                    format!("duplicate ROI number {number} in StructureSetROISequence (3006,0020)"),
+                ));
+            }
+            rois.insert(
+                number,
+                Roi {
+                    number,
+                    name,
+                    interpreted_type: None,
+                    color: None,
+                    frame_of_reference_uid: item.str_opt(a::REFERENCED_FRAME_OF_REFERENCE_UID)?,
+                    contours: Vec::new(),
+                    defects: Vec::new(),
+                },
+            );
+        }
+
+        let mut seen_contour_rois = BTreeSet::new();
+        for item in at.items(a::ROI_CONTOUR_SEQUENCE) {
+            let number = item
+                .int_opt(a::REFERENCED_ROI_NUMBER)?
+                .ok_or_else(|| item.missing(a::REFERENCED_ROI_NUMBER))?;
+            let Some(roi) = rois.get_mut(&number) else {
+                warnings.push(format!(
+                    "ROIContourSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
+                ));
+                continue;
+            };
+            if !seen_contour_rois.insert(number) {
+                return Err(Error::invalid(
+                    path,
+                    format!("ROI number {number} has two ROIContourSequence items"),
+                ));
+            }
+            roi.color = read_color(&item);
+            for c in item.items(a::CONTOUR_SEQUENCE) {
+                read_contour(&c, roi)?;
+            }
+        }
+
+        for item in at.items(a::RT_ROI_OBSERVATIONS_SEQUENCE) {
+            let Some(number) = item.int_opt(a::REFERENCED_ROI_NUMBER)? else {
+                continue;
+            };
+            match rois.get_mut(&number) {
+                Some(roi) => roi.interpreted_type = item.str_opt(a::RT_ROI_INTERPRETED_TYPE)?,
+                None => warnings.push(format!(
+                    "RTROIObservationsSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
+                )),
+            }
+        }
+
+        // The frame of reference: ReferencedFrameOfReferenceSequence, else the ROIs'.
+        let mut frames: BTreeSet<String> = BTreeSet::new();
+        for item in at.items(a::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
+            if let Some(uid) = item.str_opt(a::FRAME_OF_REFERENCE_UID)? {
+                frames.insert(uid);
+            }
+        }
+        let roi_frames: BTreeSet<String> = rois
+            .values()
+            .filter_map(|r| r.frame_of_reference_uid.clone())
+            .collect();
+        if frames.is_empty() {
+            frames = roi_frames.clone();
+        }
+        if frames.len() > 1 {
+            warnings.push(format!(
+                "structure set references {} frames of reference",
+                frames.len()
+            ));
+        }
+        let frame_of_reference_uid = frames.into_iter().next();
+        if let Some(f) = &frame_of_reference_uid {
+            for roi in rois.values_mut() {
+                if roi.frame_of_reference_uid.as_ref().is_some_and(|r| r != f) {
+                    roi.defects
+                        .push("ROI is in another frame of reference than the structure set".into());
+                }
+            }
+        }
+
+        Ok(StructureSet {
+            path: path.to_path_buf(),
+            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
+            label: at.str_opt(a::STRUCTURE_SET_LABEL)?,
+            frame_of_reference_uid,
+            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            patient: Patient::read(&at)?,
+            rois: rois.into_values().collect(),
+            warnings,
+        })
+    }
+
+    /// The ROI with this number.
+    pub fn roi(&self, number: i64) -> Option<&Roi> {
+        self.rois.iter().find(|r| r.number == number)
+    }
+}
+
+fn read_color(item: &Attrs<'_>) -> Option<[u8; 3]> {
+    let v = item.numbers_opt(a::ROI_DISPLAY_COLOR).ok()??;
+    (v.len() == 3 && v.iter().all(|c| (0.0..=255.0).contains(c)))
+        .then(|| [v[0] as u8, v[1] as u8, v[2] as u8])
+}
+
+fn read_contour(c: &Attrs<'_>, roi: &mut Roi) -> Result<()> {
+    let kind = match c.str_opt(a::CONTOUR_GEOMETRIC_TYPE)?.as_deref() {
+        Some("CLOSED_PLANAR") => ContourType::ClosedPlanar,
+        Some("OPEN_PLANAR") => ContourType::OpenPlanar,
+        Some("OPEN_NONPLANAR") => ContourType::OpenNonplanar,
+        Some("POINT") => ContourType::Point,
+        Some(other) => ContourType::Other(other.to_string()),
+        None => {
+            roi.defects
+                .push("a contour has no ContourGeometricType (3006,0042)".into());
+            return Ok(());
+        }
+    };
+    let data = match c.numbers_opt(a::CONTOUR_DATA) {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            roi.defects
+                .push("a contour has no ContourData (3006,0050)".into());
+            return Ok(());
+        }
+        Err(e) => {
+            roi.defects.push(format!("unreadable contour: {e}"));
+            return Ok(());
+        }
+    };
+    if data.len() % 3 != 0 {
+        roi.defects.push(format!(
+            "ContourData (3006,0050) has {} values, not a multiple of 3",
+            data.len()
+        ));
+        return Ok(());
+    }
+    let points_mm: Vec<[f64; 3]> = data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    if let Ok(Some(n)) = c.uint_opt(a::NUMBER_OF_CONTOUR_POINTS, u32::MAX.into()) {
+        if n as usize != points_mm.len() {
+            roi.defects.push(format!(
+                "NumberOfContourPoints (3006,0046) says {n}, ContourData has {} points",
+                points_mm.len()
+            ));
+        }
+    }
+    if kind == ContourType::ClosedPlanar {
+        if points_mm.len() < 3 {
+            roi.defects.push(format!(
+                "a closed planar contour has {} points (at least 3 needed)",
+                points_mm.len()
+            ));
+            return Ok(());
+        }
+        let z0 = points_mm[0][2];
+        if points_mm
+            .iter()
+            .any(|p| (p[2] - z0).abs() > PLANE_TOLERANCE_MM)
+        {
+            roi.defects.push(format!(
+                "a closed planar contour near z = {z0} mm is not in one axial plane"
+            ));
+            return Ok(());
+        }
+    }
+    roi.contours.push(Contour { kind, points_mm });
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Reports: library values -> what people and scripts read.
+//!
+//! - [`inspect`]: what a set of files holds (table or JSON).
+//! - [`output`]: atomic file writing (temp file + rename), never over an input.
+
+pub mod inspect;
+pub mod npy;
+pub mod output;
+
+pub use inspect::SCHEMA_VERSION;
