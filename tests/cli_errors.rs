@@ -1,0 +1,109 @@
+//! Bad input and bad usage at the command line: one line naming the file, the documented
+//! exit code, never a panic.
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn inspect(path: &Path) -> (i32, String, String) {
+    run(&["inspect".as_ref(), path.as_os_str()])
+}
+
+fn assert_one_line_naming(err: &str, path: &Path, what: &str) {
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains(&*path.to_string_lossy()), "{err}");
+    assert!(lines[0].contains(what), "{err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn empty_file_is_refused_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("empty.dcm");
+    std::fs::write(&f, b"").unwrap();
+    let (code, out, err) = inspect(&f);
+    assert_eq!(code, 3);
+    assert!(out.is_empty());
+    assert_one_line_naming(&err, &f, "no DICOM RT objects found");
+}
+
+#[test]
+fn text_file_is_refused_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("notes.txt");
+    std::fs::write(&f, "Plan notes: 30 Gy in 5 fractions\n").unwrap();
+    let (code, _, err) = inspect(&f);
+    assert_eq!(code, 3);
+    assert_one_line_naming(&err, &f, "1 not DICOM");
+}
+
+#[test]
+fn folder_without_rt_objects_says_nothing_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "x").unwrap();
+    let (code, _, err) = inspect(dir.path());
+    assert_eq!(code, 3);
+    assert_one_line_naming(&err, dir.path(), "no DICOM RT objects found");
+    // JSON still prints a parseable report for scripts.
+    let (code, out, _) = run(&[
+        "inspect".as_ref(),
+        dir.path().as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(code, 3);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["plan_sets"].as_array().unwrap().len(), 0);
+    assert_eq!(v["non_dicom_files"], 1);
+}
+
+#[test]
+fn truncated_dicom_is_a_parse_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("RD.dcm");
+    // Preamble, magic, then a File Meta element cut short.
+    let mut bytes = vec![0u8; 128];
+    bytes.extend_from_slice(b"DICM");
+    bytes.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 0x04]);
+    std::fs::write(&f, &bytes).unwrap();
+    let (code, _, err) = inspect(&f);
+    assert_eq!(code, 3);
+    assert_one_line_naming(&err, &f, "cannot parse DICOM");
+}
+
+#[test]
+fn missing_path_is_exit_3_naming_it() {
+    let p = Path::new("/nonexistent/sbrt-verify/RD.dcm");
+    let (code, _, err) = inspect(p);
+    assert_eq!(code, 3);
+    assert_one_line_naming(&err, p, "No such file");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["inspect".as_ref()]).0, 2);
+    assert_eq!(run(&["no-such-command".as_ref()]).0, 2);
+    assert_eq!(
+        run(&[
+            "inspect".as_ref(),
+            ".".as_ref(),
+            "--format".as_ref(),
+            "xml".as_ref()
+        ])
+        .0,
+        2
+    );
+    assert_eq!(run(&["--help".as_ref()]).0, 0);
+}
