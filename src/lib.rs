@@ -15,8 +15,10 @@
 //! documented exit codes ([`ExitCode`]).
 
 pub mod dicom;
+pub mod dvh;
 pub mod error;
 pub mod geometry;
+pub mod raster;
 pub mod report;
 
 pub use error::{Error, ExitCode, Result};

@@ -20,6 +20,8 @@ pub enum Command {
     /// Show what DICOM RT objects are under PATH (files or folders), how they link, and
     /// what is wrong with them.
     Inspect(InspectArgs),
+    /// Dose-volume histograms and metrics of the structures of one plan set.
+    Dvh(DvhArgs),
     /// Write analytic phantom cases (RT Dose, RT Struct, RT Plan and exact answers).
     Phantom(PhantomArgs),
     /// Write the dose of an RT Dose file as a NumPy .npy array (float32, [frame][row][column],
@@ -31,6 +33,55 @@ pub enum Command {
 pub enum Format {
     Table,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DvhFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndCapArg {
+    /// First and last planes extend half their neighbour gap outward.
+    Half,
+    /// The solid stops at the first and last planes.
+    None,
+}
+
+/// Which plan set to use when PATH holds several.
+#[derive(Debug, clap::Args)]
+pub struct SelectArgs {
+    /// The RT Plan (SOP Instance UID) whose dose to use.
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// The RT Dose file to use.
+    #[arg(long)]
+    pub dose: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DvhArgs {
+    /// Files or folders holding one plan set (RT Dose + RT Struct, RT Plan optional).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Structure to report (repeatable; default: all with contours).
+    #[arg(long = "structure", value_name = "NAME")]
+    pub structures: Vec<String>,
+    /// Extra metric (repeatable): D<x>%, D<x>cc, V<x>Gy (cc), V<x>Gy% (percent).
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<String>,
+    #[arg(long, value_enum, default_value_t = DvhFormat::Table)]
+    pub format: DvhFormat,
+    /// Bin width of the exported cumulative DVH, Gy.
+    #[arg(long, default_value_t = 0.01)]
+    pub bin_width: f64,
+    /// End caps of the slab model.
+    #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
+    pub end_cap: EndCapArg,
 }
 
 #[derive(Debug, clap::Args)]

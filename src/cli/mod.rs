@@ -7,9 +7,13 @@ use std::process::ExitCode as ProcessExit;
 
 use clap::Parser;
 
-use args::{Cli, Command, ExportDoseArgs, Format, InspectArgs, PhantomArgs};
+use args::{
+    Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs, PhantomArgs,
+};
 use sbrt_verify::dicom::{self, read};
-use sbrt_verify::report::{inspect, output};
+use sbrt_verify::dvh::{self as dvhmod, MetricSpec};
+use sbrt_verify::raster::{EndCap, SamplingOptions};
+use sbrt_verify::report::{dvh as dvhreport, inspect, output};
 use sbrt_verify::{Error, ExitCode, Result};
 
 pub fn main() -> ProcessExit {
@@ -27,6 +31,7 @@ pub fn main() -> ProcessExit {
     };
     let result = match cli.command {
         Command::Inspect(a) => run_inspect(a),
+        Command::Dvh(a) => run_dvh(a),
         Command::Phantom(a) => run_phantom(a),
         Command::ExportDose(a) => run_export_dose(a),
     };
@@ -95,6 +100,137 @@ fn run_inspect(a: InspectArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Pass
     })
+}
+
+fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
+    if !(a.bin_width > 0.0 && a.bin_width <= 10.0) {
+        return Err(Error::usage(format!(
+            "--bin-width {}: expected a width in (0, 10] Gy",
+            a.bin_width
+        )));
+    }
+    let mut metrics = dvhmod::default_metrics();
+    for m in &a.metrics {
+        let spec = MetricSpec::parse(m).map_err(|e| Error::usage(format!("--metric {e}")))?;
+        if !metrics.contains(&spec) {
+            metrics.push(spec);
+        }
+    }
+    let found = dicom::discover(&a.paths)?;
+    for e in &found.file_errors {
+        eprintln!("sbrt-verify: warning: {e}");
+    }
+    let selection = dicom::Selection {
+        plan_uid: a.select.plan.clone(),
+        dose_path: a.select.dose.clone(),
+    };
+    let set = found.select(&selection)?;
+    if let Some(p) = set.problems.first() {
+        return Err(Error::link(p.clone()));
+    }
+    let dose = set.dose.as_ref().expect("selected sets have a dose");
+    if dose.units != dicom::DoseUnits::Gy {
+        return Err(Error::invalid(
+            &dose.path,
+            format!(
+                "DoseUnits is {:?}, not GY: doses cannot be reported in Gy",
+                dose.units
+            ),
+        ));
+    }
+    let ss = set
+        .structures
+        .as_ref()
+        .ok_or_else(|| Error::invalid(&dose.path, "no RT Structure Set is linked to this dose"))?;
+    let rois: Vec<&dicom::Roi> = if a.structures.is_empty() {
+        ss.rois
+            .iter()
+            .filter(|r| !r.contours.is_empty() || !r.defects.is_empty())
+            .collect()
+    } else {
+        a.structures
+            .iter()
+            .map(|name| find_roi(ss, name))
+            .collect::<Result<_>>()?
+    };
+    let end_cap = match a.end_cap {
+        EndCapArg::Half => EndCap::Half,
+        EndCapArg::None => EndCap::None,
+    };
+    let opts = SamplingOptions {
+        end_cap,
+        ..Default::default()
+    };
+    let dvhs = dvhmod::compute(dose, &rois, &opts);
+    let mut warnings: Vec<String> = set.warnings.clone();
+    warnings.extend(dose.warnings.iter().cloned());
+    if dose.summation != dicom::DoseSummation::Plan {
+        warnings.push(format!(
+            "dose summation type is {}: values are reported as stored, not scaled",
+            dose.summation.as_str()
+        ));
+    }
+    let report = dvhreport::build(dose, &dvhs, &metrics, end_cap, a.bin_width, warnings);
+    let text = match a.format {
+        DvhFormat::Table => dvhreport::render_table(&report, &metrics),
+        DvhFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&report).expect("report serializes");
+            s.push('\n');
+            s
+        }
+        DvhFormat::Csv => dvhreport::render_csv(&report),
+    };
+    print_stdout(&text);
+    // An explicitly requested structure that could not be evaluated is an error.
+    let failed = dvhs.iter().any(|d| d.error.is_some());
+    Ok(if failed {
+        ExitCode::CannotEvaluate
+    } else {
+        ExitCode::Pass
+    })
+}
+
+/// Finds an ROI by name: exact first, then ignoring case, spaces, hyphens and underscores.
+fn find_roi<'a>(ss: &'a dicom::StructureSet, name: &str) -> Result<&'a dicom::Roi> {
+    if let Some(r) = ss.rois.iter().find(|r| r.name == name) {
+        return Ok(r);
+    }
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let hits: Vec<&dicom::Roi> = ss
+        .rois
+        .iter()
+        .filter(|r| norm(&r.name) == norm(name))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::invalid(
+            &ss.path,
+            format!(
+                "unknown structure '{name}'; structures: {}",
+                ss.rois
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        many => Err(Error::invalid(
+            &ss.path,
+            format!(
+                "structure '{name}' matches {} ROIs ({})",
+                many.len(),
+                many.iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
 }
 
 fn run_phantom(a: PhantomArgs) -> Result<ExitCode> {

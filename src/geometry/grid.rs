@@ -83,6 +83,40 @@ impl GridGeometry {
         })
     }
 
+    /// The z range covered by the frames' cells: each frame stands for the slab halfway to
+    /// its neighbours, the first and last extend half their neighbour gap outward (a single
+    /// frame: half the smaller pixel spacing each way).
+    pub fn z_cells_mm(&self) -> (f64, f64) {
+        let zs = &self.frame_z_mm;
+        let n = zs.len();
+        let (lo, hi) = if zs[n - 1] >= zs[0] {
+            (zs[0], zs[n - 1])
+        } else {
+            (zs[n - 1], zs[0])
+        };
+        let (g_lo, g_hi) = if n > 1 {
+            let mut sorted = zs.clone();
+            sorted.sort_by(f64::total_cmp);
+            (sorted[1] - sorted[0], sorted[n - 1] - sorted[n - 2])
+        } else {
+            let g = self.row_spacing_mm.min(self.column_spacing_mm);
+            (g, g)
+        };
+        (lo - 0.5 * g_lo, hi + 0.5 * g_hi)
+    }
+
+    /// Fractional frame index of z for a point inside the frames' cells: z between the
+    /// outermost frame and its cell boundary maps to that frame (no extrapolation).
+    pub fn k_of_in_cells(&self, z: f64) -> Option<f64> {
+        let (lo, hi) = self.z_cells_mm();
+        if z < lo - Z_TOLERANCE_MM || z > hi + Z_TOLERANCE_MM {
+            return None;
+        }
+        let zs = &self.frame_z_mm;
+        let (zmin, zmax) = (zs[0].min(zs[zs.len() - 1]), zs[0].max(zs[zs.len() - 1]));
+        self.k_of(z.clamp(zmin, zmax))
+    }
+
     /// The extent covered by voxel centres: ([x_min, y_min, z_min], [x_max, y_max, z_max]).
     pub fn extent_mm(&self) -> ([f64; 3], [f64; 3]) {
         let xs = [self.x_of(0.0), self.x_of((self.columns - 1) as f64)];
@@ -161,6 +195,18 @@ mod tests {
         assert_relative_eq!(d.k_of(5.0).unwrap(), 0.5);
         assert_relative_eq!(d.k_of(2.0).unwrap(), 2.0);
         assert_eq!(d.uniform_slice_spacing_mm(), Some(2.0));
+    }
+
+    #[test]
+    fn frame_cells_extend_half_a_gap() {
+        let g = grid(1.0, vec![0.0, 2.0, 6.0]);
+        assert_eq!(g.z_cells_mm(), (-1.0, 8.0));
+        assert_eq!(g.k_of_in_cells(-0.9), Some(0.0));
+        assert_eq!(g.k_of_in_cells(7.9), Some(2.0));
+        assert_eq!(g.k_of_in_cells(8.1), None);
+        let d = grid(1.0, vec![6.0, 2.0, 0.0]);
+        assert_eq!(d.z_cells_mm(), (-1.0, 8.0));
+        assert_eq!(d.k_of_in_cells(7.5), Some(0.0));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Reports: library values -> what people and scripts read.
 //!
 //! - [`inspect`]: what a set of files holds (table or JSON).
+//! - [`dvh`]: DVHs and metrics per structure (table, JSON, CSV).
 //! - [`output`]: atomic file writing (temp file + rename), never over an input.
 
+pub mod dvh;
 pub mod inspect;
 pub mod npy;
 pub mod output;

@@ -1,0 +1,347 @@
+//! Samples -> a dose-volume histogram and the metrics read from it.
+//!
+//! The samples are sorted by dose, highest first. The cumulative DVH is the curve through
+//! the points `(C_i - w_i / 2, d_i)`, where `C_i` is the volume of the samples with dose
+//! `>= d_i` and `w_i` the sample's own volume (each sample's volume is centred on its dose),
+//! extended flat to volume 0 and to the full volume. Every metric is read off this one curve,
+//! with linear interpolation, never from a histogram bin:
+//!
+//! - `D_x` = the curve's dose at volume `x`: the largest dose `D` with `V(>= D) >= x`;
+//! - `V(>= D)` = the largest volume at which the curve is still `>= D`.
+
+use serde::Serialize;
+
+/// A cumulative DVH over `(dose, volume)` samples.
+#[derive(Debug, Clone)]
+pub struct Dvh {
+    /// Sample doses, descending.
+    dose: Vec<f64>,
+    /// Curve abscissa of each sample: cumulative volume at the sample's midpoint, cc.
+    mid_cc: Vec<f64>,
+    /// Total sampled volume, cc.
+    total_cc: f64,
+    /// Volume-weighted mean dose.
+    mean: f64,
+}
+
+impl Dvh {
+    /// Builds the DVH from samples (any order). Sorting is stable on (dose, volume), so the
+    /// result does not depend on thread count or input permutation of equal samples.
+    pub fn new(dose: &[f64], volume_cc: &[f64]) -> Self {
+        assert_eq!(dose.len(), volume_cc.len());
+        let mut idx: Vec<(f64, f64)> = dose
+            .iter()
+            .copied()
+            .zip(volume_cc.iter().copied())
+            .filter(|(_, w)| *w > 0.0)
+            .collect();
+        idx.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
+        let mut sum = 0.0;
+        let mut weighted = 0.0;
+        let mut mid_cc = Vec::with_capacity(idx.len());
+        let mut sorted = Vec::with_capacity(idx.len());
+        for (d, w) in idx {
+            mid_cc.push(sum + 0.5 * w);
+            sum += w;
+            weighted += d * w;
+            sorted.push(d);
+        }
+        Dvh {
+            mean: if sum > 0.0 { weighted / sum } else { f64::NAN },
+            dose: sorted,
+            mid_cc,
+            total_cc: sum,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dose.is_empty()
+    }
+
+    /// Volume of the samples, cc.
+    pub fn volume_cc(&self) -> f64 {
+        self.total_cc
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        self.dose.first().copied()
+    }
+
+    pub fn min(&self) -> Option<f64> {
+        self.dose.last().copied()
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (!self.is_empty()).then_some(self.mean)
+    }
+
+    /// `D_x` for `x` in cc: the dose received by at least `x` cc.
+    pub fn dose_at_volume_cc(&self, x: f64) -> Option<f64> {
+        let n = self.dose.len();
+        if n == 0 || !(x >= 0.0) {
+            return None;
+        }
+        if x > self.total_cc {
+            // More volume than the structure has: undefined.
+            return None;
+        }
+        if x <= self.mid_cc[0] {
+            return Some(self.dose[0]);
+        }
+        if x >= self.mid_cc[n - 1] {
+            return Some(self.dose[n - 1]);
+        }
+        // Largest i with mid_cc[i] <= x.
+        let i = self.mid_cc.partition_point(|&m| m <= x) - 1;
+        let (m0, m1) = (self.mid_cc[i], self.mid_cc[i + 1]);
+        let t = if m1 > m0 { (x - m0) / (m1 - m0) } else { 0.0 };
+        Some(self.dose[i] + t * (self.dose[i + 1] - self.dose[i]))
+    }
+
+    /// `D_x` for `x` in percent of the sampled volume.
+    pub fn dose_at_volume_percent(&self, pct: f64) -> Option<f64> {
+        if !(0.0..=100.0).contains(&pct) {
+            return None;
+        }
+        self.dose_at_volume_cc(pct / 100.0 * self.total_cc)
+    }
+
+    /// `V(>= d)` in cc.
+    pub fn volume_at_dose_cc(&self, d: f64) -> f64 {
+        let n = self.dose.len();
+        if n == 0 || d > self.dose[0] {
+            return 0.0;
+        }
+        if d <= self.dose[n - 1] {
+            return self.total_cc;
+        }
+        // Last i with dose[i] >= d (dose is descending); then dose[i+1] < d.
+        let i = self.dose.partition_point(|&x| x >= d) - 1;
+        let (d0, d1) = (self.dose[i], self.dose[i + 1]);
+        let t = if d0 > d1 { (d0 - d) / (d0 - d1) } else { 0.0 };
+        self.mid_cc[i] + t * (self.mid_cc[i + 1] - self.mid_cc[i])
+    }
+
+    /// `V(>= d)` in percent of the sampled volume.
+    pub fn volume_at_dose_percent(&self, d: f64) -> f64 {
+        if self.total_cc > 0.0 {
+            100.0 * self.volume_at_dose_cc(d) / self.total_cc
+        } else {
+            0.0
+        }
+    }
+
+    /// The cumulative DVH at bin edges `0, w, 2w, ...` up to the first edge above the
+    /// maximum (where it is 0): `(dose_gy, volume_cc)`. Starts at the full volume and never
+    /// increases.
+    pub fn cumulative(&self, bin_width: f64) -> (Vec<f64>, Vec<f64>) {
+        let Some(max) = self.max() else {
+            return (vec![0.0], vec![0.0]);
+        };
+        let bins = (max.max(0.0) / bin_width).floor() as usize + 2;
+        let mut doses = Vec::with_capacity(bins);
+        let mut vols = Vec::with_capacity(bins);
+        let mut last = f64::INFINITY;
+        for b in 0..bins {
+            let d = b as f64 * bin_width;
+            let v = self.volume_at_dose_cc(d).min(last);
+            last = v;
+            doses.push(round_to(d, 1e-9));
+            vols.push(v);
+        }
+        (doses, vols)
+    }
+}
+
+fn round_to(x: f64, q: f64) -> f64 {
+    (x / q).round() * q
+}
+
+/// A metric a user can ask for by name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum MetricSpec {
+    /// Dose to x % of the volume (`D95%`).
+    DosePercent(f64),
+    /// Dose to x cc (`D0.035cc`).
+    DoseCc(f64),
+    /// Volume receiving at least x Gy, in cc (`V20Gy` or `V20Gy[cc]`).
+    VolumeCc(f64),
+    /// Volume receiving at least x Gy, in % (`V20Gy[%]`).
+    VolumePercent(f64),
+}
+
+impl MetricSpec {
+    /// Parses `D95%`, `D0.035cc`, `V20Gy` (cc), `V20Gy%` (percent of volume).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let num = |x: &str| -> Result<f64, String> {
+            x.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| format!("'{s}': '{x}' is not a non-negative number"))
+        };
+        if let Some(rest) = t.strip_prefix('D') {
+            if let Some(x) = rest.strip_suffix('%') {
+                let v = num(x)?;
+                if v > 100.0 {
+                    return Err(format!("'{s}': percent over 100"));
+                }
+                return Ok(MetricSpec::DosePercent(v));
+            }
+            if let Some(x) = rest.strip_suffix("cc") {
+                return Ok(MetricSpec::DoseCc(num(x)?));
+            }
+        }
+        if let Some(rest) = t.strip_prefix('V') {
+            if let Some(x) = rest.strip_suffix("Gy%") {
+                return Ok(MetricSpec::VolumePercent(num(x)?));
+            }
+            if let Some(x) = rest.strip_suffix("Gy") {
+                return Ok(MetricSpec::VolumeCc(num(x)?));
+            }
+        }
+        Err(format!(
+            "'{s}': expected D<x>%, D<x>cc, V<x>Gy (cc) or V<x>Gy% (percent)"
+        ))
+    }
+
+    /// The canonical name (used as the JSON key).
+    pub fn name(&self) -> String {
+        match self {
+            MetricSpec::DosePercent(x) => format!("D{}%", fmt_num(*x)),
+            MetricSpec::DoseCc(x) => format!("D{}cc", fmt_num(*x)),
+            MetricSpec::VolumeCc(x) => format!("V{}Gy_cc", fmt_num(*x)),
+            MetricSpec::VolumePercent(x) => format!("V{}Gy_%", fmt_num(*x)),
+        }
+    }
+
+    /// Evaluates on a DVH (`None` when undefined, e.g. D2cc of a 1 cc structure).
+    pub fn eval(&self, dvh: &Dvh) -> Option<f64> {
+        if dvh.is_empty() {
+            return None;
+        }
+        match *self {
+            MetricSpec::DosePercent(x) => dvh.dose_at_volume_percent(x),
+            MetricSpec::DoseCc(x) => dvh.dose_at_volume_cc(x),
+            MetricSpec::VolumeCc(d) => Some(dvh.volume_at_dose_cc(d)),
+            MetricSpec::VolumePercent(d) => Some(dvh.volume_at_dose_percent(d)),
+        }
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    let s = format!("{x}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// The metrics every DVH report lists.
+pub fn default_metrics() -> Vec<MetricSpec> {
+    vec![
+        MetricSpec::DoseCc(0.035),
+        MetricSpec::DosePercent(1.0),
+        MetricSpec::DosePercent(2.0),
+        MetricSpec::DosePercent(5.0),
+        MetricSpec::DosePercent(50.0),
+        MetricSpec::DosePercent(95.0),
+        MetricSpec::DosePercent(98.0),
+        MetricSpec::DosePercent(99.0),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    /// 100 samples of 1 cc with doses 0.5, 1.5, ..., 99.5: a uniform distribution on [0, 100].
+    fn uniform() -> Dvh {
+        let d: Vec<f64> = (0..100).map(|i| i as f64 + 0.5).collect();
+        Dvh::new(&d, &vec![1.0; 100])
+    }
+
+    #[test]
+    fn dose_at_volume_interpolates_the_uniform_distribution_exactly() {
+        let h = uniform();
+        assert_relative_eq!(h.volume_cc(), 100.0);
+        // For a uniform distribution on [0,100], D_x% = 100 - x.
+        for x in [1.0, 2.0, 50.0, 95.0, 98.0] {
+            assert_relative_eq!(
+                h.dose_at_volume_percent(x).unwrap(),
+                100.0 - x,
+                epsilon = 1e-9
+            );
+        }
+        assert_relative_eq!(h.mean().unwrap(), 50.0);
+        assert_eq!(h.max(), Some(99.5));
+        assert_eq!(h.min(), Some(0.5));
+        assert_eq!(h.dose_at_volume_cc(100.5), None);
+        assert_eq!(h.dose_at_volume_percent(101.0), None);
+    }
+
+    #[test]
+    fn volume_at_dose_inverts_dose_at_volume() {
+        let h = uniform();
+        for d in [10.0, 33.3, 75.0, 90.0] {
+            assert_relative_eq!(h.volume_at_dose_cc(d), 100.0 - d, epsilon = 1e-9);
+            let back = h.dose_at_volume_cc(h.volume_at_dose_cc(d)).unwrap();
+            assert_relative_eq!(back, d, epsilon = 1e-9);
+        }
+        assert_eq!(h.volume_at_dose_cc(100.0), 0.0);
+        assert_eq!(h.volume_at_dose_cc(0.0), 100.0);
+    }
+
+    #[test]
+    fn uniform_dose_structure_is_fully_covered_at_its_dose() {
+        let h = Dvh::new(&[30.0; 10], &[0.5; 10]);
+        assert_eq!(h.volume_at_dose_cc(30.0), 5.0);
+        assert_eq!(h.volume_at_dose_percent(30.0), 100.0);
+        assert_eq!(h.volume_at_dose_cc(30.0001), 0.0);
+        assert_eq!(h.dose_at_volume_percent(95.0), Some(30.0));
+    }
+
+    #[test]
+    fn order_of_samples_does_not_matter() {
+        let d = [3.0, 1.0, 2.0, 2.0, 5.0];
+        let w = [0.1, 0.2, 0.3, 0.4, 0.5];
+        let a = Dvh::new(&d, &w);
+        let b = Dvh::new(&[2.0, 5.0, 2.0, 1.0, 3.0], &[0.4, 0.5, 0.3, 0.2, 0.1]);
+        assert_eq!(a.dose_at_volume_cc(0.77), b.dose_at_volume_cc(0.77));
+        assert_eq!(a.mean(), b.mean());
+    }
+
+    #[test]
+    fn cumulative_starts_full_and_never_increases() {
+        let h = uniform();
+        let (d, v) = h.cumulative(0.01);
+        assert_eq!(d[0], 0.0);
+        assert_relative_eq!(v[0], 100.0);
+        assert!(v.windows(2).all(|w| w[1] <= w[0]));
+        assert_eq!(*v.last().unwrap(), 0.0);
+        assert_relative_eq!(*d.last().unwrap(), 99.51, epsilon = 1e-9);
+    }
+
+    #[test]
+    fn metric_names_parse_and_print() {
+        assert_eq!(
+            MetricSpec::parse("D95%").unwrap(),
+            MetricSpec::DosePercent(95.0)
+        );
+        assert_eq!(
+            MetricSpec::parse("D0.035cc").unwrap(),
+            MetricSpec::DoseCc(0.035)
+        );
+        assert_eq!(
+            MetricSpec::parse("V20Gy").unwrap(),
+            MetricSpec::VolumeCc(20.0)
+        );
+        assert_eq!(
+            MetricSpec::parse("V20Gy%").unwrap(),
+            MetricSpec::VolumePercent(20.0)
+        );
+        assert!(MetricSpec::parse("D120%").is_err());
+        assert!(MetricSpec::parse("X5").is_err());
+        assert!(MetricSpec::parse("D-1cc").is_err());
+        assert_eq!(MetricSpec::DoseCc(0.035).name(), "D0.035cc");
+        assert_eq!(MetricSpec::VolumePercent(30.0).name(), "V30Gy_%");
+    }
+}

@@ -1,0 +1,11 @@
+//! Dose-volume histograms.
+//!
+//! - [`metrics`]: the DVH value object ([`Dvh`]) over weighted samples, and the metrics read
+//!   from it (D_x in % and cc, V_x in cc and %), by interpolation on one cumulative curve.
+//! - [`calc`]: a dose grid and ROIs -> [`StructureDvh`]s, in parallel and deterministic.
+
+pub mod calc;
+pub mod metrics;
+
+pub use calc::{compute, StructureDvh};
+pub use metrics::{default_metrics, Dvh, MetricSpec};

@@ -1,0 +1,195 @@
+//! Planar polygons: signed area, point-in-polygon, nesting depth, edge crossings.
+//!
+//! Areas are computed with coordinates shifted to the first vertex, which keeps the shoelace
+//! sum accurate for small polygons far from the origin (patient coordinates are often several
+//! hundred mm from it).
+
+/// A closed polygon in a plane (the closing edge from the last to the first vertex is implied).
+pub type Polygon = Vec<[f64; 2]>;
+
+/// Signed area (positive when counter-clockwise in a right-handed x/y frame).
+pub fn signed_area(p: &[[f64; 2]]) -> f64 {
+    if p.len() < 3 {
+        return 0.0;
+    }
+    let [x0, y0] = p[0];
+    let mut s = 0.0;
+    for k in 1..p.len() - 1 {
+        let (ax, ay) = (p[k][0] - x0, p[k][1] - y0);
+        let (bx, by) = (p[k + 1][0] - x0, p[k + 1][1] - y0);
+        s += ax * by - bx * ay;
+    }
+    0.5 * s
+}
+
+/// Even-odd point-in-polygon test (a point on an edge may go either way).
+pub fn contains(p: &[[f64; 2]], x: f64, y: f64) -> bool {
+    let mut inside = false;
+    let n = p.len();
+    let mut j = n - 1;
+    for i in 0..n {
+        let (xi, yi) = (p[i][0], p[i][1]);
+        let (xj, yj) = (p[j][0], p[j][1]);
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// Nesting depth of each polygon among the others (0 = outermost), judged from a point just
+/// inside each polygon near its first vertex... in practice its vertex centroid when that is
+/// inside, else its first vertex. Meant for non-crossing contours of one plane.
+pub fn nesting_depths(polys: &[Polygon]) -> Vec<usize> {
+    polys
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let probe = probe_point(p);
+            polys
+                .iter()
+                .enumerate()
+                .filter(|(j, q)| *j != i && contains(q, probe[0], probe[1]))
+                .count()
+        })
+        .collect()
+}
+
+/// A vertex of `p` (used to judge nesting): vertices of non-crossing contours are strictly
+/// inside or outside each other.
+fn probe_point(p: &[[f64; 2]]) -> [f64; 2] {
+    p[0]
+}
+
+/// True when two edges of the polygons cross (proper intersection, not touching at
+/// vertices). O(n*m): meant for a warning check on one plane.
+pub fn any_edges_cross(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
+    let bbox = |p: &[[f64; 2]]| {
+        p.iter().fold(
+            [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ],
+            |m, q| {
+                [
+                    m[0].min(q[0]),
+                    m[1].min(q[1]),
+                    m[2].max(q[0]),
+                    m[3].max(q[1]),
+                ]
+            },
+        )
+    };
+    let (ba, bb) = (bbox(a), bbox(b));
+    if ba[2] < bb[0] || bb[2] < ba[0] || ba[3] < bb[1] || bb[3] < ba[1] {
+        return false;
+    }
+    let edges = |p: &[[f64; 2]]| {
+        let n = p.len();
+        (0..n)
+            .map(move |i| (p[i], p[(i + 1) % n]))
+            .collect::<Vec<_>>()
+    };
+    let eb = edges(b);
+    edges(a)
+        .iter()
+        .any(|&(p, q)| eb.iter().any(|&(r, s)| segments_cross(p, q, r, s)))
+}
+
+/// True when a polygon's own non-adjacent edges cross. O(n^2).
+pub fn self_intersects(p: &[[f64; 2]]) -> bool {
+    let n = p.len();
+    if n < 4 {
+        return false;
+    }
+    for i in 0..n {
+        let (a, b) = (p[i], p[(i + 1) % n]);
+        for j in i + 2..n {
+            if i == 0 && j == n - 1 {
+                continue;
+            }
+            if segments_cross(a, b, p[j], p[(j + 1) % n]) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
+    (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+}
+
+fn segments_cross(p: [f64; 2], q: [f64; 2], r: [f64; 2], s: [f64; 2]) -> bool {
+    let d1 = orient(r, s, p);
+    let d2 = orient(r, s, q);
+    let d3 = orient(p, q, r);
+    let d4 = orient(p, q, s);
+    ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
+        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    fn square(x0: f64, y0: f64, side: f64) -> Polygon {
+        vec![
+            [x0, y0],
+            [x0 + side, y0],
+            [x0 + side, y0 + side],
+            [x0, y0 + side],
+        ]
+    }
+
+    #[test]
+    fn area_sign_and_precision_far_from_origin() {
+        assert_relative_eq!(signed_area(&square(0.0, 0.0, 2.0)), 4.0);
+        let mut cw = square(0.0, 0.0, 2.0);
+        cw.reverse();
+        assert_relative_eq!(signed_area(&cw), -4.0);
+        // A 0.1 mm square 1e5 mm from the origin keeps its area.
+        assert_relative_eq!(
+            signed_area(&square(1e5, -1e5, 0.1)),
+            0.01,
+            max_relative = 1e-9
+        );
+    }
+
+    #[test]
+    fn regular_polygon_area_matches_closed_form() {
+        let n = 64;
+        let r = 10.0;
+        let p: Polygon = (0..n)
+            .map(|k| {
+                let t = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                [r * t.cos(), r * t.sin()]
+            })
+            .collect();
+        let exact = 0.5 * n as f64 * r * r * (2.0 * std::f64::consts::PI / n as f64).sin();
+        assert_relative_eq!(signed_area(&p), exact, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn nesting_and_crossing() {
+        let outer = square(0.0, 0.0, 10.0);
+        let hole = square(2.0, 2.0, 6.0);
+        let island = square(4.0, 4.0, 2.0);
+        let apart = square(20.0, 0.0, 1.0);
+        assert_eq!(
+            nesting_depths(&[outer.clone(), hole.clone(), island.clone(), apart.clone()]),
+            vec![0, 1, 2, 0]
+        );
+        assert!(!any_edges_cross(&outer, &hole));
+        assert!(any_edges_cross(&outer, &square(8.0, 8.0, 5.0)));
+        assert!(contains(&outer, 5.0, 5.0));
+        assert!(!contains(&outer, 11.0, 5.0));
+        let bowtie = vec![[0.0, 0.0], [2.0, 2.0], [2.0, 0.0], [0.0, 2.0]];
+        assert!(self_intersects(&bowtie));
+        assert!(!self_intersects(&outer));
+    }
+}

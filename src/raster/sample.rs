@@ -1,0 +1,539 @@
+//! One ROI on one dose grid -> weighted dose samples `(dose, volume cc)`.
+//!
+//! **Slab model.** Each contour plane stands for the slab from halfway to the previous plane
+//! to halfway to the next. End caps ([`EndCap`]): `Half` extends the first and last planes
+//! half their neighbour gap outward; `None` stops the solid at the first and last planes.
+//!
+//! **In plane**, the plane's even-odd region is rasterized onto a lattice of sub-cells, `s` per
+//! dose voxel in x and y, aligned with the dose grid; each sub-cell's weight is its exact
+//! covered area ([`super::coverage`]). **In z**, each slab is cut into sub-slabs no thicker
+//! than the dose slice spacing / `s`. A sample sits at the centre of a sub-cell and
+//! sub-slab; its dose is the trilinear interpolation of the dose grid there (never the
+//! nearest voxel). `s` is chosen per ROI so that small ROIs get at least
+//! [`SamplingOptions::min_samples`] samples.
+//!
+//! The dose grid covers its voxels' cells: half a voxel beyond the outermost voxel centres
+//! (in z, half the outermost frame gap); there the dose is the outermost voxel's, never
+//! extrapolated. Sub-cells are aligned with the voxel cells and slabs are split at the
+//! grid's z boundary, so the volume outside the grid is measured exactly; it carries no dose
+//! and is counted in [`RoiSamples::outside_cc`]. Volume, dose and extremes come from the
+//! same samples; Dmin and Dmax also look at the dose at the contour vertices.
+
+use rayon::prelude::*;
+
+use super::coverage::Coverage;
+use crate::dicom::{DoseGrid, Roi};
+use crate::geometry::polygon::{self, Polygon};
+use crate::geometry::GridGeometry;
+
+/// How the first and last contour planes end the solid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndCap {
+    /// Extend half the neighbour gap outward (the default; like most planning systems).
+    Half,
+    /// Stop at the first and last planes.
+    None,
+}
+
+/// Sampling choices (defaults give sub-percent volume and dose accuracy).
+#[derive(Debug, Clone, Copy)]
+pub struct SamplingOptions {
+    pub end_cap: EndCap,
+    /// Supersampling grows until the ROI has about this many samples.
+    pub min_samples: usize,
+    /// Largest in-plane supersampling factor.
+    pub max_factor: usize,
+}
+
+impl Default for SamplingOptions {
+    fn default() -> Self {
+        SamplingOptions {
+            end_cap: EndCap::Half,
+            min_samples: 200_000,
+            max_factor: 16,
+        }
+    }
+}
+
+/// The samples of one ROI.
+#[derive(Debug, Clone, Default)]
+pub struct RoiSamples {
+    /// Dose of each sample inside the dose grid (unit of the grid, Gy for GY doses).
+    pub dose: Vec<f64>,
+    /// Volume of each sample, cc.
+    pub volume_cc: Vec<f64>,
+    /// Slab-model volume of the whole ROI, cc (inside + outside the dose grid).
+    pub total_cc: f64,
+    /// Volume outside the dose grid, cc.
+    pub outside_cc: f64,
+    /// Lowest and highest dose at contour vertices inside the grid.
+    pub vertex_min: Option<f64>,
+    pub vertex_max: Option<f64>,
+    /// In-plane supersampling factor used.
+    pub factor: usize,
+    pub planes: usize,
+    pub warnings: Vec<String>,
+}
+
+/// One contour plane and the slab it stands for.
+#[derive(Debug, Clone)]
+pub struct Slab {
+    pub z_mm: f64,
+    pub z_lo_mm: f64,
+    pub z_hi_mm: f64,
+    /// Polygons (x, y in mm).
+    pub polygons: Vec<Polygon>,
+}
+
+/// The slabs of an ROI. `fallback_thickness_mm` is used for a single-plane ROI.
+pub fn slabs(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> (Vec<Slab>, Vec<String>) {
+    let planes = roi.planes();
+    let mut warnings = Vec::new();
+    let n = planes.len();
+    let z: Vec<f64> = planes.iter().map(|p| p.z_mm).collect();
+    let gaps: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
+    if gaps.len() > 2 {
+        let mut sorted = gaps.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2];
+        for (k, g) in gaps.iter().enumerate() {
+            if *g > 2.0 * median + 1e-6 {
+                warnings.push(format!(
+                    "planes at z = {:.2} and {:.2} mm are {:.1}x the usual gap apart; the slab model bridges them",
+                    z[k],
+                    z[k + 1],
+                    g / median
+                ));
+            }
+        }
+    }
+    let slabs = planes
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let below = if k > 0 { Some(gaps[k - 1]) } else { None };
+            let above = if k + 1 < n { Some(gaps[k]) } else { None };
+            let half = |g: Option<f64>, other: Option<f64>| match (g, end_cap) {
+                (Some(g), _) => 0.5 * g,
+                (None, EndCap::Half) => 0.5 * other.unwrap_or(fallback_thickness_mm),
+                (None, EndCap::None) => 0.0,
+            };
+            Slab {
+                z_mm: p.z_mm,
+                z_lo_mm: p.z_mm - half(below, above),
+                z_hi_mm: p.z_mm + half(above, below),
+                polygons: p
+                    .contours
+                    .iter()
+                    .map(|&c| {
+                        roi.contours[c]
+                            .points_mm
+                            .iter()
+                            .map(|q| [q[0], q[1]])
+                            .collect()
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    if n == 1 {
+        match end_cap {
+            EndCap::Half => warnings.push(format!(
+                "single contour plane: given a thickness of {fallback_thickness_mm:.2} mm (the dose slice spacing)"
+            )),
+            EndCap::None => {
+                warnings.push("single contour plane without end caps has no volume".to_string())
+            }
+        }
+    }
+    (slabs, warnings)
+}
+
+/// Trilinear interpolation of the grid at fractional indices (each within `[0, n-1]`).
+#[inline]
+fn trilinear(d: &ndarray::Array3<f32>, i: f64, j: f64, k: f64) -> f64 {
+    let (nk, nj, ni) = d.dim();
+    let split = |x: f64, n: usize| -> (usize, f64) {
+        if n == 1 {
+            return (0, 0.0);
+        }
+        let x0 = (x.floor().max(0.0) as usize).min(n - 2);
+        (x0, (x - x0 as f64).clamp(0.0, 1.0))
+    };
+    let (i0, fi) = split(i, ni);
+    let (j0, fj) = split(j, nj);
+    let (k0, fk) = split(k, nk);
+    let i1 = (i0 + 1).min(ni - 1);
+    let j1 = (j0 + 1).min(nj - 1);
+    let k1 = (k0 + 1).min(nk - 1);
+    let v = |k: usize, j: usize, i: usize| f64::from(d[[k, j, i]]);
+    let c00 = v(k0, j0, i0) * (1.0 - fi) + v(k0, j0, i1) * fi;
+    let c01 = v(k0, j1, i0) * (1.0 - fi) + v(k0, j1, i1) * fi;
+    let c10 = v(k1, j0, i0) * (1.0 - fi) + v(k1, j0, i1) * fi;
+    let c11 = v(k1, j1, i0) * (1.0 - fi) + v(k1, j1, i1) * fi;
+    let c0 = c00 * (1.0 - fj) + c01 * fj;
+    let c1 = c10 * (1.0 - fj) + c11 * fj;
+    c0 * (1.0 - fk) + c1 * fk
+}
+
+/// Tolerance, in voxel index units, for a point on the grid's boundary to count as inside.
+const INDEX_TOLERANCE: f64 = 1e-9;
+
+/// True when index `x` is inside the cells of `n` voxels, `[-0.5, n - 0.5]`.
+fn in_cells(x: f64, n: usize) -> bool {
+    x >= -0.5 - INDEX_TOLERANCE && x <= n as f64 - 0.5 + INDEX_TOLERANCE
+}
+
+/// Clamps an index inside the cells to the voxel-centre range (no extrapolation).
+fn clamp_index(x: f64, n: usize) -> f64 {
+    x.clamp(0.0, (n - 1) as f64)
+}
+
+/// Dose at a patient point, `None` outside the grid's cells.
+pub fn dose_at(dose: &DoseGrid, p: [f64; 3]) -> Option<f64> {
+    let g = &dose.geometry;
+    let (i, j) = (g.i_of(p[0]), g.j_of(p[1]));
+    let k = g.k_of_in_cells(p[2])?;
+    (in_cells(i, g.columns) && in_cells(j, g.rows)).then(|| {
+        trilinear(
+            &dose.values,
+            clamp_index(i, g.columns),
+            clamp_index(j, g.rows),
+            k,
+        )
+    })
+}
+
+fn slice_spacing_mm(g: &GridGeometry) -> f64 {
+    g.uniform_slice_spacing_mm().unwrap_or_else(|| {
+        if g.frames > 1 {
+            (g.frame_z_mm[g.frames - 1] - g.frame_z_mm[0]).abs() / (g.frames - 1) as f64
+        } else {
+            g.row_spacing_mm.min(g.column_spacing_mm)
+        }
+    })
+}
+
+/// Samples one ROI on the dose grid.
+pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamples {
+    let g = &dose.geometry;
+    let dz = slice_spacing_mm(g);
+    let (slabs, mut warnings) = slabs(roi, opts.end_cap, dz);
+    if slabs.is_empty() {
+        return RoiSamples {
+            warnings,
+            ..Default::default()
+        };
+    }
+    // Exact volume first: it decides the supersampling factor.
+    let areas: Vec<f64> = slabs.iter().map(even_odd_area).collect();
+    let total_cc: f64 = slabs
+        .iter()
+        .zip(&areas)
+        .map(|(s, a)| a * (s.z_hi_mm - s.z_lo_mm) / 1000.0)
+        .sum();
+    let voxel_cc = g.column_spacing_mm * g.row_spacing_mm * dz / 1000.0;
+    let voxels = (total_cc / voxel_cc).max(1e-9);
+    let factor =
+        ((opts.min_samples as f64 / voxels).cbrt().ceil() as usize).clamp(1, opts.max_factor);
+
+    let per_slab: Vec<SlabSamples> = slabs
+        .par_iter()
+        .map(|s| sample_slab(s, dose, factor, dz))
+        .collect();
+
+    let mut out = RoiSamples {
+        total_cc,
+        factor,
+        planes: slabs.len(),
+        ..Default::default()
+    };
+    let n: usize = per_slab.iter().map(|s| s.dose.len()).sum();
+    out.dose.reserve(n);
+    out.volume_cc.reserve(n);
+    for s in per_slab {
+        out.dose.extend_from_slice(&s.dose);
+        out.volume_cc.extend_from_slice(&s.volume_cc);
+        out.outside_cc += s.outside_cc;
+        if let Some(w) = s.warning {
+            warnings.push(w);
+        }
+    }
+    // Dose at the contour vertices, for the extremes.
+    for c in &roi.contours {
+        if c.kind != crate::dicom::ContourType::ClosedPlanar {
+            continue;
+        }
+        for p in &c.points_mm {
+            if let Some(d) = dose_at(dose, *p) {
+                out.vertex_min = Some(out.vertex_min.map_or(d, |m: f64| m.min(d)));
+                out.vertex_max = Some(out.vertex_max.map_or(d, |m: f64| m.max(d)));
+            }
+        }
+    }
+    out.warnings = warnings;
+    out
+}
+
+/// Exact even-odd area of a slab's polygons (nesting by depth), mm^2.
+fn even_odd_area(s: &Slab) -> f64 {
+    let depths = polygon::nesting_depths(&s.polygons);
+    s.polygons
+        .iter()
+        .zip(depths)
+        .map(|(p, d)| {
+            let a = polygon::signed_area(p).abs();
+            if d % 2 == 0 {
+                a
+            } else {
+                -a
+            }
+        })
+        .sum::<f64>()
+        .max(0.0)
+}
+
+struct SlabSamples {
+    dose: Vec<f64>,
+    volume_cc: Vec<f64>,
+    outside_cc: f64,
+    warning: Option<String>,
+}
+
+fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples {
+    let g = &dose.geometry;
+    let f = factor as f64;
+    // Contours in lattice units: u = (i + 0.5) * f - u0, so cell a spans voxel-index range
+    // [(a + u0) / f - 0.5, (a + 1 + u0) / f - 0.5).
+    let to_uv = |p: &[f64; 2]| [(g.i_of(p[0]) + 0.5) * f, (g.j_of(p[1]) + 0.5) * f];
+    let uv: Vec<Vec<[f64; 2]>> = s
+        .polygons
+        .iter()
+        .map(|p| p.iter().map(to_uv).collect())
+        .collect();
+    let (mut umin, mut vmin, mut umax, mut vmax) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for q in uv.iter().flatten() {
+        umin = umin.min(q[0]);
+        vmin = vmin.min(q[1]);
+        umax = umax.max(q[0]);
+        vmax = vmax.max(q[1]);
+    }
+    let u0 = umin.floor() - 1.0;
+    let v0 = vmin.floor() - 1.0;
+    let width = (umax - u0).ceil() as usize + 2;
+    let height = (vmax - v0).ceil() as usize + 2;
+    let shifted: Vec<Vec<[f64; 2]>> = uv
+        .iter()
+        .map(|p| p.iter().map(|q| [q[0] - u0, q[1] - v0]).collect())
+        .collect();
+
+    let mut warning = None;
+    let depths = polygon::nesting_depths(&s.polygons);
+    if s.polygons.len() > 1 {
+        let crossing = (0..s.polygons.len()).any(|a| {
+            (a + 1..s.polygons.len())
+                .any(|b| polygon::any_edges_cross(&s.polygons[a], &s.polygons[b]))
+        });
+        if crossing {
+            warning = Some(format!(
+                "contours at z = {:.2} mm overlap without nesting; even-odd rule applied",
+                s.z_mm
+            ));
+        }
+    }
+    if warning.is_none() && s.polygons.iter().any(|p| polygon::self_intersects(p)) {
+        warning = Some(format!(
+            "a contour at z = {:.2} mm intersects itself",
+            s.z_mm
+        ));
+    }
+
+    let mut cov = Coverage::new(width, height);
+    for (p, d) in shifted.iter().zip(&depths) {
+        cov.add_contour(p, if d % 2 == 0 { 1.0 } else { -1.0 });
+    }
+    let cov = cov.finish();
+
+    // Sub-slabs in z, within the part of the slab inside the grid's z cells; the rest of the
+    // slab is outside the grid.
+    let thickness = s.z_hi_mm - s.z_lo_mm;
+    let (zc_lo, zc_hi) = g.z_cells_mm();
+    let (in_lo, in_hi) = (s.z_lo_mm.max(zc_lo), s.z_hi_mm.min(zc_hi));
+    let inside_t = (in_hi - in_lo).max(0.0);
+    let outside_t = thickness - inside_t;
+    let nz = if inside_t > 0.0 {
+        ((inside_t / (dz / f)).ceil() as usize).max(1)
+    } else {
+        0
+    };
+    let sub_t = if nz > 0 { inside_t / nz as f64 } else { 0.0 };
+    let ks: Vec<f64> = (0..nz)
+        .filter_map(|m| g.k_of_in_cells(in_lo + (m as f64 + 0.5) * sub_t))
+        .collect();
+    let sub_area_mm2 = (g.column_spacing_mm / f) * (g.row_spacing_mm / f);
+    let cell_cc = sub_area_mm2 * sub_t / 1000.0;
+    let outside_cell_cc = sub_area_mm2 * outside_t / 1000.0;
+
+    let mut out = SlabSamples {
+        dose: Vec::new(),
+        volume_cc: Vec::new(),
+        outside_cc: 0.0,
+        warning,
+    };
+    for b in 0..height {
+        let j = (b as f64 + 0.5 + v0) / f - 0.5;
+        let j_in = in_cells(j, g.rows);
+        let jc = clamp_index(j, g.rows);
+        for a in 0..width {
+            let c = cov[b * width + a].clamp(0.0, 1.0);
+            if c <= 1e-12 {
+                continue;
+            }
+            let i = (a as f64 + 0.5 + u0) / f - 0.5;
+            if !(j_in && in_cells(i, g.columns)) {
+                out.outside_cc += c * (cell_cc * ks.len() as f64 + outside_cell_cc);
+                continue;
+            }
+            out.outside_cc += c * outside_cell_cc;
+            let ic = clamp_index(i, g.columns);
+            let w = c * cell_cc;
+            for &k in &ks {
+                out.dose.push(trilinear(&dose.values, ic, jc, k));
+                out.volume_cc.push(w);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dicom::{Contour, ContourType};
+    use approx::assert_relative_eq;
+    use ndarray::Array3;
+
+    /// A grid 1 mm, 41 x 41 x 41 centred on 0, dose = 10 + x (Gy).
+    pub(crate) fn linear_grid() -> DoseGrid {
+        let n = 41;
+        let geometry = GridGeometry {
+            columns: n,
+            rows: n,
+            frames: n,
+            origin_mm: [-20.0, -20.0, -20.0],
+            x_sign: 1.0,
+            y_sign: 1.0,
+            column_spacing_mm: 1.0,
+            row_spacing_mm: 1.0,
+            frame_z_mm: (0..n).map(|k| -20.0 + k as f64).collect(),
+        };
+        let values = Array3::from_shape_fn((n, n, n), |(_, _, i)| 10.0 + (i as f32 - 20.0));
+        DoseGrid {
+            path: "test.dcm".into(),
+            sop_instance_uid: "1".into(),
+            frame_of_reference_uid: None,
+            study_instance_uid: None,
+            patient: Default::default(),
+            geometry,
+            units: crate::dicom::DoseUnits::Gy,
+            dose_type: None,
+            summation: crate::dicom::DoseSummation::Plan,
+            grid_scaling: 1.0,
+            bits_allocated: 32,
+            referenced_plan_uid: None,
+            comment: None,
+            values,
+            warnings: vec![],
+        }
+    }
+
+    fn square_roi(half: f64, z: &[f64]) -> Roi {
+        Roi {
+            number: 1,
+            name: "box".into(),
+            interpreted_type: None,
+            color: None,
+            frame_of_reference_uid: None,
+            contours: z
+                .iter()
+                .map(|&z| Contour {
+                    kind: ContourType::ClosedPlanar,
+                    points_mm: vec![
+                        [-half, -half, z],
+                        [half, -half, z],
+                        [half, half, z],
+                        [-half, half, z],
+                    ],
+                })
+                .collect(),
+            defects: vec![],
+        }
+    }
+
+    #[test]
+    fn box_volume_and_mean_dose_are_exact() {
+        // 5 planes 2 mm apart, square 7.3 mm: slab volume = 53.29 mm^2 x 10 mm (half caps).
+        let roi = square_roi(3.65, &[-4.0, -2.0, 0.0, 2.0, 4.0]);
+        let grid = linear_grid();
+        let s = sample_roi(&roi, &grid, &SamplingOptions::default());
+        assert_relative_eq!(s.total_cc, 7.3 * 7.3 * 10.0 / 1000.0, max_relative = 1e-12);
+        let v: f64 = s.volume_cc.iter().sum();
+        assert_relative_eq!(v, s.total_cc, max_relative = 1e-9);
+        assert_eq!(s.outside_cc, 0.0);
+        let mean = s
+            .dose
+            .iter()
+            .zip(&s.volume_cc)
+            .map(|(d, w)| d * w)
+            .sum::<f64>()
+            / v;
+        assert_relative_eq!(mean, 10.0, max_relative = 1e-9);
+        assert_relative_eq!(s.vertex_max.unwrap(), 13.65, max_relative = 1e-6);
+        assert_relative_eq!(s.vertex_min.unwrap(), 6.35, max_relative = 1e-6);
+        // No end caps: 8 mm tall.
+        let opts = SamplingOptions {
+            end_cap: EndCap::None,
+            ..Default::default()
+        };
+        let s = sample_roi(&roi, &grid, &opts);
+        assert_relative_eq!(s.total_cc, 7.3 * 7.3 * 8.0 / 1000.0, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn part_outside_the_grid_is_measured() {
+        // Grid voxel cells span -20.5..20.5 mm; a box from 15 to 25 mm in x is 45 % outside.
+        let mut roi = square_roi(5.0, &[-1.0, 0.0, 1.0]);
+        for c in &mut roi.contours {
+            for p in &mut c.points_mm {
+                p[0] += 20.0;
+            }
+        }
+        let s = sample_roi(&roi, &linear_grid(), &SamplingOptions::default());
+        assert_relative_eq!(s.outside_cc / s.total_cc, 0.45, max_relative = 1e-9);
+        // Planes at 19, 20, 21 with half caps span 18.5..21.5; the grid ends at 20.5 in z.
+        let top = square_roi(2.0, &[19.0, 20.0, 21.0]);
+        let s = sample_roi(&top, &linear_grid(), &SamplingOptions::default());
+        assert_relative_eq!(s.outside_cc / s.total_cc, 1.0 / 3.0, max_relative = 1e-9);
+        // Entirely above the grid in z.
+        let high = square_roi(2.0, &[30.0, 31.0]);
+        let s = sample_roi(&high, &linear_grid(), &SamplingOptions::default());
+        assert!(s.dose.is_empty());
+        assert_relative_eq!(s.outside_cc, s.total_cc, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn trilinear_is_exact_for_linear_fields_and_at_nodes() {
+        let g = linear_grid();
+        assert_relative_eq!(trilinear(&g.values, 3.25, 7.5, 2.0), 10.0 + 3.25 - 20.0);
+        assert_eq!(trilinear(&g.values, 40.0, 40.0, 40.0), 30.0);
+        assert_eq!(dose_at(&g, [20.6, 0.0, 0.0]), None);
+        assert_eq!(dose_at(&g, [20.4, 0.0, 0.0]), Some(30.0));
+        assert_relative_eq!(dose_at(&g, [1.5, 0.0, 0.0]).unwrap(), 11.5);
+    }
+}

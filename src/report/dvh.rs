@@ -1,0 +1,207 @@
+//! [`StructureDvh`]s -> the `dvh` report: one serializable value, shown as a table, JSON
+//! (a contract; fields in the README) or CSV (cumulative DVH, a column per structure).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::SCHEMA_VERSION;
+use crate::dicom::DoseGrid;
+use crate::dvh::{MetricSpec, StructureDvh};
+use crate::raster::EndCap;
+
+#[derive(Debug, Serialize)]
+pub struct DvhReport {
+    pub schema_version: &'static str,
+    pub dose: DoseInfo,
+    pub end_cap: EndCap,
+    pub bin_width_gy: f64,
+    pub structures: Vec<StructureReport>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DoseInfo {
+    pub file: String,
+    pub summation_type: String,
+    pub max_gy: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StructureReport {
+    pub name: String,
+    pub number: i64,
+    #[serde(rename = "type")]
+    pub interpreted_type: Option<String>,
+    /// Slab-model volume of the whole structure.
+    pub volume_cc: f64,
+    pub outside_dose_grid_cc: f64,
+    pub outside_dose_grid_percent: f64,
+    /// False when part of the structure is outside the dose grid or it could not be
+    /// evaluated: its metrics then describe only the part inside, and checks fail closed.
+    pub complete: bool,
+    pub min_gy: Option<f64>,
+    pub mean_gy: Option<f64>,
+    pub max_gy: Option<f64>,
+    /// D_x and V_x values by name (`D95%`, `D0.035cc`, `V20Gy_cc`, `V20Gy_%`); null when
+    /// undefined (e.g. more cc than the structure has).
+    pub metrics: BTreeMap<String, Option<f64>>,
+    pub samples: usize,
+    pub supersampling: usize,
+    pub planes: usize,
+    pub cumulative: Cumulative,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cumulative {
+    pub dose_gy: Vec<f64>,
+    pub volume_cc: Vec<f64>,
+}
+
+/// Builds the report.
+pub fn build(
+    dose: &DoseGrid,
+    dvhs: &[StructureDvh],
+    metrics: &[MetricSpec],
+    end_cap: EndCap,
+    bin_width_gy: f64,
+    warnings: Vec<String>,
+) -> DvhReport {
+    DvhReport {
+        schema_version: SCHEMA_VERSION,
+        dose: DoseInfo {
+            file: dose.path.display().to_string(),
+            summation_type: dose.summation.as_str().to_string(),
+            max_gy: f64::from(dose.max_value()),
+        },
+        end_cap,
+        bin_width_gy,
+        structures: dvhs
+            .iter()
+            .map(|s| {
+                let (dose_gy, volume_cc) = s.dvh.cumulative(bin_width_gy);
+                StructureReport {
+                    name: s.name.clone(),
+                    number: s.number,
+                    interpreted_type: s.interpreted_type.clone(),
+                    volume_cc: s.volume_cc,
+                    outside_dose_grid_cc: s.outside_cc,
+                    outside_dose_grid_percent: if s.volume_cc > 0.0 {
+                        100.0 * s.outside_cc / s.volume_cc
+                    } else {
+                        0.0
+                    },
+                    complete: s.complete(),
+                    min_gy: s.min,
+                    mean_gy: s.dvh.mean(),
+                    max_gy: s.max,
+                    metrics: metrics.iter().map(|m| (m.name(), m.eval(&s.dvh))).collect(),
+                    samples: s.samples,
+                    supersampling: s.supersampling,
+                    planes: s.planes,
+                    cumulative: Cumulative { dose_gy, volume_cc },
+                    warnings: s.warnings.clone(),
+                    error: s.error.clone(),
+                }
+            })
+            .collect(),
+        warnings,
+    }
+}
+
+fn num(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
+}
+
+/// A table for a terminal.
+pub fn render_table(r: &DvhReport, metrics: &[MetricSpec]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Dose: {} ({}, max {:.2} Gy); end caps: {:?}",
+        r.dose.file, r.dose.summation_type, r.dose.max_gy, r.end_cap
+    );
+    let names: Vec<String> = metrics.iter().map(MetricSpec::name).collect();
+    let _ = write!(
+        o,
+        "{:<24} {:>10} {:>9} {:>8} {:>8} {:>8}",
+        "structure", "volume cc", "outside%", "min Gy", "mean Gy", "max Gy"
+    );
+    for n in &names {
+        let _ = write!(o, " {:>9}", n);
+    }
+    o.push('\n');
+    for s in &r.structures {
+        if let Some(e) = &s.error {
+            let _ = writeln!(o, "{:<24} not evaluated: {e}", s.name);
+            continue;
+        }
+        let _ = write!(
+            o,
+            "{:<24} {:>10.3} {:>9.2} {:>8} {:>8} {:>8}",
+            s.name,
+            s.volume_cc,
+            s.outside_dose_grid_percent,
+            num(s.min_gy, 2),
+            num(s.mean_gy, 2),
+            num(s.max_gy, 2)
+        );
+        for n in &names {
+            let v = s.metrics.get(n).copied().flatten();
+            let _ = write!(o, " {:>9}", num(v, if n.starts_with('V') { 3 } else { 2 }));
+        }
+        o.push('\n');
+    }
+    for s in &r.structures {
+        for w in &s.warnings {
+            let _ = writeln!(o, "warning: {}: {w}", s.name);
+        }
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}
+
+/// The cumulative DVHs as CSV: `dose_gy` then one column of V(>= dose) in cc per structure.
+pub fn render_csv(r: &DvhReport) -> String {
+    let cols: Vec<&StructureReport> = r.structures.iter().filter(|s| s.error.is_none()).collect();
+    let rows = cols
+        .iter()
+        .map(|s| s.cumulative.dose_gy.len())
+        .max()
+        .unwrap_or(0);
+    let mut o = String::from("dose_gy");
+    for s in &cols {
+        o.push(',');
+        o.push_str(&csv_field(&s.name));
+    }
+    o.push('\n');
+    for i in 0..rows {
+        let _ = write!(o, "{}", fmt_dose(i as f64 * r.bin_width_gy));
+        for s in &cols {
+            let v = s.cumulative.volume_cc.get(i).copied().unwrap_or(0.0);
+            let _ = write!(o, ",{v:.6}");
+        }
+        o.push('\n');
+    }
+    o
+}
+
+fn fmt_dose(d: f64) -> String {
+    format!("{:.4}", d)
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
