@@ -78,7 +78,7 @@ impl Dvh {
     /// `D_x` for `x` in cc: the dose received by at least `x` cc.
     pub fn dose_at_volume_cc(&self, x: f64) -> Option<f64> {
         let n = self.dose.len();
-        if n == 0 || !(x >= 0.0) {
+        if n == 0 || x.is_nan() || x < 0.0 {
             return None;
         }
         if x > self.total_cc {
