@@ -82,6 +82,10 @@ pub struct DvhArgs {
     /// End caps of the slab model.
     #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
     pub end_cap: EndCapArg,
+    /// Supersample each structure until it has about this many samples (accuracy knob;
+    /// higher is slower).
+    #[arg(long, default_value_t = sbrt_verify::raster::SamplingOptions::default().min_samples)]
+    pub min_samples: usize,
 }
 
 #[derive(Debug, clap::Args)]

@@ -157,8 +157,15 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         EndCapArg::Half => EndCap::Half,
         EndCapArg::None => EndCap::None,
     };
+    if !(1..=50_000_000).contains(&a.min_samples) {
+        return Err(Error::usage(format!(
+            "--min-samples {}: expected 1 to 50000000",
+            a.min_samples
+        )));
+    }
     let opts = SamplingOptions {
         end_cap,
+        min_samples: a.min_samples,
         ..Default::default()
     };
     let dvhs = dvhmod::compute(dose, &rois, &opts);

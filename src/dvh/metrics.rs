@@ -1,9 +1,11 @@
 //! Samples -> a dose-volume histogram and the metrics read from it.
 //!
-//! The samples are sorted by dose, highest first. The cumulative DVH is the curve through
-//! the points `(C_i - w_i / 2, d_i)`, where `C_i` is the volume of the samples with dose
-//! `>= d_i` and `w_i` the sample's own volume (each sample's volume is centred on its dose),
-//! extended flat to volume 0 and to the full volume. Every metric is read off this one curve,
+//! The samples are sorted by dose, highest first, and samples of exactly equal dose are
+//! merged (in a linear dose field many samples share one dose; the curve must not depend on
+//! how such a group is split). The cumulative DVH is the curve through the points
+//! `(C_i - w_i / 2, d_i)`, where `C_i` is the volume with dose `>= d_i` and `w_i` the volume
+//! at dose `d_i` (each dose's volume is centred on it), extended flat to volume 0 and to the
+//! full volume. Every metric is read off this one curve,
 //! with linear interpolation, never from a histogram bin:
 //!
 //! - `D_x` = the curve's dose at volume `x`: the largest dose `D` with `V(>= D) >= x`;
@@ -40,7 +42,14 @@ impl Dvh {
         let mut weighted = 0.0;
         let mut mid_cc = Vec::with_capacity(idx.len());
         let mut sorted = Vec::with_capacity(idx.len());
-        for (d, w) in idx {
+        let mut k = 0;
+        while k < idx.len() {
+            let d = idx[k].0;
+            let mut w = 0.0;
+            while k < idx.len() && idx[k].0 == d {
+                w += idx[k].1;
+                k += 1;
+            }
             mid_cc.push(sum + 0.5 * w);
             sum += w;
             weighted += d * w;
@@ -297,6 +306,22 @@ mod tests {
         assert_eq!(h.volume_at_dose_percent(30.0), 100.0);
         assert_eq!(h.volume_at_dose_cc(30.0001), 0.0);
         assert_eq!(h.dose_at_volume_percent(95.0), Some(30.0));
+    }
+
+    #[test]
+    fn equal_doses_are_one_point_of_the_curve() {
+        // Symmetric plateaus 15 and 17 (in many samples each): the median is between them.
+        let mut d = vec![15.0; 7];
+        d.extend(vec![17.0; 3]);
+        let mut w = vec![1.0 / 7.0; 7];
+        w.extend(vec![1.0 / 3.0; 3]);
+        let h = Dvh::new(&d, &w);
+        assert_relative_eq!(
+            h.dose_at_volume_percent(50.0).unwrap(),
+            16.0,
+            epsilon = 1e-12
+        );
+        assert_relative_eq!(h.volume_at_dose_percent(16.0), 50.0, epsilon = 1e-12);
     }
 
     #[test]
