@@ -2,10 +2,12 @@
 //!
 //! - [`metrics`]: the DVH value object ([`Dvh`]) over weighted samples, and the metrics read
 //!   from it (D_x in % and cc, V_x in cc and %), by interpolation on one cumulative curve.
+//! - [`spatial`]: grid-level metrics: max dose beyond a distance (D2cm), whole-grid DVH.
 //! - [`calc`]: a dose grid and ROIs -> [`StructureDvh`]s, in parallel and deterministic.
 
 pub mod calc;
 pub mod metrics;
+pub mod spatial;
 
 pub use calc::{compute, StructureDvh};
 pub use metrics::{default_metrics, Dvh, MetricSpec};

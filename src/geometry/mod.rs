@@ -1,8 +1,10 @@
 //! Geometry: where dose voxels are in patient space.
 //!
 //! - [`grid`]: patient mm <-> fractional voxel index of an axial dose grid.
+//! - [`distance`]: exact Euclidean distance transform on rectilinear grids.
 //! - [`polygon`]: area, point-in-polygon, nesting, crossings.
 
+pub mod distance;
 pub mod grid;
 pub mod polygon;
 

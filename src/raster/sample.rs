@@ -412,11 +412,10 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
     out
 }
 
+/// Test fixtures shared by unit tests of several modules.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests_support {
     use super::*;
-    use crate::dicom::{Contour, ContourType};
-    use approx::assert_relative_eq;
     use ndarray::Array3;
 
     /// A grid 1 mm, 41 x 41 x 41 centred on 0, dose = 10 + x (Gy).
@@ -452,6 +451,14 @@ mod tests {
             warnings: vec![],
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::linear_grid;
+    use super::*;
+    use crate::dicom::{Contour, ContourType};
+    use approx::assert_relative_eq;
 
     fn square_roi(half: f64, z: &[f64]) -> Roi {
         Roi {
