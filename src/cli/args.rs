@@ -82,6 +82,9 @@ pub struct DvhArgs {
     /// End caps of the slab model.
     #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
     pub end_cap: EndCapArg,
+    /// Also write the DVH plot as SVG to this file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Supersample each structure until it has about this many samples (accuracy knob;
     /// higher is slower).
     #[arg(long, default_value_t = sbrt_verify::raster::SamplingOptions::default().min_samples)]

@@ -187,6 +187,12 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         }
         DvhFormat::Csv => dvhreport::render_csv(&report),
     };
+    if let Some(plot) = &a.plot {
+        let colors: Vec<Option<[u8; 3]>> = rois.iter().map(|r| r.color).collect();
+        let svg = dvhreport::render_plot(&report, &colors);
+        let inputs: Vec<std::path::PathBuf> = dicom::discover::list_files(&a.paths)?;
+        output::write_atomic(plot, svg.as_bytes(), &inputs)?;
+    }
     print_stdout(&text);
     // An explicitly requested structure that could not be evaluated is an error.
     let failed = dvhs.iter().any(|d| d.error.is_some());

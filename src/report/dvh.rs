@@ -112,6 +112,43 @@ pub fn build(
     }
 }
 
+/// The report's cumulative DVHs as an SVG plot (volume in % of each structure).
+pub fn render_plot(r: &DvhReport, colors: &[Option<[u8; 3]>]) -> String {
+    let curves: Vec<super::plot::Curve> = r
+        .structures
+        .iter()
+        .zip(colors)
+        .enumerate()
+        .filter(|(_, (s, _))| s.error.is_none() && s.volume_cc > 0.0)
+        .map(|(i, (s, c))| {
+            let inside = s.cumulative.volume_cc.first().copied().unwrap_or(0.0);
+            super::plot::Curve {
+                name: s.name.clone(),
+                color: c
+                    .filter(|c| super::plot::visible_on_white(*c))
+                    .unwrap_or(super::plot::PALETTE[i % super::plot::PALETTE.len()]),
+                points: s
+                    .cumulative
+                    .dose_gy
+                    .iter()
+                    .zip(&s.cumulative.volume_cc)
+                    .map(|(d, v)| {
+                        (
+                            *d,
+                            if inside > 0.0 {
+                                100.0 * v / inside
+                            } else {
+                                0.0
+                            },
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    super::plot::render_svg(&format!("DVH: {}", r.dose.file), &curves, &[])
+}
+
 fn num(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
 }

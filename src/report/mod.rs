@@ -2,11 +2,13 @@
 //!
 //! - [`inspect`]: what a set of files holds (table or JSON).
 //! - [`dvh`]: DVHs and metrics per structure (table, JSON, CSV).
+//! - [`plot`]: cumulative DVHs as a self-contained SVG.
 //! - [`output`]: atomic file writing (temp file + rename), never over an input.
 
 pub mod dvh;
 pub mod inspect;
 pub mod npy;
 pub mod output;
+pub mod plot;
 
 pub use inspect::SCHEMA_VERSION;

@@ -1,0 +1,241 @@
+//! Cumulative DVH curves -> a self-contained SVG plot (no fonts or scripts fetched; the
+//! same input gives the same bytes).
+//!
+//! Axes: dose (Gy) horizontally, volume (% of each structure) vertically. One polyline per
+//! structure in its ROI display colour (a fixed palette when it has none), a legend, and
+//! optional markers for constraint points (dose, volume %) with a pass/fail colour.
+
+use std::fmt::Write as _;
+
+/// One curve: a name, a colour, and (dose Gy, volume %) points with non-increasing volume.
+pub struct Curve {
+    pub name: String,
+    pub color: [u8; 3],
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A marker at (dose Gy, volume %), e.g. where a constraint was evaluated.
+pub struct Marker {
+    pub dose_gy: f64,
+    pub volume_percent: f64,
+    pub label: String,
+    pub pass: bool,
+}
+
+/// Colours for structures without a display colour (colour-blind-safe palette).
+pub const PALETTE: [[u8; 3]; 8] = [
+    [0, 114, 178],
+    [213, 94, 0],
+    [0, 158, 115],
+    [204, 121, 167],
+    [230, 159, 0],
+    [86, 180, 233],
+    [120, 120, 120],
+    [0, 0, 0],
+];
+
+/// False for colours too light to see on a white background (relative luminance > 0.8).
+pub fn visible_on_white(c: [u8; 3]) -> bool {
+    let l = 0.2126 * f64::from(c[0]) + 0.7152 * f64::from(c[1]) + 0.0722 * f64::from(c[2]);
+    l / 255.0 <= 0.8
+}
+
+const W: f64 = 900.0;
+const H: f64 = 560.0;
+const LEFT: f64 = 70.0;
+const RIGHT: f64 = 230.0;
+const TOP: f64 = 40.0;
+const BOTTOM: f64 = 60.0;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A "nice" axis step for a range.
+fn nice_step(range: f64) -> f64 {
+    let raw = range / 8.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let n = raw / mag;
+    mag * if n < 1.5 {
+        1.0
+    } else if n < 3.5 {
+        2.0
+    } else if n < 7.5 {
+        5.0
+    } else {
+        10.0
+    }
+}
+
+/// Renders the plot. Points are thinned to at most ~2 per horizontal pixel.
+pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
+    let max_dose = curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.0))
+        .chain(markers.iter().map(|m| m.dose_gy))
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let step = nice_step(max_dose);
+    let x_max = (max_dose / step).ceil() * step;
+    let pw = W - LEFT - RIGHT;
+    let ph = H - TOP - BOTTOM;
+    let sx = |d: f64| LEFT + pw * d / x_max;
+    let sy = |v: f64| TOP + ph * (1.0 - v / 100.0);
+
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12" role="img" aria-label="Dose-volume histogram">"#
+    );
+    let _ = writeln!(o, r#"<title>{}</title>"#, esc(title));
+    let _ = writeln!(o, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
+    let _ = writeln!(
+        o,
+        r#"<text x="{}" y="24" font-size="15" font-weight="bold">{}</text>"#,
+        LEFT,
+        esc(title)
+    );
+    // Grid and ticks.
+    let mut d = 0.0;
+    while d <= x_max + 1e-9 {
+        let x = sx(d);
+        let _ = writeln!(
+            o,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#e0e0e0"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            TOP + ph,
+            TOP + ph + 18.0,
+            trim(d)
+        );
+        d += step;
+    }
+    for v in (0..=100).step_by(10) {
+        let y = sy(f64::from(v));
+        let _ = writeln!(
+            o,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e0e0e0"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v}</text>"##,
+            LEFT + pw,
+            LEFT - 6.0,
+            y + 4.0
+        );
+    }
+    let _ = writeln!(
+        o,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+    );
+    let _ = writeln!(
+        o,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">Dose (Gy)</text>"#,
+        LEFT + pw / 2.0,
+        H - 14.0
+    );
+    let _ = writeln!(
+        o,
+        r#"<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">Volume (%)</text>"#,
+        TOP + ph / 2.0,
+        TOP + ph / 2.0
+    );
+    // Curves.
+    for c in curves {
+        let mut pts = String::new();
+        let mut last_x = f64::NEG_INFINITY;
+        let n = c.points.len();
+        for (idx, &(dose, vol)) in c.points.iter().enumerate() {
+            let x = sx(dose);
+            if x - last_x < 0.5 && idx + 1 != n {
+                continue;
+            }
+            last_x = x;
+            let _ = write!(pts, "{:.1},{:.1} ", x, sy(vol.clamp(0.0, 100.0)));
+        }
+        let [r, g, b] = c.color;
+        let _ = writeln!(
+            o,
+            r#"<polyline class="dvh-curve" data-structure="{}" fill="none" stroke="rgb({r},{g},{b})" stroke-width="2" points="{}"/>"#,
+            esc(&c.name),
+            pts.trim_end()
+        );
+    }
+    // Markers.
+    for m in markers {
+        let (x, y) = (sx(m.dose_gy), sy(m.volume_percent.clamp(0.0, 100.0)));
+        let color = if m.pass { "#1a7f37" } else { "#cf222e" };
+        let _ = writeln!(
+            o,
+            r#"<g class="constraint-marker"><circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{color}" stroke="white"/><title>{}</title></g>"#,
+            esc(&m.label)
+        );
+    }
+    // Legend.
+    for (i, c) in curves.iter().enumerate() {
+        let y = TOP + 10.0 + 18.0 * i as f64;
+        let x = LEFT + pw + 16.0;
+        let [r, g, b] = c.color;
+        let _ = writeln!(
+            o,
+            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="rgb({r},{g},{b})" stroke-width="3"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            x + 22.0,
+            x + 28.0,
+            y + 4.0,
+            esc(&c.name)
+        );
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn svg_has_one_curve_per_structure_markers_and_escaped_names() {
+        let curves = vec![
+            Curve {
+                name: "PTV".into(),
+                color: PALETTE[0],
+                points: vec![(0.0, 100.0), (30.0, 96.0), (36.0, 0.0)],
+            },
+            Curve {
+                name: "Cord <L&R>".into(),
+                color: PALETTE[1],
+                points: vec![(0.0, 100.0), (12.0, 0.0)],
+            },
+        ];
+        let markers = vec![Marker {
+            dose_gy: 30.0,
+            volume_percent: 96.0,
+            label: "PTV V30Gy >= 95%".into(),
+            pass: true,
+        }];
+        let svg = render_svg("DVH", &curves, &markers);
+        assert_eq!(svg.matches("class=\"dvh-curve\"").count(), 2);
+        assert_eq!(svg.matches("class=\"constraint-marker\"").count(), 1);
+        assert!(svg.contains("Cord &lt;L&amp;R&gt;"));
+        assert!(!svg.contains("Cord <L&R>"));
+        assert!(svg.starts_with("<svg"));
+        assert_eq!(svg, render_svg("DVH", &curves, &markers));
+    }
+
+    #[test]
+    fn light_colours_are_not_visible() {
+        assert!(!visible_on_white([255, 255, 255]));
+        assert!(!visible_on_white([250, 240, 200]));
+        assert!(visible_on_white([255, 0, 0]));
+        assert!(visible_on_white(PALETTE[0]));
+    }
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(40.0), 5.0);
+        assert_eq!(nice_step(15.0), 2.0);
+        assert_eq!(nice_step(2.0), 0.2);
+    }
+}
