@@ -18,6 +18,7 @@ pub mod dicom;
 pub mod dvh;
 pub mod error;
 pub mod geometry;
+pub mod phantom;
 pub mod raster;
 pub mod report;
 

@@ -247,8 +247,20 @@ fn find_roi<'a>(ss: &'a dicom::StructureSet, name: &str) -> Result<&'a dicom::Ro
 }
 
 fn run_phantom(a: PhantomArgs) -> Result<ExitCode> {
-    let _ = a;
-    Err(Error::usage("phantom: not built yet"))
+    let names = sbrt_verify::phantom::case_names();
+    match a.case.as_deref() {
+        Some("list") => print_stdout(&format!("{}\n", names.join("\n"))),
+        Some(name) => {
+            let dir = sbrt_verify::phantom::write_case(name, &a.out)?;
+            print_stdout(&format!("{}\n", dir.display()));
+        }
+        None => {
+            for dir in sbrt_verify::phantom::write_all(&a.out)? {
+                print_stdout(&format!("{}\n", dir.display()));
+            }
+        }
+    }
+    Ok(ExitCode::Pass)
 }
 
 fn run_export_dose(a: ExportDoseArgs) -> Result<ExitCode> {

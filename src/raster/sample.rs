@@ -17,7 +17,8 @@
 //! extrapolated. Sub-cells are aligned with the voxel cells and slabs are split at the
 //! grid's z boundary, so the volume outside the grid is measured exactly; it carries no dose
 //! and is counted in [`RoiSamples::outside_cc`]. Volume, dose and extremes come from the
-//! same samples; Dmin and Dmax also look at the dose at the contour vertices.
+//! same samples; Dmin and Dmax also look at the dose at the vertices of the solid (contour
+//! vertices on their plane and on both faces of their slab).
 
 use rayon::prelude::*;
 
@@ -67,7 +68,7 @@ pub struct RoiSamples {
     pub total_cc: f64,
     /// Volume outside the dose grid, cc.
     pub outside_cc: f64,
-    /// Lowest and highest dose at contour vertices inside the grid.
+    /// Lowest and highest dose at the solid's vertices inside the grid.
     pub vertex_min: Option<f64>,
     pub vertex_max: Option<f64>,
     /// In-plane supersampling factor used.
@@ -260,15 +261,15 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
             warnings.push(w);
         }
     }
-    // Dose at the contour vertices, for the extremes.
-    for c in &roi.contours {
-        if c.kind != crate::dicom::ContourType::ClosedPlanar {
-            continue;
-        }
-        for p in &c.points_mm {
-            if let Some(d) = dose_at(dose, *p) {
-                out.vertex_min = Some(out.vertex_min.map_or(d, |m: f64| m.min(d)));
-                out.vertex_max = Some(out.vertex_max.map_or(d, |m: f64| m.max(d)));
+    // Dose at the vertices of the slab-model solid (each contour vertex on its plane and on
+    // both faces of its slab), for the extremes: with a z gradient they lie on the faces.
+    for slab in &slabs {
+        for z in [slab.z_lo_mm, slab.z_mm, slab.z_hi_mm] {
+            for p in slab.polygons.iter().flatten() {
+                if let Some(d) = dose_at(dose, [p[0], p[1], z]) {
+                    out.vertex_min = Some(out.vertex_min.map_or(d, |m: f64| m.min(d)));
+                    out.vertex_max = Some(out.vertex_max.map_or(d, |m: f64| m.max(d)));
+                }
             }
         }
     }
