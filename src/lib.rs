@@ -14,11 +14,13 @@
 //! Errors ([`Error`]) are one line naming the file and the problem; they map to the
 //! documented exit codes ([`ExitCode`]).
 
+pub mod check;
 pub mod dicom;
 pub mod dvh;
 pub mod error;
 pub mod geometry;
 pub mod phantom;
+pub mod protocol;
 pub mod raster;
 pub mod report;
 

@@ -20,6 +20,9 @@ pub enum Command {
     /// Show what DICOM RT objects are under PATH (files or folders), how they link, and
     /// what is wrong with them.
     Inspect(InspectArgs),
+    /// Check one plan set against a protocol (default: the built-in NCT06863584 protocol).
+    /// Exit 0 PASS, 1 FAIL, 3 cannot evaluate.
+    Check(CheckArgs),
     /// Dose-volume histograms and metrics of the structures of one plan set.
     Dvh(DvhArgs),
     /// Write analytic phantom cases (RT Dose, RT Struct, RT Plan and exact answers).
@@ -59,6 +62,29 @@ pub struct SelectArgs {
     /// The RT Dose file to use.
     #[arg(long)]
     pub dose: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Files or folders holding the plan set (RT Dose, RT Struct, RT Plan).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Protocol: a TOML file, or the name of a built-in protocol.
+    #[arg(long, default_value = "nct06863584")]
+    pub protocol: String,
+    /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
+    #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
+    pub mappings: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Show patient name and ID (masked by default).
+    #[arg(long)]
+    pub show_phi: bool,
+    /// End caps of the slab model.
+    #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
+    pub end_cap: EndCapArg,
 }
 
 #[derive(Debug, clap::Args)]

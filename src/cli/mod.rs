@@ -8,12 +8,13 @@ use std::process::ExitCode as ProcessExit;
 use clap::Parser;
 
 use args::{
-    Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs, PhantomArgs,
+    CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
+    PhantomArgs,
 };
 use sbrt_verify::dicom::{self, read};
 use sbrt_verify::dvh::{self as dvhmod, MetricSpec};
 use sbrt_verify::raster::{EndCap, SamplingOptions};
-use sbrt_verify::report::{dvh as dvhreport, inspect, output};
+use sbrt_verify::report::{check as checkreport, dvh as dvhreport, inspect, output};
 use sbrt_verify::{Error, ExitCode, Result};
 
 pub fn main() -> ProcessExit {
@@ -31,6 +32,7 @@ pub fn main() -> ProcessExit {
     };
     let result = match cli.command {
         Command::Inspect(a) => run_inspect(a),
+        Command::Check(a) => run_check(a),
         Command::Dvh(a) => run_dvh(a),
         Command::Phantom(a) => run_phantom(a),
         Command::ExportDose(a) => run_export_dose(a),
@@ -102,6 +104,64 @@ fn run_inspect(a: InspectArgs) -> Result<ExitCode> {
     })
 }
 
+/// A protocol by file path, or by built-in name.
+fn load_protocol(spec: &str) -> Result<sbrt_verify::protocol::Protocol> {
+    let path = std::path::Path::new(spec);
+    if path.is_file() {
+        return sbrt_verify::protocol::load(path);
+    }
+    sbrt_verify::protocol::builtin(spec).ok_or_else(|| {
+        Error::usage(format!(
+            "--protocol {spec}: no such file, and not a built-in protocol ({})",
+            sbrt_verify::protocol::builtin_names().join(", ")
+        ))
+    })
+}
+
+fn end_cap(a: EndCapArg) -> EndCap {
+    match a {
+        EndCapArg::Half => EndCap::Half,
+        EndCapArg::None => EndCap::None,
+    }
+}
+
+fn run_check(a: CheckArgs) -> Result<ExitCode> {
+    let protocol = load_protocol(&a.protocol)?;
+    let mappings = a
+        .mappings
+        .iter()
+        .map(|m| sbrt_verify::protocol::parse_mapping(m))
+        .collect::<Result<Vec<_>>>()?;
+    let found = dicom::discover(&a.paths)?;
+    for e in &found.file_errors {
+        eprintln!("sbrt-verify: warning: {e}");
+    }
+    let selection = dicom::Selection {
+        plan_uid: a.select.plan.clone(),
+        dose_path: a.select.dose.clone(),
+    };
+    let set = found.select(&selection)?;
+    let opts = sbrt_verify::check::CheckOptions {
+        mappings,
+        sampling: SamplingOptions {
+            end_cap: end_cap(a.end_cap),
+            ..Default::default()
+        },
+    };
+    let outcome = sbrt_verify::check::check(set, &protocol, &opts)?;
+    let report = checkreport::build(set, &protocol, &outcome, a.show_phi);
+    let text = match a.format {
+        Format::Table => checkreport::render_table(&report),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&report).expect("report serializes");
+            s.push('\n');
+            s
+        }
+    };
+    print_stdout(&text);
+    Ok(outcome.verdict.exit_code())
+}
+
 fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     if !(a.bin_width > 0.0 && a.bin_width <= 10.0) {
         return Err(Error::usage(format!(
@@ -133,8 +193,8 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         return Err(Error::invalid(
             &dose.path,
             format!(
-                "DoseUnits is {:?}, not GY: doses cannot be reported in Gy",
-                dose.units
+                "DoseUnits is {}, not GY: doses cannot be reported in Gy",
+                dose.units.as_str()
             ),
         ));
     }
@@ -153,10 +213,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             .map(|name| find_roi(ss, name))
             .collect::<Result<_>>()?
     };
-    let end_cap = match a.end_cap {
-        EndCapArg::Half => EndCap::Half,
-        EndCapArg::None => EndCap::None,
-    };
+    let end_cap = end_cap(a.end_cap);
     if !(1..=50_000_000).contains(&a.min_samples) {
         return Err(Error::usage(format!(
             "--min-samples {}: expected 1 to 50000000",

@@ -29,6 +29,17 @@ pub enum DoseUnits {
     Other(String),
 }
 
+impl DoseUnits {
+    /// The DICOM term.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DoseUnits::Gy => "GY",
+            DoseUnits::Relative => "RELATIVE",
+            DoseUnits::Other(s) => s,
+        }
+    }
+}
+
 /// DoseSummationType (3004,000A).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::dicom::{Discovery, DoseUnits, PlanSet};
+use crate::dicom::{Discovery, PlanSet};
 
 /// Version of the JSON layout of every report; bumped only on purpose.
 pub const SCHEMA_VERSION: &str = "1";
@@ -245,11 +245,7 @@ fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
                 extent_min_mm: lo,
                 extent_max_mm: hi,
                 max_dose: f64::from(d.max_value()),
-                units: match &d.units {
-                    DoseUnits::Gy => "GY".to_string(),
-                    DoseUnits::Relative => "RELATIVE".to_string(),
-                    DoseUnits::Other(o) => o.clone(),
-                },
+                units: d.units.as_str().to_string(),
                 dose_type: d.dose_type.clone(),
                 summation_type: d.summation.as_str().to_string(),
                 bits_allocated: d.bits_allocated,

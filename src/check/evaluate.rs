@@ -1,0 +1,308 @@
+//! One protocol constraint on one ROI -> value, limit, margin and status.
+//!
+//! Values come from the ROI's DVH ([`crate::dvh`]); the prescription-isodose indices use the
+//! external contour's DVH for isodose volumes (the whole dose grid when there is none, with
+//! a warning in the result). Anything that cannot be evaluated (ROI partly outside the dose
+//! grid, contour defects, a metric undefined for the ROI, no prescription to refer to, a
+//! limit table that does not cover the target's volume) is NOT_EVALUATED with the reason:
+//! never PASS.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::TargetReport;
+use crate::dicom::{DoseGrid, Roi};
+use crate::dvh::{spatial, StructureDvh};
+use crate::protocol::{ConstraintDef, Level, Limit, LimitUnit, Protocol, Query};
+use crate::raster::{mask::centre_mask, SamplingOptions};
+
+/// The outcome of one constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pass,
+    Fail,
+    NotEvaluated,
+}
+
+/// One row of the result table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConstraintResult {
+    /// The protocol's structure name or target role.
+    pub structure: String,
+    /// The ROI it was matched to.
+    pub roi: String,
+    /// The constraint as text, e.g. `D0.035cc <= 25.3Gy`.
+    pub constraint: String,
+    /// The value in `unit` (null when not evaluated).
+    pub value: Option<f64>,
+    /// The limit in `unit`.
+    pub limit: Option<f64>,
+    /// Gy, %Rx... as the limit; volumes in cc or % of the structure; "" for indices.
+    pub unit: String,
+    /// How far inside the limit the value is, in `unit` (negative: outside).
+    pub margin: Option<f64>,
+    pub status: Status,
+    pub level: Level,
+    pub source: String,
+    /// The limit was converted from another fractionation (LQ, same BED).
+    pub derived: bool,
+    pub note: Option<String>,
+    /// Why the constraint was not evaluated, or a caveat on how it was.
+    pub reason: Option<String>,
+}
+
+/// What evaluation needs from the plan.
+pub struct Context<'a> {
+    pub protocol: &'a Protocol,
+    /// The dose in Gy for the whole plan (already scaled).
+    pub dose: &'a DoseGrid,
+    pub rois: &'a [Roi],
+    pub dvhs: &'a BTreeMap<i64, &'a StructureDvh>,
+    pub external: Option<&'a StructureDvh>,
+    pub targets: &'a [TargetReport],
+    pub plan_fractions: u32,
+    pub sampling: &'a SamplingOptions,
+}
+
+/// Distance from the PTV for D2cm, mm.
+const D2CM_DISTANCE_MM: f64 = 20.0;
+
+/// Evaluates constraint `c` on ROI number `roi`.
+pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult {
+    let dvh = ctx.dvhs.get(&roi).copied();
+    let mut r = ConstraintResult {
+        structure: c.structure.clone(),
+        roi: dvh.map_or_else(|| format!("ROI {roi}"), |d| d.name.clone()),
+        constraint: format!("{} {} {}", c.query, c.comparator, c.limit),
+        value: None,
+        limit: None,
+        unit: String::new(),
+        margin: None,
+        status: Status::NotEvaluated,
+        level: c.level,
+        source: c.source.clone(),
+        derived: false,
+        note: c.note.clone(),
+        reason: None,
+    };
+    let Some(dvh) = dvh else {
+        r.reason = Some("no DVH for the ROI".to_string());
+        return r;
+    };
+    if let Some(e) = &dvh.error {
+        r.reason = Some(format!("ROI not evaluated: {e}"));
+        return r;
+    }
+    if !dvh.complete() {
+        r.reason = Some(format!(
+            "{:.3} cc ({:.1} %) of the ROI is outside the dose grid",
+            dvh.outside_cc,
+            100.0 * dvh.outside_cc / dvh.volume_cc
+        ));
+        return r;
+    }
+    let Some(resolved) = ctx
+        .protocol
+        .resolve(c, ctx.plan_fractions, Some(dvh.volume_cc))
+    else {
+        r.reason = Some(format!(
+            "the limit table does not cover a volume of {:.2} cc",
+            dvh.volume_cc
+        ));
+        return r;
+    };
+    r.derived = resolved.derived;
+    if resolved.derived {
+        r.constraint = format!(
+            "{} {} {} (derived)",
+            resolved.query, resolved.comparator, resolved.limit
+        );
+    }
+    // The prescription a % refers to.
+    let rx_gy = match ctx.protocol.rx_role(c) {
+        Some(role) => ctx
+            .targets
+            .iter()
+            .find(|t| t.role == role && t.structure.is_some())
+            .map(|t| t.total_gy),
+        None => ctx
+            .targets
+            .iter()
+            .filter(|t| t.structure.is_some())
+            .map(|t| t.total_gy)
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x)))),
+    };
+    let limit = resolved.limit;
+    let needs_rx = resolved.query.needs_prescription() || matches!(limit, Limit::PercentRx(_));
+    if needs_rx && rx_gy.is_none() {
+        r.reason = Some("no prescription present to refer to".to_string());
+        return r;
+    }
+    let rx = rx_gy.unwrap_or(f64::NAN);
+
+    // Value and limit in one unit.
+    let (value, limit_value, unit, caveat) =
+        match value_and_limit(ctx, dvh, roi, resolved.query, limit, rx) {
+            Ok(v) => v,
+            Err(reason) => {
+                r.reason = Some(reason);
+                return r;
+            }
+        };
+    r.value = Some(value);
+    r.limit = Some(limit_value);
+    r.unit = unit;
+    r.reason = caveat;
+    let margin = match resolved.comparator {
+        crate::protocol::Comparator::Lt | crate::protocol::Comparator::Le => limit_value - value,
+        crate::protocol::Comparator::Gt | crate::protocol::Comparator::Ge => value - limit_value,
+    };
+    r.margin = Some(margin);
+    r.status = if resolved.comparator.holds(value, limit_value) {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    r
+}
+
+type Evaluated = (f64, f64, String, Option<String>);
+
+fn value_and_limit(
+    ctx: &Context<'_>,
+    dvh: &StructureDvh,
+    roi: i64,
+    query: Query,
+    limit: Limit,
+    rx: f64,
+) -> Result<Evaluated, String> {
+    let h = &dvh.dvh;
+    let vol = dvh.volume_cc;
+    let undefined = |what: String| Err::<Evaluated, String>(what);
+    // Dose-valued queries: value in Gy, limit in Gy.
+    let dose_value = |v: Option<f64>, what: &str| -> Result<Evaluated, String> {
+        let Some(v) = v else {
+            return Err(format!("{what} is undefined for this ROI ({vol:.3} cc)"));
+        };
+        let l = limit
+            .dose_gy(rx)
+            .ok_or_else(|| format!("limit {limit} is not a dose"))?;
+        Ok((v, l, "Gy".to_string(), None))
+    };
+    // Volume-valued queries: value in the limit's unit (cc or % of the ROI).
+    let volume_value = |cc: f64| -> Result<Evaluated, String> {
+        match limit.unit() {
+            LimitUnit::Cc => Ok((cc, limit.value(), "cc".to_string(), None)),
+            LimitUnit::PercentVolume => {
+                Ok((100.0 * cc / vol, limit.value(), "%".to_string(), None))
+            }
+            _ => Err(format!("limit {limit} is not a volume")),
+        }
+    };
+    match query {
+        Query::Dmax => dose_value(dvh.max, "Dmax"),
+        Query::Dmin => dose_value(dvh.min, "Dmin"),
+        Query::Dmean => dose_value(h.mean(), "Dmean"),
+        Query::DosePercentVolume(x) => dose_value(h.dose_at_volume_percent(x), &format!("D{x}%")),
+        Query::DoseCc(x) => dose_value(h.dose_at_volume_cc(x), &format!("D{x}cc")),
+        Query::ColdDose(x) => {
+            if x > vol {
+                return undefined(format!(
+                    "the ROI ({vol:.1} cc) is smaller than the {x} cc the limit spares"
+                ));
+            }
+            // The coldest x cc receive at most D where V(>= D) = volume - x.
+            dose_value(h.dose_at_volume_cc(vol - x), &format!("DC{x}cc"))
+        }
+        Query::VolumeAtDose(d) => volume_value(h.volume_at_dose_cc(d)),
+        Query::VolumeAtRxPercent(p) => volume_value(h.volume_at_dose_cc(p / 100.0 * rx)),
+        Query::SparedVolume(d) => volume_value(vol - h.volume_at_dose_cc(d)),
+        Query::Hi => {
+            let (Some(d2), Some(d98), Some(d50)) = (
+                h.dose_at_volume_percent(2.0),
+                h.dose_at_volume_percent(98.0),
+                h.dose_at_volume_percent(50.0),
+            ) else {
+                return undefined("HI is undefined for this ROI".to_string());
+            };
+            if d50 <= 0.0 {
+                return undefined("HI is undefined: D50% is 0".to_string());
+            }
+            Ok(((d2 - d98) / d50, limit.value(), String::new(), None))
+        }
+        Query::CiPaddick | Query::CiRtog | Query::Gi | Query::R50 => {
+            let (piv, piv50, caveat) = isodose_volumes(ctx, rx);
+            let tv = vol;
+            let tv_piv = h.volume_at_dose_cc(rx);
+            let value = match query {
+                Query::CiRtog => piv / tv,
+                Query::CiPaddick => {
+                    if piv <= 0.0 {
+                        0.0
+                    } else {
+                        tv_piv * tv_piv / (tv * piv)
+                    }
+                }
+                Query::Gi => {
+                    if piv <= 0.0 {
+                        return undefined("GI is undefined: no prescription isodose volume".into());
+                    }
+                    piv50 / piv
+                }
+                _ => piv50 / tv,
+            };
+            Ok((value, limit.value(), String::new(), caveat))
+        }
+        Query::D2cm => {
+            let Some(roi) = ctx.rois.iter().find(|r| r.number == roi) else {
+                return undefined("ROI not found".into());
+            };
+            let mask = centre_mask(roi, ctx.dose, ctx.sampling.end_cap);
+            let Some(d) = spatial::max_dose_beyond(ctx.dose, &mask, D2CM_DISTANCE_MM) else {
+                return undefined(
+                    "D2cm is undefined: no voxel centre in the target or none 2 cm away".into(),
+                );
+            };
+            match limit {
+                Limit::PercentRx(p) => Ok((
+                    100.0 * d / rx,
+                    p,
+                    "%Rx".to_string(),
+                    Some("maximum voxel dose >= 2 cm from the target's voxel centres".into()),
+                )),
+                _ => dose_value(Some(d), "D2cm"),
+            }
+        }
+    }
+}
+
+/// Volumes (cc) of the prescription isodose and of the 50 % isodose: within the external
+/// contour when there is one, else the whole dose grid.
+fn isodose_volumes(ctx: &Context<'_>, rx: f64) -> (f64, f64, Option<String>) {
+    match ctx.external {
+        Some(e) if e.error.is_none() => {
+            let caveat = (!e.complete()).then(|| {
+                format!(
+                    "isodose volumes within {}, {:.1} % of which is outside the dose grid",
+                    e.name,
+                    100.0 * e.outside_cc / e.volume_cc
+                )
+            });
+            (
+                e.dvh.volume_at_dose_cc(rx),
+                e.dvh.volume_at_dose_cc(0.5 * rx),
+                caveat,
+            )
+        }
+        _ => {
+            let g = spatial::grid_dvh(ctx.dose);
+            (
+                g.volume_at_dose_cc(rx),
+                g.volume_at_dose_cc(0.5 * rx),
+                Some("no external contour: isodose volumes over the whole dose grid".into()),
+            )
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Protocols compiled into the binary: a name -> the parsed [`Protocol`].
+//!
+//! Each is a TOML file in `builtin/`, included with `include_str!` and parsed with
+//! [`parse`](super::file::parse) like any user file (a unit test checks every one parses).
+
+use super::file::{parse, Protocol};
+
+/// `(name, TOML text)` of every built-in protocol.
+const BUILTIN: [(&str, &str); 1] = [("NCT06863584", include_str!("builtin/nct06863584.toml"))];
+
+/// The names of the built-in protocols, for `--protocol NAME` and help texts.
+pub fn builtin_names() -> &'static [&'static str] {
+    &["NCT06863584"]
+}
+
+/// The built-in protocol called `name` (ASCII case-insensitive), or `None`.
+pub fn builtin(name: &str) -> Option<Protocol> {
+    let (key, text) = BUILTIN
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name.trim()))?;
+    let origin = format!("builtin:{key}");
+    // The built-in texts are constants checked by `every_builtin_parses` below.
+    Some(parse(text, &origin).expect("built-in protocols are valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::file::{Level, LimitSpec};
+    use crate::protocol::query::{Comparator, Limit, Query};
+
+    fn nct() -> Protocol {
+        builtin("NCT06863584").unwrap()
+    }
+
+    #[test]
+    fn every_builtin_parses_and_names_agree() {
+        assert_eq!(builtin_names().len(), BUILTIN.len());
+        for (name, (key, text)) in builtin_names().iter().zip(BUILTIN) {
+            assert_eq!(name, &key);
+            let p = parse(text, name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(&p.name, name);
+        }
+        assert!(builtin("nct06863584").is_some());
+        assert!(builtin("RTOG0813").is_none());
+    }
+
+    #[test]
+    fn nct06863584_prescriptions() {
+        let p = nct();
+        let ptv = p.prescription("PTV").unwrap();
+        assert_eq!((ptv.total_gy, ptv.fractions), (30.0, 5));
+        assert_eq!(ptv.names, vec!["PTV_3000", "PTV_Low", "PTV_30Gy"]);
+        let pgtv = p.prescription("PGTV").unwrap();
+        assert_eq!((pgtv.total_gy, pgtv.fractions), (35.0, 5));
+        assert_eq!(pgtv.names, vec!["PTV_3500", "PTV_High", "PTV_35Gy"]);
+        assert!(p.description.contains("TG-101") && p.description.contains("HyTEC"));
+        assert!(p.description.contains("unpublished"));
+    }
+
+    #[test]
+    fn nct06863584_cord_is_hytec_mandatory_with_tg101_beside_it() {
+        let p = nct();
+        let cord: Vec<_> = p
+            .constraints
+            .iter()
+            .filter(|c| c.structure == "SpinalCord")
+            .collect();
+        let hytec = cord
+            .iter()
+            .find(|c| c.limit == LimitSpec::Fixed(Limit::Gy(25.3)))
+            .unwrap();
+        assert_eq!(hytec.query, Query::DoseCc(0.035));
+        assert_eq!(hytec.comparator, Comparator::Le);
+        assert_eq!(hytec.level, Level::Mandatory);
+        assert!(hytec.source.contains("Sahgal"));
+        let tg101: Vec<String> = cord
+            .iter()
+            .filter(|c| c.source.contains("TG-101"))
+            .map(|c| format!("{} {} {:?}", c.query, c.comparator, c.limit))
+            .collect();
+        assert_eq!(
+            tg101,
+            vec![
+                "V23Gy < Fixed(Cc(0.35))",
+                "V14.5Gy < Fixed(Cc(1.2))",
+                "D0.035cc <= Fixed(Gy(30.0))"
+            ]
+        );
+        assert_eq!(p.names_of("SpinalCord").unwrap()[1], "Cord");
+        assert_eq!(p.alpha_beta_gy("SpinalCord"), Some(2.0));
+    }
+
+    #[test]
+    fn nct06863584_every_constraint_is_sourced_and_every_structure_used() {
+        let p = nct();
+        assert!(p.constraints.len() > 80);
+        for c in &p.constraints {
+            assert!(!c.source.trim().is_empty(), "line {}", c.line);
+            assert!(c.fractions.is_none(), "all limits are 5-fraction limits");
+        }
+        for s in &p.structures {
+            assert!(
+                p.constraints.iter().any(|c| c.structure == s.name),
+                "{} has no constraint",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn nct06863584_target_metrics() {
+        let p = nct();
+        let coverage = |role: &str| {
+            p.constraints
+                .iter()
+                .find(|c| c.structure == role && c.query == Query::VolumeAtRxPercent(100.0))
+                .unwrap()
+        };
+        for role in ["PTV", "PGTV"] {
+            let c = coverage(role);
+            assert_eq!(c.limit, LimitSpec::Fixed(Limit::PercentVolume(95.0)));
+            assert_eq!(c.level, Level::Mandatory);
+        }
+        let r50 = p
+            .constraints
+            .iter()
+            .find(|c| c.query == Query::R50)
+            .unwrap();
+        assert_eq!(r50.level, Level::Optimal);
+        assert_eq!(r50.limit.at(Some(1.8)), Some(Limit::Number(5.9)));
+        assert_eq!(r50.limit.at(Some(163.0)), Some(Limit::Number(2.9)));
+        assert_eq!(r50.limit.at(Some(200.0)), None);
+        let d2cm_minor = p
+            .constraints
+            .iter()
+            .filter(|c| c.query == Query::D2cm)
+            .nth(1)
+            .unwrap();
+        assert_eq!(
+            d2cm_minor.limit.at(Some(50.0)),
+            Some(Limit::PercentRx(77.0))
+        );
+        // No invented thresholds for indices the reference gives none for.
+        assert!(!p
+            .constraints
+            .iter()
+            .any(|c| matches!(c.query, Query::Hi | Query::CiPaddick | Query::Gi)));
+    }
+}

@@ -1,0 +1,328 @@
+//! `sbrt-verify check` on the trial phantoms and on variants that must fail or be refused.
+
+mod common;
+
+use common::{check_json, fixture, put_str, run, write_variant, Edits};
+use dicom_core::VR;
+use dicom_dictionary_std::tags;
+
+fn failing_mandatory(json: &serde_json::Value) -> Vec<String> {
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "FAIL" && r["level"] == "mandatory")
+        .map(|r| r["structure"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn trial_fixtures_get_their_expected_verdicts() {
+    for case in [
+        "trial_pass",
+        "trial_cord_overdose",
+        "trial_underdosed",
+        "trial_outside_grid",
+    ] {
+        let dir = fixture(case);
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let (code, json, err) = check_json(&dir, &[]);
+        let verdict = expected["expected_verdict"].as_str().unwrap();
+        let want_code = match verdict {
+            "PASS" => 0,
+            "FAIL" => 1,
+            _ => 3,
+        };
+        assert_eq!(code, want_code, "{case}: {err} {json}");
+        assert_eq!(json["verdict"], verdict, "{case}");
+        assert_eq!(json["exit_code"], want_code);
+        let failing = failing_mandatory(&json);
+        for s in expected["expected_failures"].as_array().unwrap() {
+            assert!(
+                failing.iter().any(|f| f == s.as_str().unwrap()),
+                "{case}: {s} should fail; failing: {failing:?}"
+            );
+        }
+        if verdict == "PASS" {
+            assert!(failing.is_empty(), "{failing:?}");
+        }
+        // The JSON contract's fields.
+        assert_eq!(json["schema_version"], "1");
+        for key in [
+            "plan",
+            "results",
+            "not_present",
+            "warnings",
+            "errors",
+            "failures",
+        ] {
+            assert!(json.get(key).is_some(), "{case}: no {key}");
+        }
+        for r in json["results"].as_array().unwrap() {
+            for key in [
+                "structure",
+                "constraint",
+                "value",
+                "limit",
+                "margin",
+                "status",
+                "level",
+                "source",
+            ] {
+                assert!(r.get(key).is_some(), "{case}: result without {key}");
+            }
+            assert!(!r["source"].as_str().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
+fn target_partly_outside_the_grid_is_an_error_naming_the_target() {
+    let (code, json, _) = check_json(&fixture("trial_outside_grid"), &[]);
+    assert_eq!(code, 3);
+    let errors = json["errors"].to_string();
+    assert!(errors.contains("outside the dose grid"), "{errors}");
+    assert!(errors.contains("PTV"), "{errors}");
+}
+
+#[test]
+fn wrong_number_of_fractions_fails_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |c| c.fractions = 3,
+        Edits::default(),
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        json["failures"].to_string().contains("3 fractions"),
+        "{json}"
+    );
+}
+
+#[test]
+fn wrong_prescribed_dose_fails_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |c| c.prescriptions[0].total_gy = 25.0,
+        Edits::default(),
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 1, "{json}");
+    assert!(json["failures"].to_string().contains("25 Gy"), "{json}");
+}
+
+#[test]
+fn fraction_dose_is_scaled_by_the_number_of_fractions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let per_fraction = |obj: &mut dicom_object::InMemDicomObject| {
+        let scaling = obj
+            .element(tags::DOSE_GRID_SCALING)
+            .unwrap()
+            .to_float64()
+            .unwrap();
+        put_str(obj, tags::DOSE_SUMMATION_TYPE, VR::CS, "FRACTION");
+        put_str(
+            obj,
+            tags::DOSE_GRID_SCALING,
+            VR::DS,
+            &format!("{:e}", scaling / 5.0),
+        );
+    };
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |_| {},
+        Edits {
+            dose: Some(&per_fraction),
+            ..Default::default()
+        },
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["plan"]["dose_scale_factor"], 5.0);
+    assert!(json["warnings"].to_string().contains("multiplied by 5"));
+    // Same cord value as the plan dose, to rounding.
+    let (_, pass, _) = check_json(&fixture("trial_pass"), &[]);
+    let cord = |j: &serde_json::Value| {
+        j["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["structure"] == "SpinalCord")
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((cord(&json) - cord(&pass)).abs() < 1e-3);
+}
+
+#[test]
+fn beam_dose_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let beam = |obj: &mut dicom_object::InMemDicomObject| {
+        put_str(obj, tags::DOSE_SUMMATION_TYPE, VR::CS, "BEAM");
+    };
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |_| {},
+        Edits {
+            dose: Some(&beam),
+            ..Default::default()
+        },
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 3, "{json}");
+    assert!(json["errors"].to_string().contains("BEAM"));
+}
+
+#[test]
+fn frame_of_reference_mismatch_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other_frame = |obj: &mut dicom_object::InMemDicomObject| {
+        put_str(obj, tags::FRAME_OF_REFERENCE_UID, VR::UI, "2.25.1234");
+    };
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |_| {},
+        Edits {
+            dose: Some(&other_frame),
+            ..Default::default()
+        },
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 3, "{json}");
+    assert!(json["errors"].to_string().contains("frame of reference"));
+    // inspect says so too, with exit 3.
+    let (code, out, _) = run(&["inspect".as_ref(), dir.as_os_str()]);
+    assert_eq!(code, 3);
+    assert!(out.contains("frame of reference mismatch"), "{out}");
+}
+
+#[test]
+fn relative_dose_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relative = |obj: &mut dicom_object::InMemDicomObject| {
+        put_str(obj, tags::DOSE_UNITS, VR::CS, "RELATIVE");
+    };
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |_| {},
+        Edits {
+            dose: Some(&relative),
+            ..Default::default()
+        },
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 3);
+    assert!(json["errors"].to_string().contains("RELATIVE"));
+}
+
+#[test]
+fn missing_targets_are_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |c| {
+            for s in &mut c.structures {
+                if s.name == "PTV" {
+                    s.name = "Target A";
+                } else if s.name == "PGTV" {
+                    s.name = "Target B";
+                }
+            }
+        },
+        Edits::default(),
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 3, "{json}");
+    assert!(json["errors"].to_string().contains("no target found"));
+    // Mapping the names makes it evaluable again.
+    let (code, json, _) = check_json(&dir, &["--map", "Target A=PTV", "--map", "Target B=PGTV"]);
+    assert_eq!(code, 0, "{json}");
+}
+
+#[test]
+fn organ_aliases_match_and_two_candidates_ask_for_a_mapping() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_variant(
+        tmp.path(),
+        "trial_cord_overdose",
+        |c| {
+            for s in &mut c.structures {
+                if s.name == "SpinalCord" {
+                    s.name = "Spinal Cord";
+                }
+            }
+        },
+        Edits::default(),
+    );
+    let (code, json, _) = check_json(&dir, &[]);
+    assert_eq!(code, 1, "alias must still find the overdosed cord: {json}");
+    assert!(failing_mandatory(&json).contains(&"SpinalCord".to_string()));
+
+    let tmp2 = tempfile::tempdir().unwrap();
+    let dir = write_variant(
+        tmp2.path(),
+        "trial_pass",
+        |c| {
+            for s in &mut c.structures {
+                if s.name == "SpinalCord" {
+                    s.name = "Spinal Cord";
+                } else if s.name == "BODY" {
+                    s.name = "CORD";
+                }
+            }
+        },
+        Edits::default(),
+    );
+    let (code, _, err) = check_json(&dir, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--map"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn a_mapping_to_a_missing_roi_or_a_bad_protocol_is_a_usage_error() {
+    let (code, _, err) = check_json(&fixture("trial_pass"), &["--map", "Nope=SpinalCord"]);
+    assert_eq!(code, 2, "{err}");
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[protocol]\nname = \"x\"\nversion = \"1\"\n\n[[constraint]]\nlimt = 3\n",
+    )
+    .unwrap();
+    let (code, _, err) = check_json(
+        &fixture("trial_pass"),
+        &["--protocol", bad.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.toml:"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, _) = check_json(&fixture("trial_pass"), &["--protocol", "no-such-protocol"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn patient_identifiers_are_masked_unless_asked() {
+    let (_, masked, _) = check_json(&fixture("trial_pass"), &[]);
+    let text = masked.to_string();
+    assert!(!text.contains("PHANTOM^"), "{text}");
+    assert!(!text.contains("PH-trial"), "{text}");
+    let (_, shown, _) = check_json(&fixture("trial_pass"), &["--show-phi"]);
+    assert!(shown["plan"]["patient"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("PH-"));
+}

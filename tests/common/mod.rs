@@ -1,0 +1,89 @@
+//! Test support: run the binary; write variants of phantom cases (a changed case, or a
+//! changed DICOM data set) to a temporary folder.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dicom_object::InMemDicomObject;
+use sbrt_verify::phantom::{cases, write};
+
+/// Runs sbrt-verify; returns (exit code, stdout, stderr).
+pub fn run(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `sbrt-verify check DIR --format json [extra]`; returns (exit code, JSON, stderr).
+pub fn check_json(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["check".as_ref(), dir.as_os_str()];
+    args.extend(
+        ["--format", "json"]
+            .iter()
+            .chain(extra)
+            .map(|s| std::ffi::OsStr::new(*s)),
+    );
+    let (code, out, err) = run(&args);
+    let json = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+    (code, json, err)
+}
+
+pub fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(case)
+}
+
+/// Edits applied to the data sets before they are written.
+#[derive(Default)]
+pub struct Edits<'a> {
+    pub dose: Option<&'a dyn Fn(&mut InMemDicomObject)>,
+    pub structures: Option<&'a dyn Fn(&mut InMemDicomObject)>,
+    pub plan: Option<&'a dyn Fn(&mut InMemDicomObject)>,
+}
+
+/// Writes phantom `name`, changed by `change` and `edits`, as RD/RS/RP into `dir`.
+pub fn write_variant(
+    dir: &Path,
+    name: &str,
+    change: impl FnOnce(&mut cases::Case),
+    edits: Edits<'_>,
+) -> PathBuf {
+    let mut case = cases::case(name).unwrap();
+    change(&mut case);
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    let rd = out.join("RD.dcm");
+    let dose = write::quantize(&case.grid, &case.field, case.bits, &rd).unwrap();
+    let mut objects = [
+        ("RD.dcm", write::rt_dose(&case, &dose), edits.dose),
+        ("RS.dcm", write::rt_struct(&case), edits.structures),
+        ("RP.dcm", write::rt_plan(&case), edits.plan),
+    ];
+    for (file, obj, edit) in objects.iter_mut() {
+        if let Some(edit) = edit {
+            edit(obj);
+        }
+        let path = out.join(*file);
+        let bytes = write::part10_bytes(obj.clone(), &path).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+    }
+    out
+}
+
+/// Sets a top-level string attribute.
+pub fn put_str(obj: &mut InMemDicomObject, tag: dicom_core::Tag, vr: dicom_core::VR, v: &str) {
+    obj.put(dicom_core::DataElement::new(
+        tag,
+        vr,
+        dicom_core::PrimitiveValue::from(v),
+    ));
+}
