@@ -237,3 +237,48 @@ fn pydicom_dose_and_struct_of_different_frames_are_not_paired() {
         "different frames must not be linked"
     );
 }
+
+#[test]
+#[ignore = "needs ../shared/data; run by .ci/run"]
+fn user_protocol_example_checks_the_breast_plan_with_a_derived_limit() {
+    let dir = data_dir().join("dicompyler-core");
+    let protocol =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/protocols/breast_14gy_7fx.toml");
+    let (code, out, err) = sbrt_verify(&[
+        "check".as_ref(),
+        dir.as_os_str(),
+        "--protocol".as_ref(),
+        protocol.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "PASS");
+    let derived: Vec<&serde_json::Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["derived"] == true)
+        .collect();
+    assert_eq!(derived.len(), 1);
+    // 38 Gy in 5 fx at alpha/beta 3 Gy -> 7 fx by same BED.
+    let limit = derived[0]["limit"].as_f64().unwrap();
+    assert!((limit - 43.628).abs() < 0.01, "{limit}");
+    assert!(v["warnings"].to_string().contains("CALC POINT"));
+}
+
+#[test]
+#[ignore = "needs ../shared/data; run by .ci/run"]
+fn builtin_protocol_never_passes_the_shared_plans() {
+    // None of the shared plans is a 5-fraction plasmacytoma plan: each must FAIL or ERROR.
+    for dir in [
+        "dicompyler-core",
+        "aptg-proton-phantoms/plans/plan03_sobp_raystation",
+    ] {
+        let path = data_dir().join(dir);
+        let (code, out, err) = sbrt_verify(&["check".as_ref(), path.as_os_str()]);
+        assert!(code == 1 || code == 3, "{dir}: exit {code}: {out}{err}");
+        assert!(!out.contains("== PASS"), "{dir}");
+    }
+}

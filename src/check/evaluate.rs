@@ -115,9 +115,14 @@ pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintRes
     };
     r.derived = resolved.derived;
     if resolved.derived {
+        let l = resolved.limit;
         r.constraint = format!(
-            "{} {} {} (derived)",
-            resolved.query, resolved.comparator, resolved.limit
+            "{} {} {:.2}{} (derived from {} fx)",
+            resolved.query,
+            resolved.comparator,
+            l.value(),
+            l.unit().suffix(),
+            c.fractions.unwrap_or(0)
         );
     }
     // The prescription a % refers to.
@@ -303,6 +308,169 @@ fn isodose_volumes(ctx: &Context<'_>, rx: f64) -> (f64, f64, Option<String>) {
                 g.volume_at_dose_cc(0.5 * rx),
                 Some("no external contour: isodose volumes over the whole dose grid".into()),
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dicom::{Contour, ContourType};
+    use crate::raster::sample::tests_support::linear_grid;
+
+    /// A box |x|, |y| <= half on planes z = -(n-1)..(n-1) step 2 (half caps: |z| <= n).
+    fn box_roi(number: i64, name: &str, half: f64, n: i32, kind: &str) -> Roi {
+        Roi {
+            number,
+            name: name.into(),
+            interpreted_type: Some(kind.into()),
+            color: None,
+            frame_of_reference_uid: None,
+            contours: (0..n)
+                .map(|k| {
+                    let z = f64::from(2 * k - (n - 1));
+                    Contour {
+                        kind: ContourType::ClosedPlanar,
+                        points_mm: vec![
+                            [-half, -half, z],
+                            [half, -half, z],
+                            [half, half, z],
+                            [-half, half, z],
+                        ],
+                    }
+                })
+                .collect(),
+            defects: vec![],
+        }
+    }
+
+    const PROTOCOL: &str = r#"
+[protocol]
+name = "unit"
+version = "1"
+description = "metrics on a linear field"
+
+[[prescription]]
+role = "PTV"
+total_gy = 12.0
+fractions = 5
+names = ["Target"]
+
+[[structure]]
+name = "Organ"
+aliases = []
+alpha_beta_gy = 3.0
+"#;
+
+    /// (query, comparator, limit, expected value, unit)
+    const CASES: &[(&str, &str, &str, f64, &str)] = &[
+        ("Dmax", "<=", "20Gy", 15.0, "Gy"),
+        ("Dmin", ">=", "1Gy", 5.0, "Gy"),
+        ("Dmean", "<", "11Gy", 10.0, "Gy"),
+        ("D50%", "<", "11Gy", 10.0, "Gy"),
+        ("D90%", ">=", "5Gy", 6.0, "Gy"),
+        ("D0.1cc", "<=", "20Gy", 14.0, "Gy"),
+        ("V12Gy", "<", "0.5cc", 0.3, "cc"),
+        ("V12Gy", "<", "50%", 30.0, "%"),
+        ("DC0.2cc", "<", "8Gy", 7.0, "Gy"),
+        ("CV8Gy", ">", "0.1cc", 0.3, "cc"),
+        ("Dmax", "<=", "150%", 15.0, "Gy"),
+    ];
+
+    const TARGET_CASES: &[(&str, &str, &str, f64, &str)] = &[
+        ("V100%", ">=", "20%", 30.0, "%"),
+        ("HI", "<=", "1", 0.96, ""),
+        ("CI_RTOG", "<", "5", 3.2, ""),
+        ("CI_Paddick", ">", "0.01", 0.028125, ""),
+        ("GI", "<", "3", 1.75, ""),
+        ("R50", "<", "6", 5.6, ""),
+        ("D2cm", "<", "300%", 250.0, "%Rx"),
+    ];
+
+    #[test]
+    fn every_query_evaluates_to_its_hand_computed_value() {
+        let mut text = PROTOCOL.to_string();
+        for (q, c, l, _, _) in CASES {
+            text.push_str(&format!(
+                "\n[[constraint]]\nstructure = \"Organ\"\nquery = \"{q}\"\ncomparator = \"{c}\"\nlimit = \"{l}\"\nlevel = \"mandatory\"\nsource = \"hand\"\n"
+            ));
+        }
+        for (q, c, l, _, _) in TARGET_CASES {
+            text.push_str(&format!(
+                "\n[[constraint]]\nstructure = \"PTV\"\nquery = \"{q}\"\ncomparator = \"{c}\"\nlimit = \"{l}\"\nlevel = \"mandatory\"\nsource = \"hand\"\n"
+            ));
+        }
+        let protocol = crate::protocol::parse(&text, "unit.toml").unwrap();
+        let dose = linear_grid();
+        // Target and organ: 10 mm boxes (1 cc, dose 5..15 Gy); external: 20 mm box (8 cc).
+        let rois = vec![
+            box_roi(1, "Target", 5.0, 5, "PTV"),
+            box_roi(2, "Organ", 5.0, 5, "ORGAN"),
+            box_roi(3, "External", 10.0, 10, "EXTERNAL"),
+        ];
+        let refs: Vec<&Roi> = rois.iter().collect();
+        let sampling = SamplingOptions::default();
+        let dvhs = crate::dvh::compute(&dose, &refs, &sampling);
+        let by: BTreeMap<i64, &StructureDvh> = dvhs.iter().map(|d| (d.number, d)).collect();
+        let targets = vec![TargetReport {
+            role: "PTV".into(),
+            structure: Some("Target".into()),
+            roi_number: Some(1),
+            total_gy: 12.0,
+            fractions: 5,
+            per_fraction_gy: 2.4,
+            prescribed_by_plan: true,
+        }];
+        let ctx = Context {
+            protocol: &protocol,
+            dose: &dose,
+            rois: &rois,
+            dvhs: &by,
+            external: by.get(&3).copied(),
+            targets: &targets,
+            plan_fractions: 5,
+            sampling: &sampling,
+        };
+        let expected: Vec<_> = CASES.iter().chain(TARGET_CASES).collect();
+        assert_eq!(protocol.constraints.len(), expected.len());
+        for (c, (q, _, _, want, unit)) in protocol.constraints.iter().zip(expected) {
+            let roi = if c.structure == "PTV" { 1 } else { 2 };
+            let r = evaluate(&ctx, c, roi);
+            let got = r.value.unwrap_or_else(|| panic!("{q}: {:?}", r.reason));
+            let tol = 0.002 * want.abs().max(1.0);
+            assert!((got - want).abs() <= tol, "{q}: {got} vs {want}");
+            assert_eq!(r.unit, *unit, "{q}");
+            assert_eq!(r.status, Status::Pass, "{q}: {got} {}", r.constraint);
+        }
+    }
+
+    #[test]
+    fn undefined_metrics_and_missing_prescriptions_are_not_evaluated() {
+        let text = format!(
+            "{PROTOCOL}\n[[constraint]]\nstructure = \"Organ\"\nquery = \"DC5cc\"\ncomparator = \"<\"\nlimit = \"8Gy\"\nlevel = \"mandatory\"\nsource = \"hand\"\n\n[[constraint]]\nstructure = \"Organ\"\nquery = \"D2cc\"\ncomparator = \"<\"\nlimit = \"8Gy\"\nlevel = \"mandatory\"\nsource = \"hand\"\n\n[[constraint]]\nstructure = \"Organ\"\nquery = \"Dmax\"\ncomparator = \"<\"\nlimit = \"110%\"\nlevel = \"mandatory\"\nsource = \"hand\"\n"
+        );
+        let protocol = crate::protocol::parse(&text, "unit.toml").unwrap();
+        let dose = linear_grid();
+        let rois = vec![box_roi(2, "Organ", 5.0, 5, "ORGAN")];
+        let refs: Vec<&Roi> = rois.iter().collect();
+        let sampling = SamplingOptions::default();
+        let dvhs = crate::dvh::compute(&dose, &refs, &sampling);
+        let by: BTreeMap<i64, &StructureDvh> = dvhs.iter().map(|d| (d.number, d)).collect();
+        let ctx = Context {
+            protocol: &protocol,
+            dose: &dose,
+            rois: &rois,
+            dvhs: &by,
+            external: None,
+            targets: &[],
+            plan_fractions: 5,
+            sampling: &sampling,
+        };
+        for c in &protocol.constraints {
+            let r = evaluate(&ctx, c, 2);
+            assert_eq!(r.status, Status::NotEvaluated, "{}", r.constraint);
+            assert!(r.value.is_none());
+            assert!(r.reason.is_some());
         }
     }
 }

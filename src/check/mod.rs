@@ -198,9 +198,34 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     };
 
-    // Targets.
-    let plan_rx: Vec<f64> = plan
+    // Targets. Prescriptions are the TARGET dose references with a prescription dose; point
+    // references (calculation points) count only when the plan has no other kind.
+    let prescribing: Vec<&crate::dicom::DoseReference> = plan
         .dose_references
+        .iter()
+        .filter(|r| {
+            r.target_prescription_dose_gy.is_some()
+                && r.reference_type.as_deref().is_none_or(|t| t == "TARGET")
+        })
+        .collect();
+    let (points, volumes): (Vec<&crate::dicom::DoseReference>, Vec<_>) = prescribing
+        .iter()
+        .partition(|r| matches!(r.structure_type.as_deref(), Some("POINT" | "COORDINATES")));
+    let used = if volumes.is_empty() {
+        points.clone()
+    } else {
+        volumes
+    };
+    if used.len() < prescribing.len() {
+        for r in &points {
+            out.warnings.push(format!(
+                "point dose reference '{}' ({} Gy) is not checked against the protocol's prescriptions",
+                r.description.as_deref().unwrap_or("?"),
+                r.target_prescription_dose_gy.unwrap_or(f64::NAN)
+            ));
+        }
+    }
+    let plan_rx: Vec<f64> = used
         .iter()
         .filter_map(|r| r.target_prescription_dose_gy)
         .collect();
@@ -274,7 +299,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         ));
     }
     // A dose reference pointing at a target ROI must prescribe that target's dose.
-    for r in &plan.dose_references {
+    for r in &used {
         let (Some(n), Some(rx)) = (r.referenced_roi_number, r.target_prescription_dose_gy) else {
             continue;
         };

@@ -68,6 +68,8 @@ pub struct PrescriptionReport {
     pub description: Option<String>,
     /// DoseReferenceType: TARGET or ORGAN_AT_RISK.
     pub reference_type: Option<String>,
+    /// DoseReferenceStructureType: POINT, VOLUME, COORDINATES or SITE.
+    pub structure_type: Option<String>,
     pub roi_number: Option<i64>,
     pub roi_name: Option<String>,
     pub total_gy: Option<f64>,
@@ -160,6 +162,7 @@ fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
         .map(|r| PrescriptionReport {
             description: r.description.clone(),
             reference_type: r.reference_type.clone(),
+            structure_type: r.structure_type.clone(),
             roi_number: r.referenced_roi_number,
             roi_name: r.referenced_roi_number.and_then(roi_name),
             total_gy: r.target_prescription_dose_gy,
