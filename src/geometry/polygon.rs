@@ -99,24 +99,49 @@ pub fn any_edges_cross(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
         .any(|&(p, q)| eb.iter().any(|&(r, s)| segments_cross(p, q, r, s)))
 }
 
-/// True when a polygon's own non-adjacent edges cross. O(n^2).
+/// True when a polygon's own non-adjacent edges cross. Edges are bucketed by y band, so
+/// only edges sharing a band are compared (about O(n sqrt n) for contours).
 pub fn self_intersects(p: &[[f64; 2]]) -> bool {
     let n = p.len();
     if n < 4 {
         return false;
     }
+    let adjacent = |i: usize, j: usize| i.abs_diff(j) <= 1 || (i.min(j) == 0 && i.max(j) == n - 1);
+    let edge = |i: usize| (p[i], p[(i + 1) % n]);
+    let cross = |i: usize, j: usize| {
+        !adjacent(i, j) && {
+            let (a, b) = edge(i);
+            let (c, d) = edge(j);
+            segments_cross(a, b, c, d)
+        }
+    };
+    if n <= 64 {
+        return (0..n).any(|i| (i + 2..n).any(|j| cross(i, j)));
+    }
+    let (ymin, ymax) = p
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), q| {
+            (lo.min(q[1]), hi.max(q[1]))
+        });
+    let bands = ((n as f64).sqrt() as usize).max(1);
+    let h = (ymax - ymin) / bands as f64;
+    if h.is_nan() || h <= 0.0 {
+        return false;
+    }
+    let band = |y: f64| (((y - ymin) / h) as usize).min(bands - 1);
+    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); bands];
     for i in 0..n {
-        let (a, b) = (p[i], p[(i + 1) % n]);
-        for j in i + 2..n {
-            if i == 0 && j == n - 1 {
-                continue;
-            }
-            if segments_cross(a, b, p[j], p[(j + 1) % n]) {
-                return true;
-            }
+        let (a, b) = edge(i);
+        for bucket in &mut buckets[band(a[1].min(b[1]))..=band(a[1].max(b[1]))] {
+            bucket.push(i);
         }
     }
-    false
+    buckets.iter().any(|bucket| {
+        bucket
+            .iter()
+            .enumerate()
+            .any(|(x, &i)| bucket[x + 1..].iter().any(|&j| cross(i, j)))
+    })
 }
 
 fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
@@ -191,5 +216,16 @@ mod tests {
         let bowtie = vec![[0.0, 0.0], [2.0, 2.0], [2.0, 0.0], [0.0, 2.0]];
         assert!(self_intersects(&bowtie));
         assert!(!self_intersects(&outer));
+        // Many vertices (the bucketed path): a circle is simple; swapping two far vertices
+        // makes it cross itself.
+        let mut circle: Polygon = (0..500)
+            .map(|k| {
+                let t = 2.0 * std::f64::consts::PI * f64::from(k) / 500.0;
+                [10.0 * t.cos(), 10.0 * t.sin()]
+            })
+            .collect();
+        assert!(!self_intersects(&circle));
+        circle.swap(10, 200);
+        assert!(self_intersects(&circle));
     }
 }
