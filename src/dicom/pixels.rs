@@ -32,50 +32,100 @@ impl SampleLayout {
     }
 }
 
-/// Decodes the PixelData of `file` into stored values (as f64, exact for 32-bit integers).
-pub fn decode_samples(file: &DicomFile, layout: SampleLayout) -> Result<Vec<f64>> {
+/// Decodes the PixelData of `file` into dose values: stored sample x `scaling`, as f32
+/// (computed in f64). Parsed words and bytes are converted without intermediate copies, so
+/// the peak memory is the parsed pixel data plus the f32 result.
+pub fn decode_samples(file: &DicomFile, layout: SampleLayout, scaling: f64) -> Result<Vec<f32>> {
     let attrs = file.attrs();
     let el = attrs
         .element(a::PIXEL_DATA)
         .ok_or_else(|| attrs.missing(a::PIXEL_DATA))?;
     let big_endian = file.is_big_endian();
-    let bytes: Vec<u8> = match el.value() {
-        Value::Primitive(p) => native_bytes(p, big_endian).ok_or_else(|| {
-            attrs.bad(
+    let need = layout.bytes();
+    let check_len = |len: usize| -> Result<()> {
+        // An odd total length is padded with one byte.
+        if len != need && len != need + 1 {
+            return Err(attrs.bad(
                 a::PIXEL_DATA,
-                "unexpected value representation for pixel data",
-            )
-        })?,
+                format!(
+                    "{len} bytes, but Rows x Columns x NumberOfFrames x BitsAllocated/8 = {}x{}x{}x{} = {need} bytes",
+                    layout.rows,
+                    layout.columns,
+                    layout.frames,
+                    layout.bytes_per_sample(),
+                ),
+            ));
+        }
+        Ok(())
+    };
+    match el.value() {
+        Value::Primitive(PrimitiveValue::U8(bytes)) => {
+            check_len(bytes.len())?;
+            Ok(bytes_to_values(&bytes[..need], layout, big_endian, scaling))
+        }
+        // OW is read by dicom-rs as native u16 words (already byte-swapped for big endian).
+        Value::Primitive(PrimitiveValue::U16(words)) => {
+            check_len(words.len() * 2)?;
+            Ok(words_to_values(
+                &words[..need / 2],
+                layout,
+                big_endian,
+                scaling,
+            ))
+        }
+        Value::Primitive(p) => {
+            let bytes = native_bytes(p, big_endian).ok_or_else(|| {
+                attrs.bad(
+                    a::PIXEL_DATA,
+                    "unexpected value representation for pixel data",
+                )
+            })?;
+            check_len(bytes.len())?;
+            Ok(bytes_to_values(&bytes[..need], layout, big_endian, scaling))
+        }
         Value::PixelSequence(seq) => {
             if file.transfer_syntax == ts::RLE_LOSSLESS {
-                rle_frames(&attrs, seq.fragments(), layout)?
+                // RLE output is big-endian byte planes recombined as big endian.
+                let bytes = rle_frames(&attrs, seq.fragments(), layout)?;
+                Ok(bytes_to_values(&bytes, layout, true, scaling))
             } else {
-                return other_encapsulated(file, layout);
+                other_encapsulated(file, layout, scaling)
             }
         }
-        Value::Sequence(_) => {
-            return Err(attrs.bad(a::PIXEL_DATA, "pixel data is a sequence"));
-        }
-    };
-    let need = layout.bytes();
-    // An odd total length is padded with one byte.
-    if bytes.len() != need && bytes.len() != need + 1 {
-        return Err(attrs.bad(
-            a::PIXEL_DATA,
-            format!(
-                "{} bytes, but Rows x Columns x NumberOfFrames x BitsAllocated/8 = {}x{}x{}x{} = {} bytes",
-                bytes.len(),
-                layout.rows,
-                layout.columns,
-                layout.frames,
-                layout.bytes_per_sample(),
-                need
-            ),
-        ));
+        Value::Sequence(_) => Err(attrs.bad(a::PIXEL_DATA, "pixel data is a sequence")),
     }
-    // RLE output is big-endian byte planes recombined below as big endian.
-    let be = big_endian || file.transfer_syntax == ts::RLE_LOSSLESS;
-    Ok(bytes_to_samples(&bytes[..need], layout, be))
+}
+
+/// 16-bit words (native order) -> values; for 32-bit samples, word pairs are joined in the
+/// transfer syntax's byte order.
+fn words_to_values(
+    words: &[u16],
+    layout: SampleLayout,
+    big_endian: bool,
+    scaling: f64,
+) -> Vec<f32> {
+    let v = |raw: f64| (raw * scaling) as f32;
+    match (layout.bits_allocated, layout.signed) {
+        (16, false) => words.iter().map(|&w| v(f64::from(w))).collect(),
+        (16, true) => words.iter().map(|&w| v(f64::from(w as i16))).collect(),
+        (32, signed) => words
+            .chunks_exact(2)
+            .map(|p| {
+                let (hi, lo) = if big_endian {
+                    (p[0], p[1])
+                } else {
+                    (p[1], p[0])
+                };
+                let u = (u32::from(hi) << 16) | u32::from(lo);
+                v(if signed {
+                    f64::from(u as i32)
+                } else {
+                    f64::from(u)
+                })
+            })
+            .collect(),
+        _ => unreachable!("bits_allocated is checked to be 16 or 32 before decoding"),
+    }
 }
 
 /// The pixel bytes in file order. OW values are read by dicom-rs as native u16 words, so
@@ -109,39 +159,40 @@ fn native_bytes(p: &PrimitiveValue, big_endian: bool) -> Option<Vec<u8>> {
     }
 }
 
-fn bytes_to_samples(bytes: &[u8], layout: SampleLayout, big_endian: bool) -> Vec<f64> {
-    match (layout.bits_allocated, layout.signed, big_endian) {
-        (16, false, false) => bytes
+fn bytes_to_values(bytes: &[u8], layout: SampleLayout, big_endian: bool, scaling: f64) -> Vec<f32> {
+    let v = |raw: f64| (raw * scaling) as f32;
+    match (layout.bits_allocated, layout.signed) {
+        (16, signed) => bytes
             .chunks_exact(2)
-            .map(|c| f64::from(u16::from_le_bytes([c[0], c[1]])))
+            .map(|c| {
+                let b = [c[0], c[1]];
+                let u = if big_endian {
+                    u16::from_be_bytes(b)
+                } else {
+                    u16::from_le_bytes(b)
+                };
+                v(if signed {
+                    f64::from(u as i16)
+                } else {
+                    f64::from(u)
+                })
+            })
             .collect(),
-        (16, false, true) => bytes
-            .chunks_exact(2)
-            .map(|c| f64::from(u16::from_be_bytes([c[0], c[1]])))
-            .collect(),
-        (16, true, false) => bytes
-            .chunks_exact(2)
-            .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-        (16, true, true) => bytes
-            .chunks_exact(2)
-            .map(|c| f64::from(i16::from_be_bytes([c[0], c[1]])))
-            .collect(),
-        (32, false, false) => bytes
+        (32, signed) => bytes
             .chunks_exact(4)
-            .map(|c| f64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-            .collect(),
-        (32, false, true) => bytes
-            .chunks_exact(4)
-            .map(|c| f64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
-            .collect(),
-        (32, true, false) => bytes
-            .chunks_exact(4)
-            .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-            .collect(),
-        (32, true, true) => bytes
-            .chunks_exact(4)
-            .map(|c| f64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .map(|c| {
+                let b = [c[0], c[1], c[2], c[3]];
+                let u = if big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                };
+                v(if signed {
+                    f64::from(u as i32)
+                } else {
+                    f64::from(u)
+                })
+            })
             .collect(),
         _ => unreachable!("bits_allocated is checked to be 16 or 32 before decoding"),
     }
@@ -234,7 +285,7 @@ fn packbits(src: &[u8], n: usize) -> std::result::Result<Vec<u8>, String> {
 }
 
 /// Other encapsulated transfer syntaxes (JPEG family): through dicom-pixeldata, 16-bit only.
-fn other_encapsulated(file: &DicomFile, layout: SampleLayout) -> Result<Vec<f64>> {
+fn other_encapsulated(file: &DicomFile, layout: SampleLayout, scaling: f64) -> Result<Vec<f32>> {
     use dicom_pixeldata::PixelDecoder;
     let path = &file.path;
     if layout.bits_allocated != 16 {
@@ -270,7 +321,12 @@ fn other_encapsulated(file: &DicomFile, layout: SampleLayout) -> Result<Vec<f64>
             "decoded pixel data is shorter than declared",
         ));
     }
-    Ok(bytes_to_samples(&raw[..layout.bytes()], layout, false))
+    Ok(bytes_to_values(
+        &raw[..layout.bytes()],
+        layout,
+        false,
+        scaling,
+    ))
 }
 
 #[cfg(test)]
@@ -304,7 +360,7 @@ mod tests {
             bits_allocated: 16,
             signed: false,
         };
-        assert_eq!(bytes_to_samples(&out, layout, true), vec![258.0, 772.0]);
+        assert_eq!(bytes_to_values(&out, layout, true, 1.0), vec![258.0, 772.0]);
     }
 
     #[test]
@@ -318,17 +374,43 @@ mod tests {
         };
         let le = 70000u32.to_le_bytes();
         let be = 70000u32.to_be_bytes();
-        assert_eq!(bytes_to_samples(&le, layout, false), vec![70000.0]);
-        assert_eq!(bytes_to_samples(&be, layout, true), vec![70000.0]);
+        assert_eq!(bytes_to_values(&le, layout, false, 1.0), vec![70000.0]);
+        assert_eq!(bytes_to_values(&be, layout, true, 1.0), vec![70000.0]);
         let signed = SampleLayout {
             signed: true,
             bits_allocated: 16,
             ..layout
         };
         assert_eq!(
-            bytes_to_samples(&(-5i16).to_le_bytes(), signed, false),
-            vec![-5.0]
+            bytes_to_values(&(-5i16).to_le_bytes(), signed, false, 0.5),
+            vec![-2.5]
         );
+    }
+
+    #[test]
+    fn thirty_two_bit_samples_from_words_join_in_byte_order() {
+        let layout = SampleLayout {
+            rows: 1,
+            columns: 1,
+            frames: 1,
+            bits_allocated: 32,
+            signed: false,
+        };
+        // 70000 = 0x0001_1170: little endian words [0x1170, 0x0001], big endian [0x0001, 0x1170].
+        assert_eq!(
+            words_to_values(&[0x1170, 0x0001], layout, false, 1.0),
+            vec![70000.0]
+        );
+        assert_eq!(
+            words_to_values(&[0x0001, 0x1170], layout, true, 1.0),
+            vec![70000.0]
+        );
+        let sixteen = SampleLayout {
+            bits_allocated: 16,
+            signed: true,
+            ..layout
+        };
+        assert_eq!(words_to_values(&[0xFFFB], sixteen, false, 2.0), vec![-10.0]);
     }
 
     #[test]

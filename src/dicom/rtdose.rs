@@ -192,9 +192,8 @@ impl DoseGrid {
             bits_allocated,
             signed,
         };
-        let samples = decode_samples(file, layout)?;
-        debug_assert_eq!(samples.len(), voxels);
-        let values: Vec<f32> = samples.iter().map(|&s| (s * grid_scaling) as f32).collect();
+        let values = decode_samples(file, layout, grid_scaling)?;
+        debug_assert_eq!(values.len(), voxels);
         if values.iter().any(|v| !v.is_finite()) {
             return Err(at.bad(a::DOSE_GRID_SCALING, "scaled dose is not finite"));
         }

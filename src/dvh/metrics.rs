@@ -396,7 +396,10 @@ mod tests {
             max_relative = 1e-12
         );
         assert_relative_eq!(a.mean().unwrap(), b.mean().unwrap(), max_relative = 1e-12);
-        assert_eq!(Dvh::new(&d, &w).dose_at_volume_cc(0.77), a.dose_at_volume_cc(0.77));
+        assert_eq!(
+            Dvh::new(&d, &w).dose_at_volume_cc(0.77),
+            a.dose_at_volume_cc(0.77)
+        );
     }
 
     #[test]

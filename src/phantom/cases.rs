@@ -452,6 +452,187 @@ fn trial_outside_grid() -> Case {
     )
 }
 
+/// Name of the clinical-size case: written on request (`--case clinical_size`) for
+/// benchmarks, never by `write_all` (its files are about 20 MB).
+pub const CLINICAL_SIZE: &str = "clinical_size";
+
+/// A clinical-size plan for benchmarks: a 200 x 200 x 150 dose grid at 2.5 mm and 20 ROIs,
+/// among them a 15,000 cc body outline, a ring-shaped rib cage (holes) and a thin skin shell,
+/// with the trial's prescriptions. No reference answers (the benchmarks assert volumes).
+fn clinical_size() -> Case {
+    let s = 2.5;
+    let cyl = |c: &[(f64, f64, f64)], z0: f64, z1: f64| {
+        prism(c, (z0 / s).round() as i64, (z1 / s).round() as i64, s)
+    };
+    Case {
+        name: CLINICAL_SIZE,
+        description: "Benchmark phantom: 200x200x150 dose grid (2.5 mm), 20 ROIs including a \
+                      15,000 cc BODY (cylinder r=115 mm, z=-180..180), spheres, cylinders, \
+                      a rib-cage ring and a skin shell; 30 Gy PTV / 35 Gy PGTV in 5 fractions."
+            .to_string(),
+        structures: vec![
+            roi(
+                "BODY",
+                1,
+                "EXTERNAL",
+                [0, 128, 255],
+                cyl(&[(0.0, 0.0, 115.0)], -180.0, 180.0),
+            ),
+            roi("PTV", 2, "PTV", [255, 0, 0], sphere([0.0; 3], 25.0, s)),
+            roi("PGTV", 3, "PTV", [255, 128, 0], sphere([0.0; 3], 15.0, s)),
+            roi(
+                "SpinalCord",
+                4,
+                "ORGAN",
+                [0, 255, 0],
+                cyl(&[(0.0, 50.0, 5.0)], -150.0, 150.0),
+            ),
+            roi(
+                "Esophagus",
+                5,
+                "ORGAN",
+                [128, 64, 0],
+                cyl(&[(0.0, 30.0, 8.0)], -60.0, 170.0),
+            ),
+            roi(
+                "Heart",
+                6,
+                "ORGAN",
+                [200, 0, 100],
+                sphere([30.0, -30.0, -40.0], 45.0, s),
+            ),
+            roi(
+                "Lung_L",
+                7,
+                "ORGAN",
+                [0, 200, 200],
+                cyl(&[(-60.0, 0.0, 45.0)], 0.0, 150.0),
+            ),
+            roi(
+                "Lung_R",
+                8,
+                "ORGAN",
+                [0, 160, 200],
+                cyl(&[(60.0, 0.0, 48.0)], 0.0, 150.0),
+            ),
+            roi(
+                "Lungs",
+                9,
+                "ORGAN",
+                [0, 120, 200],
+                cyl(&[(-60.0, 0.0, 45.0), (60.0, 0.0, 48.0)], 0.0, 150.0),
+            ),
+            roi(
+                "Liver",
+                10,
+                "ORGAN",
+                [150, 75, 0],
+                sphere([50.0, -20.0, -110.0], 60.0, s),
+            ),
+            roi(
+                "Kidney_L",
+                11,
+                "ORGAN",
+                [255, 200, 0],
+                sphere([-55.0, 45.0, -130.0], 25.0, s),
+            ),
+            roi(
+                "Kidney_R",
+                12,
+                "ORGAN",
+                [255, 160, 0],
+                sphere([55.0, 45.0, -130.0], 25.0, s),
+            ),
+            roi(
+                "Stomach",
+                13,
+                "ORGAN",
+                [255, 100, 100],
+                sphere([-45.0, -35.0, -95.0], 38.0, s),
+            ),
+            roi(
+                "Bowel_Small",
+                14,
+                "ORGAN",
+                [200, 150, 100],
+                sphere([0.0, -45.0, -150.0], 28.0, s),
+            ),
+            roi(
+                "Trachea",
+                15,
+                "ORGAN",
+                [100, 100, 255],
+                cyl(&[(0.0, 10.0, 9.0)], 100.0, 175.0),
+            ),
+            roi(
+                "GreatVes",
+                16,
+                "ORGAN",
+                [255, 0, 0],
+                cyl(&[(25.0, 25.0, 12.0)], -80.0, 120.0),
+            ),
+            roi(
+                "Rib",
+                17,
+                "ORGAN",
+                [220, 220, 180],
+                cyl(&[(0.0, 0.0, 110.0), (0.0, 0.0, 100.0)], -60.0, 150.0),
+            ),
+            roi(
+                "Skin",
+                18,
+                "ORGAN",
+                [255, 220, 180],
+                cyl(&[(0.0, 0.0, 115.0), (0.0, 0.0, 112.0)], -180.0, 180.0),
+            ),
+            roi(
+                "BrachialPlex_L",
+                19,
+                "ORGAN",
+                [255, 255, 0],
+                cyl(&[(-70.0, 20.0, 6.0)], 120.0, 170.0),
+            ),
+            roi(
+                "Femur_Head_L",
+                20,
+                "ORGAN",
+                [180, 180, 255],
+                sphere([-80.0, 0.0, -165.0], 14.0, s),
+            ),
+        ],
+        field: DoseField::Radial {
+            centre: [0.0; 3],
+            peak: 36.6,
+            rho: 30.0,
+            power: 2,
+            lobe: None,
+        },
+        grid: Grid {
+            origin: [-248.75, -248.75, -186.25],
+            spacing: [s, s, s],
+            dims: [200, 200, 150],
+        },
+        bits: 16,
+        isocentre: [0.0; 3],
+        fractions: 5,
+        prescriptions: vec![
+            Prescription {
+                roi_number: 2,
+                total_gy: 30.0,
+                description: "PTV 30Gy",
+            },
+            Prescription {
+                roi_number: 3,
+                total_gy: 35.0,
+                description: "PGTV 35Gy",
+            },
+        ],
+        verdict: None,
+        failures: vec![],
+        answers: Answers::Reference { rois: vec![] },
+    }
+}
+
 /// The case called `name`.
 pub fn case(name: &str) -> Option<Case> {
     Some(match name {
@@ -464,6 +645,7 @@ pub fn case(name: &str) -> Option<Case> {
         "trial_cord_overdose" => trial_cord_overdose(),
         "trial_underdosed" => trial_underdosed(),
         "trial_outside_grid" => trial_outside_grid(),
+        CLINICAL_SIZE => clinical_size(),
         _ => return None,
     })
 }
@@ -593,14 +775,14 @@ pub fn expected(case: &Case, dose: &DoseVolume) -> Expected {
                         });
                     (Some(CapsMetrics { half, none }), None, plateaus)
                 }
-                Answers::Reference { rois } => {
-                    let (_, samp, v) = rois
-                        .iter()
-                        .find(|(n, _, _)| *n == s.name)
-                        .expect("every trial ROI has a sampling");
-                    let [half, none] = reference_metrics(s, &case.field, *samp, v);
-                    (None, Some(CapsMetrics { half, none }), None)
-                }
+                // ROIs without a sampling (the benchmark phantom) get no reference values.
+                Answers::Reference { rois } => match rois.iter().find(|(n, _, _)| *n == s.name) {
+                    Some((_, samp, v)) => {
+                        let [half, none] = reference_metrics(s, &case.field, *samp, v);
+                        (None, Some(CapsMetrics { half, none }), None)
+                    }
+                    None => (None, None, None),
+                },
             };
             StructureJson {
                 name: s.name,
