@@ -1,0 +1,147 @@
+//! Benchmarks of each stage and of the whole check, on the bundled fixtures and on the
+//! generated clinical-size phantom (200 x 200 x 150 dose grid, 20 ROIs, 15,000 cc body).
+//!
+//! `cargo bench --bench pipeline`. Each benchmark asserts its answer inside the timed loop,
+//! so that a wrong result cannot pass as a speed-up.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sbrt_verify::check::{check, CheckOptions, Verdict};
+use sbrt_verify::dicom::{self, PlanSet, Selection};
+use sbrt_verify::dvh;
+use sbrt_verify::phantom;
+use sbrt_verify::raster::{sample_roi, SamplingOptions};
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(case)
+}
+
+/// Writes the clinical-size phantom once per bench run, into a temporary folder.
+fn clinical() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let case = phantom::write_case(phantom::cases::CLINICAL_SIZE, dir.path()).unwrap();
+    (dir, case)
+}
+
+fn load(path: &Path) -> PlanSet {
+    let found = dicom::discover(&[path.to_path_buf()]).unwrap();
+    found.select(&Selection::default()).unwrap().clone()
+}
+
+fn benches(c: &mut Criterion) {
+    let (_tmp, clinical_dir) = clinical();
+    let trial = fixture("trial_pass");
+
+    let mut g = c.benchmark_group("ingest");
+    g.sample_size(10);
+    for (name, dir) in [("trial_pass", &trial), ("clinical_size", &clinical_dir)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let found = dicom::discover(&[dir.clone()]).unwrap();
+                assert_eq!(found.plan_sets.len(), 1);
+                black_box(found)
+            })
+        });
+    }
+    g.finish();
+
+    let trial_set = load(&trial);
+    let clinical_set = load(&clinical_dir);
+    let opts = SamplingOptions::default();
+
+    let mut g = c.benchmark_group("rasterize");
+    g.sample_size(10);
+    for (name, set, roi_name, volume_cc) in [
+        ("trial_pass/PTV", &trial_set, "PTV", 33.366),
+        ("clinical_size/BODY", &clinical_set, "BODY", 15054.9),
+        ("clinical_size/Rib", &clinical_set, "Rib", 1401.4),
+    ] {
+        let dose = set.dose.as_ref().unwrap();
+        let roi = set
+            .structures
+            .as_ref()
+            .unwrap()
+            .rois
+            .iter()
+            .find(|r| r.name == roi_name)
+            .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let s = sample_roi(roi, dose, &opts);
+                assert!(
+                    (s.total_cc - volume_cc).abs() / volume_cc < 1e-3,
+                    "{}",
+                    s.total_cc
+                );
+                black_box(s)
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("dvh");
+    g.sample_size(10);
+    for (name, set, rois) in [
+        ("trial_pass/all_rois", &trial_set, 4usize),
+        ("clinical_size/all_rois", &clinical_set, 20),
+    ] {
+        let dose = set.dose.as_ref().unwrap();
+        let all: Vec<&dicom::Roi> = set.structures.as_ref().unwrap().rois.iter().collect();
+        assert_eq!(all.len(), rois);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let d = dvh::compute(dose, &all, &opts);
+                assert!(d.iter().all(|s| s.error.is_none() && s.complete()));
+                black_box(d)
+            })
+        });
+    }
+    let body: Vec<&dicom::Roi> = clinical_set
+        .structures
+        .as_ref()
+        .unwrap()
+        .rois
+        .iter()
+        .filter(|r| r.name == "BODY")
+        .collect();
+    g.bench_function("clinical_size/BODY", |b| {
+        b.iter(|| {
+            let d = dvh::compute(clinical_set.dose.as_ref().unwrap(), &body, &opts);
+            assert!(d[0].volume_cc > 15_000.0);
+            black_box(d)
+        })
+    });
+    g.finish();
+
+    let protocol = sbrt_verify::protocol::builtin("nct06863584").unwrap();
+    let mut g = c.benchmark_group("check");
+    g.sample_size(10);
+    for (name, set, verdict) in [
+        ("trial_pass", &trial_set, Verdict::Pass),
+        ("clinical_size", &clinical_set, Verdict::Fail),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let out = check(set, &protocol, &CheckOptions::default()).unwrap();
+                assert_eq!(out.verdict, verdict, "{:?}", out.errors);
+                black_box(out)
+            })
+        });
+    }
+    g.bench_function("trial_pass/read_and_check", |b| {
+        b.iter(|| {
+            let set = load(&trial);
+            let out = check(&set, &protocol, &CheckOptions::default()).unwrap();
+            assert_eq!(out.verdict, Verdict::Pass);
+            black_box(out)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(pipeline, benches);
+criterion_main!(pipeline);
