@@ -41,7 +41,7 @@ fn benches(c: &mut Criterion) {
     for (name, dir) in [("trial_pass", &trial), ("clinical_size", &clinical_dir)] {
         g.bench_function(name, |b| {
             b.iter(|| {
-                let found = dicom::discover(&[dir.clone()]).unwrap();
+                let found = dicom::discover(std::slice::from_ref(dir)).unwrap();
                 assert_eq!(found.plan_sets.len(), 1);
                 black_box(found)
             })

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Time the whole dicompyler-core breast plan (all ROIs) in sbrt-verify, plastimatch and
+dicompyler-core, side by side, and print the ratios.
+
+Usage: scripts/peer_timing.sh (installs the peers, then runs this), or directly:
+  peer_timing.py --bin target/release/sbrt-verify --data ../shared/data/dicompyler-core \
+                 --python target/peer-venv/bin/python [--runs 5]
+
+Each round runs every tool once, in an order that rotates from round to round (so that no
+tool always runs on a warm or a cold cache); the medians of the wall times are compared.
+sbrt-verify also runs with RAYON_NUM_THREADS=1 and 2 for the thread scaling. Peak memory
+(max RSS) comes from GNU time when /usr/bin/time is installed.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+DICOMPYLER = r'''
+import sys
+from dicompylercore import dicomparser, dvhcalc
+rs, rd = sys.argv[1], sys.argv[2]
+structures = dicomparser.DicomParser(rs).GetStructures()
+n = 0
+for roi in structures:
+    d = dvhcalc.get_dvh(rs, rd, roi)
+    n += 1
+print(n)
+'''
+
+
+def timed(cmd, env=None, cwd=None):
+    gnu_time = shutil.which("time") and os.path.exists("/usr/bin/time")
+    full = (["/usr/bin/time", "-f", "%M"] + cmd) if gnu_time else cmd
+    t0 = time.perf_counter()
+    r = subprocess.run(full, capture_output=True, text=True, env=env, cwd=cwd)
+    dt = time.perf_counter() - t0
+    if r.returncode not in (0,):
+        raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr[-500:]}")
+    rss = None
+    if gnu_time:
+        try:
+            rss = int(r.stderr.strip().splitlines()[-1]) / 1024.0
+        except (ValueError, IndexError):
+            rss = None
+    return dt, rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--python", required=True, help="python with dicompyler-core")
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+    rd = os.path.join(a.data, "rtdose.dcm")
+    rs = os.path.join(a.data, "rtss.dcm")
+    work = tempfile.mkdtemp()
+    script = os.path.join(work, "dicompyler_all.py")
+    open(script, "w").write(DICOMPYLER)
+
+    def sbrt(threads):
+        env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+        return timed([a.bin, "dvh", a.data, "--format", "json"], env=env)
+
+    def plastimatch():
+        t1, m1 = timed(["plastimatch", "convert", "--input", rd, "--output-dose-img", "dose.nrrd"], cwd=work)
+        t2, m2 = timed(["plastimatch", "convert", "--input", rs, "--fixed", "dose.nrrd",
+                        "--output-ss-img", "ss.nrrd", "--output-ss-list", "ss.txt"], cwd=work)
+        t3, m3 = timed(["plastimatch", "dvh", "--input-ss-img", "ss.nrrd", "--input-ss-list",
+                        "ss.txt", "--input-dose", "dose.nrrd", "--output-csv", "dvh.csv",
+                        "--cumulative", "--normalization", "vox", "--bin-width", "0.01",
+                        "--num-bins", "1500"], cwd=work)
+        mems = [m for m in (m1, m2, m3) if m is not None]
+        return t1 + t2 + t3, (max(mems) if mems else None)
+
+    def dicompyler():
+        return timed([a.python, script, rs, rd])
+
+    tools = {
+        "sbrt-verify (2 threads)": lambda: sbrt(2),
+        "sbrt-verify (1 thread)": lambda: sbrt(1),
+        "plastimatch 1.9.4 (3 processes)": plastimatch,
+        "dicompyler-core 0.5.6": dicompyler,
+    }
+    names = list(tools)
+    times = {n: [] for n in names}
+    mems = {n: [] for n in names}
+    for r in range(a.runs):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for n in order:
+            t, m = tools[n]()
+            times[n].append(t)
+            if m is not None:
+                mems[n].append(m)
+    med = {n: statistics.median(times[n]) for n in names}
+    print(f"Breast plan (dicompyler-core test data), all ROIs; median of {a.runs} alternating runs")
+    print(f"{'tool':<34} {'median s':>9} {'min s':>7} {'max s':>7} {'peak MB':>8}")
+    for n in names:
+        peak = f"{max(mems[n]):.0f}" if mems[n] else "-"
+        print(f"{n:<34} {med[n]:>9.3f} {min(times[n]):>7.3f} {max(times[n]):>7.3f} {peak:>8}")
+    ours = med["sbrt-verify (2 threads)"]
+    print(f"speed-up vs plastimatch:     {med['plastimatch 1.9.4 (3 processes)'] / ours:.1f}x (target 10x)")
+    print(f"speed-up vs dicompyler-core: {med['dicompyler-core 0.5.6'] / ours:.1f}x (target 50x)")
+    print(f"1 -> 2 threads:              {med['sbrt-verify (1 thread)'] / ours:.2f}x (target 1.7x)")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
