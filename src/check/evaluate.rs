@@ -64,6 +64,8 @@ pub struct Context<'a> {
     pub targets: &'a [TargetReport],
     pub plan_fractions: u32,
     pub sampling: &'a SamplingOptions,
+    /// D2cm per ROI number, computed once (two constraints may ask).
+    pub d2cm_cache: std::cell::RefCell<BTreeMap<i64, Option<f64>>>,
 }
 
 /// Distance from the PTV for D2cm, mm.
@@ -264,8 +266,17 @@ fn value_and_limit(
             let Some(roi) = ctx.rois.iter().find(|r| r.number == roi) else {
                 return undefined("ROI not found".into());
             };
-            let mask = centre_mask(roi, ctx.dose, ctx.sampling.end_cap);
-            let Some(d) = spatial::max_dose_beyond(ctx.dose, &mask, D2CM_DISTANCE_MM) else {
+            let cached = ctx.d2cm_cache.borrow().get(&roi.number).copied();
+            let d2cm = match cached {
+                Some(d) => d,
+                None => {
+                    let mask = centre_mask(roi, ctx.dose, ctx.sampling.end_cap);
+                    let d = spatial::max_dose_beyond(ctx.dose, &mask, D2CM_DISTANCE_MM);
+                    ctx.d2cm_cache.borrow_mut().insert(roi.number, d);
+                    d
+                }
+            };
+            let Some(d) = d2cm else {
                 return undefined(
                     "D2cm is undefined: no voxel centre in the target or none 2 cm away".into(),
                 );
@@ -430,6 +441,7 @@ alpha_beta_gy = 3.0
             targets: &targets,
             plan_fractions: 5,
             sampling: &sampling,
+            d2cm_cache: Default::default(),
         };
         let expected: Vec<_> = CASES.iter().chain(TARGET_CASES).collect();
         assert_eq!(protocol.constraints.len(), expected.len());
@@ -465,6 +477,7 @@ alpha_beta_gy = 3.0
             targets: &[],
             plan_fractions: 5,
             sampling: &sampling,
+            d2cm_cache: Default::default(),
         };
         for c in &protocol.constraints {
             let r = evaluate(&ctx, c, 2);

@@ -372,6 +372,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         targets: &out.targets,
         plan_fractions,
         sampling: &opts.sampling,
+        d2cm_cache: Default::default(),
     };
     for c in &protocol.constraints {
         let roi = matched.get(&c.structure).map(|(n, _)| *n);

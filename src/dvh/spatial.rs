@@ -29,18 +29,64 @@ fn axis_positions(dose: &DoseGrid) -> [Vec<f64>; 3] {
 /// The highest voxel dose at least `distance_mm` from every voxel centre of `target`
 /// (voxel centres inside the target, see [`crate::raster::mask::centre_mask`]). `None`
 /// when the target has no voxel centre or no voxel is that far.
+///
+/// Exact: the distance transform runs only inside the target's bounding box grown by the
+/// distance (plus a voxel); every voxel outside that box is farther than the distance from
+/// the target by construction and is taken as is.
 pub fn max_dose_beyond(dose: &DoseGrid, target: &Array3<bool>, distance_mm: f64) -> Option<f64> {
-    if !target.iter().any(|&m| m) {
+    let (nk, nj, ni) = target.dim();
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    for ((k, j, i), &m) in target.indexed_iter() {
+        if m {
+            for (a, v) in [k, j, i].into_iter().enumerate() {
+                lo[a] = lo[a].min(v);
+                hi[a] = hi[a].max(v);
+            }
+        }
+    }
+    if lo[0] == usize::MAX {
         return None;
     }
     let pos = axis_positions(dose);
-    let d2 = squared_distance(target, [&pos[0], &pos[1], &pos[2]]);
+    // Grow the box along each axis until the positions are more than the distance away.
+    let dims = [nk, nj, ni];
+    let mut b0 = [0usize; 3];
+    let mut b1 = [0usize; 3];
+    for a in 0..3 {
+        let p = &pos[a];
+        let (pl, ph) = (p[lo[a]], p[hi[a]]);
+        b0[a] = (0..=lo[a])
+            .rev()
+            .find(|&x| pl - p[x] > distance_mm)
+            .unwrap_or(0);
+        b1[a] = (hi[a]..dims[a])
+            .find(|&x| p[x] - ph > distance_mm)
+            .unwrap_or(dims[a] - 1);
+    }
+    use ndarray::s;
+    let sub_mask = target
+        .slice(s![b0[0]..=b1[0], b0[1]..=b1[1], b0[2]..=b1[2]])
+        .to_owned();
+    let sub_pos: Vec<Vec<f64>> = (0..3).map(|a| pos[a][b0[a]..=b1[a]].to_vec()).collect();
+    let d2 = squared_distance(&sub_mask, [&sub_pos[0], &sub_pos[1], &sub_pos[2]]);
     let limit = distance_mm * distance_mm;
-    d2.iter()
-        .zip(dose.values.iter())
-        .filter(|(d, _)| **d >= limit)
-        .map(|(_, v)| f64::from(*v))
-        .fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))))
+    let inside_box = |k: usize, j: usize, i: usize| {
+        (b0[0]..=b1[0]).contains(&k) && (b0[1]..=b1[1]).contains(&j) && (b0[2]..=b1[2]).contains(&i)
+    };
+    let mut best: Option<f64> = None;
+    for ((k, j, i), v) in dose.values.indexed_iter() {
+        let far = if inside_box(k, j, i) {
+            d2[[k - b0[0], j - b0[1], i - b0[2]]] >= limit
+        } else {
+            true
+        };
+        if far {
+            let v = f64::from(*v);
+            best = Some(best.map_or(v, |m| m.max(v)));
+        }
+    }
+    best
 }
 
 /// The DVH of the whole grid: each voxel is a sample of its cell's volume.
@@ -98,6 +144,26 @@ mod tests {
         assert_eq!(max_dose_beyond(&g, &t2, 100.0), None);
         let empty = Array3::from_elem(g.values.dim(), false);
         assert_eq!(max_dose_beyond(&g, &empty, 20.0), None);
+        // The cropped transform equals a brute-force answer for an off-centre target.
+        let mut t3 = Array3::from_elem(g.values.dim(), false);
+        t3[[10, 12, 30]] = true;
+        t3[[11, 12, 31]] = true;
+        let brute = g
+            .values
+            .indexed_iter()
+            .filter(|((k, j, i), _)| {
+                [(10.0, 12.0, 30.0), (11.0, 12.0, 31.0)]
+                    .iter()
+                    .all(|(a, b, c)| {
+                        let d2 = (*k as f64 - a).powi(2)
+                            + (*j as f64 - b).powi(2)
+                            + (*i as f64 - c).powi(2);
+                        d2 >= 15.0 * 15.0
+                    })
+            })
+            .map(|(_, v)| f64::from(*v))
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert_relative_eq!(max_dose_beyond(&g, &t3, 15.0).unwrap(), brute);
     }
 
     #[test]

@@ -94,10 +94,15 @@ impl GridGeometry {
         } else {
             (zs[n - 1], zs[0])
         };
+        // Frames are strictly monotonic (checked when the grid is read): the end gaps are
+        // those of the first and last pairs, in increasing order.
         let (g_lo, g_hi) = if n > 1 {
-            let mut sorted = zs.clone();
-            sorted.sort_by(f64::total_cmp);
-            (sorted[1] - sorted[0], sorted[n - 1] - sorted[n - 2])
+            let (first, last) = ((zs[1] - zs[0]).abs(), (zs[n - 1] - zs[n - 2]).abs());
+            if zs[n - 1] >= zs[0] {
+                (first, last)
+            } else {
+                (last, first)
+            }
         } else {
             let g = self.row_spacing_mm.min(self.column_spacing_mm);
             (g, g)
