@@ -57,15 +57,17 @@ def main():
     ap.add_argument("--python", required=True, help="python with dicompyler-core")
     ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
-    rd = os.path.join(a.data, "rtdose.dcm")
-    rs = os.path.join(a.data, "rtss.dcm")
+    data = os.path.abspath(a.data)
+    binary = os.path.abspath(a.bin)
+    rd = os.path.join(data, "rtdose.dcm")
+    rs = os.path.join(data, "rtss.dcm")
     work = tempfile.mkdtemp()
     script = os.path.join(work, "dicompyler_all.py")
     open(script, "w").write(DICOMPYLER)
 
     def sbrt(threads):
         env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-        return timed([a.bin, "dvh", a.data, "--format", "json"], env=env)
+        return timed([binary, "dvh", data, "--format", "json"], env=env)
 
     def plastimatch():
         t1, m1 = timed(["plastimatch", "convert", "--input", rd, "--output-dose-img", "dose.nrrd"], cwd=work)
