@@ -155,16 +155,9 @@ pub fn slabs(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> (Vec<Sla
 #[inline]
 fn trilinear(d: &ndarray::Array3<f32>, i: f64, j: f64, k: f64) -> f64 {
     let (nk, nj, ni) = d.dim();
-    let split = |x: f64, n: usize| -> (usize, f64) {
-        if n == 1 {
-            return (0, 0.0);
-        }
-        let x0 = (x.floor().max(0.0) as usize).min(n - 2);
-        (x0, (x - x0 as f64).clamp(0.0, 1.0))
-    };
-    let (i0, fi) = split(i, ni);
-    let (j0, fj) = split(j, nj);
-    let (k0, fk) = split(k, nk);
+    let (i0, fi) = split_index(i, ni);
+    let (j0, fj) = split_index(j, nj);
+    let (k0, fk) = split_index(k, nk);
     let i1 = (i0 + 1).min(ni - 1);
     let j1 = (j0 + 1).min(nj - 1);
     let k1 = (k0 + 1).min(nk - 1);
@@ -389,10 +382,25 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
         outside_cc: 0.0,
         warning,
     };
+    // Trilinear interpolation, factored: the in-plane weights of a cell are shared by all
+    // its sub-slabs, and each sub-slab's pair of frames is fixed for the slab.
+    let (nk, nj, ni) = dose.values.dim();
+    let values = dose
+        .values
+        .as_slice()
+        .expect("dose values are in standard layout");
+    let frames: Vec<(usize, usize, f64)> = ks
+        .iter()
+        .map(|&k| {
+            let (k0, fk) = split_index(k, nk);
+            (k0 * nj * ni, (k0 + 1).min(nk - 1) * nj * ni, fk)
+        })
+        .collect();
     for b in 0..height {
         let j = (b as f64 + 0.5 + v0) / f - 0.5;
         let j_in = in_cells(j, g.rows);
-        let jc = clamp_index(j, g.rows);
+        let (j0, fj) = split_index(clamp_index(j, g.rows), nj);
+        let j1 = (j0 + 1).min(nj - 1);
         for a in 0..width {
             let c = cov[b * width + a].clamp(0.0, 1.0);
             if c <= 1e-12 {
@@ -404,15 +412,45 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
                 continue;
             }
             out.outside_cc += c * outside_cell_cc;
-            let ic = clamp_index(i, g.columns);
+            let (i0, fi) = split_index(clamp_index(i, g.columns), ni);
+            let i1 = (i0 + 1).min(ni - 1);
+            let corners = [j0 * ni + i0, j0 * ni + i1, j1 * ni + i0, j1 * ni + i1];
+            let weights = [
+                (1.0 - fj) * (1.0 - fi),
+                (1.0 - fj) * fi,
+                fj * (1.0 - fi),
+                fj * fi,
+            ];
+            let plane = |frame: usize| -> f64 {
+                corners
+                    .iter()
+                    .zip(&weights)
+                    .map(|(&o, &w)| f64::from(values[frame + o]) * w)
+                    .sum()
+            };
             let w = c * cell_cc;
-            for &k in &ks {
-                out.dose.push(trilinear(&dose.values, ic, jc, k));
+            for &(f0, f1, fk) in &frames {
+                let d = if fk == 0.0 {
+                    plane(f0)
+                } else {
+                    plane(f0) * (1.0 - fk) + plane(f1) * fk
+                };
+                out.dose.push(d);
                 out.volume_cc.push(w);
             }
         }
     }
     out
+}
+
+/// Splits a fractional index in `[0, n-1]` into a lower index and a weight for the next.
+#[inline]
+fn split_index(x: f64, n: usize) -> (usize, f64) {
+    if n == 1 {
+        return (0, 0.0);
+    }
+    let x0 = (x.floor().max(0.0) as usize).min(n - 2);
+    (x0, (x - x0 as f64).clamp(0.0, 1.0))
 }
 
 /// Test fixtures shared by unit tests of several modules.
