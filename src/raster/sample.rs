@@ -576,6 +576,33 @@ mod tests {
     }
 
     #[test]
+    fn crossing_and_self_intersecting_contours_are_warned_about() {
+        let grid = linear_grid();
+        let poly = |pts: &[[f64; 2]], z: f64| Contour {
+            kind: ContourType::ClosedPlanar,
+            points_mm: pts.iter().map(|p| [p[0], p[1], z]).collect(),
+        };
+        let roi = |contours: Vec<Contour>| Roi {
+            contours,
+            ..square_roi(1.0, &[])
+        };
+        // Two squares overlapping without nesting: even-odd applies, with a warning.
+        let a = [[-4.0, -4.0], [2.0, -4.0], [2.0, 2.0], [-4.0, 2.0]];
+        let b = [[-2.0, -2.0], [4.0, -2.0], [4.0, 4.0], [-2.0, 4.0]];
+        let overlapping = roi(vec![poly(&a, 0.0), poly(&b, 0.0), poly(&a, 1.0), poly(&b, 1.0)]);
+        let s = sample_roi(&overlapping, &grid, &SamplingOptions::default());
+        assert!(s.warnings.iter().any(|w| w.contains("overlap")), "{:?}", s.warnings);
+        // A bow tie crosses itself.
+        let bowtie = [[-3.0, -3.0], [3.0, 3.0], [3.0, -3.0], [-3.0, 3.0]];
+        let crossing = roi(vec![poly(&bowtie, 0.0), poly(&bowtie, 1.0)]);
+        let s = sample_roi(&crossing, &grid, &SamplingOptions::default());
+        assert!(s.warnings.iter().any(|w| w.contains("intersects itself")), "{:?}", s.warnings);
+        // A clean square: no warning.
+        let s = sample_roi(&square_roi(3.0, &[0.0, 1.0]), &grid, &SamplingOptions::default());
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
     fn trilinear_is_exact_for_linear_fields_and_at_nodes() {
         let g = linear_grid();
         assert_relative_eq!(trilinear(&g.values, 3.25, 7.5, 2.0), 10.0 + 3.25 - 20.0);
