@@ -589,16 +589,33 @@ mod tests {
         // Two squares overlapping without nesting: even-odd applies, with a warning.
         let a = [[-4.0, -4.0], [2.0, -4.0], [2.0, 2.0], [-4.0, 2.0]];
         let b = [[-2.0, -2.0], [4.0, -2.0], [4.0, 4.0], [-2.0, 4.0]];
-        let overlapping = roi(vec![poly(&a, 0.0), poly(&b, 0.0), poly(&a, 1.0), poly(&b, 1.0)]);
+        let overlapping = roi(vec![
+            poly(&a, 0.0),
+            poly(&b, 0.0),
+            poly(&a, 1.0),
+            poly(&b, 1.0),
+        ]);
         let s = sample_roi(&overlapping, &grid, &SamplingOptions::default());
-        assert!(s.warnings.iter().any(|w| w.contains("overlap")), "{:?}", s.warnings);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("overlap")),
+            "{:?}",
+            s.warnings
+        );
         // A bow tie crosses itself.
         let bowtie = [[-3.0, -3.0], [3.0, 3.0], [3.0, -3.0], [-3.0, 3.0]];
         let crossing = roi(vec![poly(&bowtie, 0.0), poly(&bowtie, 1.0)]);
         let s = sample_roi(&crossing, &grid, &SamplingOptions::default());
-        assert!(s.warnings.iter().any(|w| w.contains("intersects itself")), "{:?}", s.warnings);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("intersects itself")),
+            "{:?}",
+            s.warnings
+        );
         // A clean square: no warning.
-        let s = sample_roi(&square_roi(3.0, &[0.0, 1.0]), &grid, &SamplingOptions::default());
+        let s = sample_roi(
+            &square_roi(3.0, &[0.0, 1.0]),
+            &grid,
+            &SamplingOptions::default(),
+        );
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     }
 

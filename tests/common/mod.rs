@@ -87,3 +87,14 @@ pub fn put_str(obj: &mut InMemDicomObject, tag: dicom_core::Tag, vr: dicom_core:
         dicom_core::PrimitiveValue::from(v),
     ));
 }
+
+/// The numbers of a top-level DS/IS attribute (padding trimmed).
+pub fn numbers(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
+    obj.element(tag)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split('\\')
+        .map(|s| s.trim().trim_end_matches('\0').parse::<f64>().unwrap())
+        .collect()
+}
