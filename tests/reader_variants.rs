@@ -41,7 +41,7 @@ fn absolute_frame_offsets_read_like_relative_ones() {
     let dose = found.plan_sets[0].dose.as_ref().unwrap();
     assert!(dose.warnings.iter().any(|w| w.contains("absolute")));
     let base = common::fixture("sphere_linear");
-    let reference = dicom::discover(&[base.clone()]).unwrap();
+    let reference = dicom::discover(std::slice::from_ref(&base)).unwrap();
     let ref_dose = reference.plan_sets[0].dose.as_ref().unwrap();
     assert_eq!(dose.geometry.frame_z_mm, ref_dose.geometry.frame_z_mm);
     // Same numbers out.
