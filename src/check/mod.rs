@@ -30,7 +30,7 @@ use crate::protocol::{Level, Protocol};
 use crate::raster::SamplingOptions;
 use crate::Result;
 
-pub use evaluate::{ConstraintResult, Status};
+pub use evaluate::{ConstraintResult, DvhPoint, Status};
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,6 +89,10 @@ pub struct CheckOutcome {
     /// Plan facts that contradict the protocol (non-empty -> FAIL).
     pub failures: Vec<String>,
     pub warnings: Vec<String>,
+    /// The DVHs the check computed (ROI order of the constraints, then the external
+    /// contour), for plots and CSV; not part of the JSON.
+    #[serde(skip)]
+    pub dvhs: Vec<StructureDvh>,
 }
 
 /// Prescribed doses equal within this, Gy.
@@ -107,6 +111,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         errors: set.problems.clone(),
         failures: Vec::new(),
         warnings: set.warnings.clone(),
+        dvhs: Vec::new(),
     };
     let (Some(dose), Some(ss)) = (set.dose.as_ref(), set.structures.as_ref()) else {
         if set.dose.is_none() {
@@ -369,6 +374,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             ));
         }
     }
+    out.dvhs = dvhs;
     Ok(finish(out))
 }
 
