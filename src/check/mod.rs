@@ -15,6 +15,7 @@
 //! - else **ERROR** when a mandatory constraint could not be evaluated;
 //! - else **PASS** (exit 0). Optimal limits missed are listed as warnings.
 
+pub mod batch;
 pub mod evaluate;
 
 use std::collections::BTreeMap;
@@ -93,6 +94,26 @@ pub struct CheckOutcome {
     /// contour), for plots and CSV; not part of the JSON.
     #[serde(skip)]
     pub dvhs: Vec<StructureDvh>,
+}
+
+impl CheckOutcome {
+    /// The outcome of a plan set that could not be checked at all: ERROR with `reason`.
+    pub fn not_checked(set: &PlanSet, reason: String) -> CheckOutcome {
+        let mut errors = set.problems.clone();
+        errors.push(reason);
+        CheckOutcome {
+            verdict: Verdict::Error,
+            targets: Vec::new(),
+            fractions_planned: None,
+            dose_scale_factor: 1.0,
+            results: Vec::new(),
+            not_present: Vec::new(),
+            errors,
+            failures: Vec::new(),
+            warnings: set.warnings.clone(),
+            dvhs: Vec::new(),
+        }
+    }
 }
 
 /// Prescribed doses equal within this, Gy.
