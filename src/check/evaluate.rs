@@ -51,6 +51,18 @@ pub struct ConstraintResult {
     pub note: Option<String>,
     /// Why the constraint was not evaluated, or a caveat on how it was.
     pub reason: Option<String>,
+    /// Where the evaluated value lies on the ROI's cumulative DVH, for plots: D-queries at
+    /// (value, x % volume), V-queries at (threshold, value as % volume). `None` for values
+    /// that are not a point of the curve (mean, indices, D2cm) and when not evaluated.
+    #[serde(skip)]
+    pub dvh_point: Option<DvhPoint>,
+}
+
+/// A point of a cumulative DVH: dose (Gy) and volume (% of the ROI).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DvhPoint {
+    pub dose_gy: f64,
+    pub volume_percent: f64,
 }
 
 /// What evaluation needs from the plan.
@@ -88,6 +100,7 @@ pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintRes
         derived: false,
         note: c.note.clone(),
         reason: None,
+        dvh_point: None,
     };
     let Some(dvh) = dvh else {
         r.reason = Some("no DVH for the ROI".to_string());
@@ -158,6 +171,7 @@ pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintRes
                 return r;
             }
         };
+    r.dvh_point = dvh_point(dvh, resolved.query, value, rx);
     r.value = Some(value);
     r.limit = Some(limit_value);
     r.unit = unit;
@@ -173,6 +187,58 @@ pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintRes
         Status::Fail
     };
     r
+}
+
+/// Where a query's value lies on the ROI's DVH (see [`ConstraintResult::dvh_point`]).
+/// `value` is in Gy for dose queries; volume queries are read again in % from the curve, so
+/// the point does not depend on the limit's unit.
+fn dvh_point(dvh: &StructureDvh, query: Query, value: f64, rx: f64) -> Option<DvhPoint> {
+    let vol = dvh.volume_cc;
+    if vol.is_nan() || vol <= 0.0 {
+        return None;
+    }
+    let percent = |cc: f64| 100.0 * cc / vol;
+    // (A NaN threshold, e.g. no prescription, has no point; never read the curve with it.)
+    let at_dose = |d: f64| DvhPoint {
+        dose_gy: d,
+        volume_percent: if d.is_finite() {
+            percent(dvh.dvh.volume_at_dose_cc(d))
+        } else {
+            f64::NAN
+        },
+    };
+    let point = match query {
+        Query::Dmax => DvhPoint {
+            dose_gy: value,
+            volume_percent: 0.0,
+        },
+        Query::Dmin => DvhPoint {
+            dose_gy: value,
+            volume_percent: 100.0,
+        },
+        Query::DosePercentVolume(x) => DvhPoint {
+            dose_gy: value,
+            volume_percent: x,
+        },
+        Query::DoseCc(x) => DvhPoint {
+            dose_gy: value,
+            volume_percent: percent(x),
+        },
+        Query::ColdDose(x) => DvhPoint {
+            dose_gy: value,
+            volume_percent: percent(vol - x),
+        },
+        Query::VolumeAtDose(d) | Query::SparedVolume(d) => at_dose(d),
+        Query::VolumeAtRxPercent(p) => at_dose(p / 100.0 * rx),
+        Query::Dmean
+        | Query::Hi
+        | Query::CiPaddick
+        | Query::CiRtog
+        | Query::Gi
+        | Query::R50
+        | Query::D2cm => return None,
+    };
+    (point.dose_gy.is_finite() && point.volume_percent.is_finite()).then_some(point)
 }
 
 type Evaluated = (f64, f64, String, Option<String>);
@@ -485,5 +551,79 @@ alpha_beta_gy = 3.0
             assert!(r.value.is_none());
             assert!(r.reason.is_some());
         }
+    }
+
+    use crate::dvh::Dvh;
+
+    /// 10 cc: 1 cc at each of 1, 2, ..., 10 Gy.
+    fn ten_cc() -> StructureDvh {
+        let dose: Vec<f64> = (1..=10).map(f64::from).collect();
+        StructureDvh {
+            number: 1,
+            name: "R".into(),
+            interpreted_type: None,
+            volume_cc: 10.0,
+            outside_cc: 0.0,
+            dvh: Dvh::new(&dose, &[1.0; 10]),
+            min: Some(1.0),
+            max: Some(10.0),
+            samples: 10,
+            supersampling: 1,
+            planes: 1,
+            warnings: vec![],
+            error: None,
+        }
+    }
+
+    fn at(dose_gy: f64, volume_percent: f64) -> Option<DvhPoint> {
+        Some(DvhPoint {
+            dose_gy,
+            volume_percent,
+        })
+    }
+
+    #[test]
+    fn dose_queries_sit_at_their_volume_and_volume_queries_at_their_dose() {
+        let d = ten_cc();
+        assert_eq!(
+            dvh_point(&d, Query::DosePercentVolume(95.0), 1.2, 30.0),
+            at(1.2, 95.0)
+        );
+        assert_eq!(dvh_point(&d, Query::DoseCc(2.0), 9.0, 30.0), at(9.0, 20.0));
+        assert_eq!(
+            dvh_point(&d, Query::ColdDose(3.0), 3.0, 30.0),
+            at(3.0, 70.0)
+        );
+        assert_eq!(dvh_point(&d, Query::Dmax, 10.0, 30.0), at(10.0, 0.0));
+        assert_eq!(dvh_point(&d, Query::Dmin, 1.0, 30.0), at(1.0, 100.0));
+        // V queries: at the threshold, with the curve's volume in % whatever the limit unit.
+        let v = 100.0 * d.dvh.volume_at_dose_cc(5.0) / 10.0;
+        assert!(v > 0.0 && v < 100.0);
+        assert_eq!(
+            dvh_point(&d, Query::VolumeAtDose(5.0), 0.123, 30.0),
+            at(5.0, v)
+        );
+        assert_eq!(
+            dvh_point(&d, Query::SparedVolume(5.0), 0.123, 30.0),
+            at(5.0, v)
+        );
+        assert_eq!(
+            dvh_point(&d, Query::VolumeAtRxPercent(50.0), 0.5, 10.0),
+            at(5.0, v)
+        );
+        for q in [
+            Query::Dmean,
+            Query::Hi,
+            Query::Gi,
+            Query::D2cm,
+            Query::CiRtog,
+        ] {
+            assert_eq!(dvh_point(&d, q, 1.0, 30.0), None);
+        }
+        // No prescription to place a V%Rx point: no point.
+        assert_eq!(
+            dvh_point(&d, Query::VolumeAtRxPercent(50.0), 0.5, f64::NAN),
+            None
+        );
     }
 }

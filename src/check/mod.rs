@@ -15,6 +15,7 @@
 //! - else **ERROR** when a mandatory constraint could not be evaluated;
 //! - else **PASS** (exit 0). Optimal limits missed are listed as warnings.
 
+pub mod batch;
 pub mod evaluate;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ use crate::protocol::{Level, Protocol};
 use crate::raster::SamplingOptions;
 use crate::Result;
 
-pub use evaluate::{ConstraintResult, Status};
+pub use evaluate::{ConstraintResult, DvhPoint, Status};
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,6 +90,30 @@ pub struct CheckOutcome {
     /// Plan facts that contradict the protocol (non-empty -> FAIL).
     pub failures: Vec<String>,
     pub warnings: Vec<String>,
+    /// The DVHs the check computed (ROI order of the constraints, then the external
+    /// contour), for plots and CSV; not part of the JSON.
+    #[serde(skip)]
+    pub dvhs: Vec<StructureDvh>,
+}
+
+impl CheckOutcome {
+    /// The outcome of a plan set that could not be checked at all: ERROR with `reason`.
+    pub fn not_checked(set: &PlanSet, reason: String) -> CheckOutcome {
+        let mut errors = set.problems.clone();
+        errors.push(reason);
+        CheckOutcome {
+            verdict: Verdict::Error,
+            targets: Vec::new(),
+            fractions_planned: None,
+            dose_scale_factor: 1.0,
+            results: Vec::new(),
+            not_present: Vec::new(),
+            errors,
+            failures: Vec::new(),
+            warnings: set.warnings.clone(),
+            dvhs: Vec::new(),
+        }
+    }
 }
 
 /// Prescribed doses equal within this, Gy.
@@ -107,6 +132,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         errors: set.problems.clone(),
         failures: Vec::new(),
         warnings: set.warnings.clone(),
+        dvhs: Vec::new(),
     };
     let (Some(dose), Some(ss)) = (set.dose.as_ref(), set.structures.as_ref()) else {
         if set.dose.is_none() {
@@ -395,6 +421,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             ));
         }
     }
+    out.dvhs = dvhs;
     Ok(finish(out))
 }
 

@@ -20,8 +20,9 @@ pub enum Command {
     /// Show what DICOM RT objects are under PATH (files or folders), how they link, and
     /// what is wrong with them.
     Inspect(InspectArgs),
-    /// Check one plan set against a protocol (default: the built-in NCT06863584 protocol).
-    /// Exit 0 PASS, 1 FAIL, 3 cannot evaluate.
+    /// Check one plan set against a protocol (default: the built-in NCT06863584 protocol),
+    /// or with --batch every plan set under the paths. Exit 0 PASS, 1 FAIL, 3 cannot
+    /// evaluate (with --batch: the worst verdict).
     Check(CheckArgs),
     /// Dose-volume histograms and metrics of the structures of one plan set.
     Dvh(DvhArgs),
@@ -66,9 +67,24 @@ pub struct SelectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Files or folders holding the plan set (RT Dose, RT Struct, RT Plan).
+    /// Files or folders holding the plan set (RT Dose, RT Struct, RT Plan); with --batch,
+    /// the roots to search.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Check every plan set with an RT Dose under the paths, in parallel: one summary line
+    /// per plan set, then a total. Exit code: the worst verdict (3 if any ERROR, else 1 if
+    /// any FAIL, else 0).
+    #[arg(long, conflicts_with_all = ["plan", "dose"])]
+    pub batch: bool,
+    /// Write report files into DIR (created if needed): report.html, dvh.csv and
+    /// result.json; with --batch, batch.jsonl, batch.csv and those three per plan set in a
+    /// sub-folder. DIR may not be an input folder nor inside one.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Allow --report DIR to be an input folder or inside one (input files are still
+    /// never overwritten).
+    #[arg(long, requires = "report")]
+    pub report_in_input: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     /// Protocol: a TOML file, or the name of a built-in protocol.

@@ -2,19 +2,24 @@
 
 mod args;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode as ProcessExit;
 
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{
     CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
     PhantomArgs,
 };
+use sbrt_verify::check::{batch, CheckOptions, CheckOutcome};
 use sbrt_verify::dicom::{self, read};
 use sbrt_verify::dvh::{self as dvhmod, MetricSpec};
 use sbrt_verify::raster::{EndCap, SamplingOptions};
-use sbrt_verify::report::{check as checkreport, dvh as dvhreport, inspect, output};
+use sbrt_verify::report::{
+    batch as batchreport, check as checkreport, dvh as dvhreport, html, inspect, output, term,
+};
 use sbrt_verify::{Error, ExitCode, Result};
 
 pub fn main() -> ProcessExit {
@@ -132,34 +137,153 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
         .iter()
         .map(|m| sbrt_verify::protocol::parse_mapping(m))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(dir) = &a.report {
+        if !a.report_in_input {
+            output::check_out_dir(dir, &a.paths)?;
+        }
+    }
     let found = dicom::discover(&a.paths)?;
     for e in &found.file_errors {
         eprintln!("sbrt-verify: warning: {e}");
     }
-    let selection = dicom::Selection {
-        plan_uid: a.select.plan.clone(),
-        dose_path: a.select.dose.clone(),
-    };
-    let set = found.select(&selection)?;
-    let opts = sbrt_verify::check::CheckOptions {
+    let opts = CheckOptions {
         mappings,
         sampling: SamplingOptions {
             end_cap: end_cap(a.end_cap),
             ..Default::default()
         },
     };
+    let color = term::stdout_color();
+    if a.batch {
+        return run_batch(&a, &found, &protocol, &opts, color);
+    }
+    let selection = dicom::Selection {
+        plan_uid: a.select.plan.clone(),
+        dose_path: a.select.dose.clone(),
+    };
+    let set = found.select(&selection)?;
     let outcome = sbrt_verify::check::check(set, &protocol, &opts)?;
     let report = checkreport::build(set, &protocol, &outcome, a.show_phi);
+    if let Some(dir) = &a.report {
+        let inputs = dicom::discover::list_files(&a.paths)?;
+        write_report_dir(dir, set, &outcome, &report, &inputs)?;
+    }
     let text = match a.format {
-        Format::Table => checkreport::render_table(&report),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&report).expect("report serializes");
-            s.push('\n');
-            s
-        }
+        Format::Table => checkreport::render_table(&report, color),
+        Format::Json => pretty_json(&report),
     };
     print_stdout(&text);
     Ok(outcome.verdict.exit_code())
+}
+
+fn pretty_json<T: serde::Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("report serializes");
+    s.push('\n');
+    s
+}
+
+/// Writes `report.html`, `dvh.csv` and `result.json` of one plan set into `dir` (created
+/// if needed), each atomically, never over an input file.
+fn write_report_dir(
+    dir: &Path,
+    set: &dicom::PlanSet,
+    outcome: &CheckOutcome,
+    report: &checkreport::CheckReport,
+    inputs: &[PathBuf],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let svg = checkreport::render_plot(set, outcome);
+    let page = html::render(report, svg.as_deref());
+    output::write_atomic(&dir.join("report.html"), page.as_bytes(), inputs)?;
+    let csv = dvhreport::dvhs_csv(&outcome.dvhs, checkreport::CURVE_BIN_WIDTH_GY);
+    output::write_atomic(&dir.join("dvh.csv"), csv.as_bytes(), inputs)?;
+    output::write_atomic(
+        &dir.join("result.json"),
+        pretty_json(report).as_bytes(),
+        inputs,
+    )
+}
+
+/// `check --batch`: every plan set with a dose under the paths, checked in parallel.
+fn run_batch(
+    a: &CheckArgs,
+    found: &dicom::Discovery,
+    protocol: &sbrt_verify::protocol::Protocol,
+    opts: &CheckOptions,
+    color: bool,
+) -> Result<ExitCode> {
+    let sets = batch::plan_sets_with_dose(found);
+    if sets.is_empty() {
+        return Err(Error::NothingFound {
+            message: format!(
+                "{}: no plan set with an RT Dose found ({} files)",
+                display_paths(&a.paths),
+                found.files
+            ),
+        });
+    }
+    let skipped = found.plan_sets.len() - sets.len();
+    if skipped > 0 {
+        eprintln!(
+            "sbrt-verify: warning: {skipped} plan sets without an RT Dose (lone plans or \
+             structure sets) are not checked"
+        );
+    }
+    let progress = if std::io::stderr().is_terminal() {
+        let pb = ProgressBar::new(sets.len() as u64);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} plan sets checked ({elapsed})")
+                .expect("progress template is valid"),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+    let outcomes = batch::check_all(&sets, protocol, opts, &|| progress.inc(1));
+    progress.finish_and_clear();
+    let records: Vec<batchreport::BatchRecord> = sets
+        .iter()
+        .zip(&outcomes)
+        .enumerate()
+        .map(|(i, (set, o))| batchreport::record(i + 1, set, o, a.show_phi))
+        .collect();
+    let worst = batch::worst_verdict(outcomes.iter().map(|o| o.verdict));
+    if let Some(dir) = &a.report {
+        let inputs = dicom::discover::list_files(&a.paths)?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let jsonl = batchreport::render_jsonl(&records);
+        output::write_atomic(&dir.join("batch.jsonl"), jsonl.as_bytes(), &inputs)?;
+        let csv = batchreport::render_csv(&records);
+        output::write_atomic(&dir.join("batch.csv"), csv.as_bytes(), &inputs)?;
+        for ((set, outcome), r) in sets.iter().zip(&outcomes).zip(&records) {
+            let report = checkreport::build(set, protocol, outcome, a.show_phi);
+            let sub = dir.join(batchreport::folder_name(r));
+            write_report_dir(&sub, set, outcome, &report, &inputs)?;
+        }
+    }
+    let text = match a.format {
+        Format::Json => batchreport::render_jsonl(&records),
+        Format::Table => {
+            let mut t = String::new();
+            for r in &records {
+                t.push_str(&batchreport::summary_line(r, color));
+                t.push('\n');
+            }
+            t.push_str(&batchreport::total_line(&records, worst, color));
+            t.push('\n');
+            t
+        }
+    };
+    print_stdout(&text);
+    Ok(worst.exit_code())
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn run_dvh(a: DvhArgs) -> Result<ExitCode> {

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::inspect::PatientReport;
+use super::plot::{partial_name, render_svg, visible_on_white, Curve, Marker, PALETTE};
+use super::term::{paint, Tone};
 use super::SCHEMA_VERSION;
 use crate::check::{CheckOutcome, ConstraintResult, Status, TargetReport, Verdict};
 use crate::dicom::PlanSet;
@@ -106,15 +108,42 @@ pub fn status_text(s: Status) -> &'static str {
     }
 }
 
-/// The report as a table.
-pub fn render_table(r: &CheckReport) -> String {
-    let mut o = String::new();
-    let banner = match r.verdict {
+/// The verdict in one sentence, as the banners say it.
+pub fn verdict_text(v: Verdict) -> &'static str {
+    match v {
         Verdict::Pass => "PASS: all mandatory limits met",
         Verdict::Fail => "FAIL: the plan misses the protocol",
         Verdict::Error => "ERROR: the plan could not be evaluated (not a pass)",
-    };
-    let _ = writeln!(o, "== {banner}");
+    }
+}
+
+/// The colour tone of a verdict.
+pub fn verdict_tone(v: Verdict) -> Tone {
+    match v {
+        Verdict::Pass => Tone::Pass,
+        Verdict::Fail => Tone::Fail,
+        Verdict::Error => Tone::Error,
+    }
+}
+
+fn status_tone(s: Status) -> Tone {
+    match s {
+        Status::Pass => Tone::Pass,
+        Status::Fail => Tone::Fail,
+        Status::NotEvaluated => Tone::Error,
+    }
+}
+
+/// The report as a table; `color` adds ANSI colours to the verdict banner and statuses
+/// (see [`super::term::use_color`]).
+pub fn render_table(r: &CheckReport, color: bool) -> String {
+    let mut o = String::new();
+    let banner = paint(
+        &format!("== {}", verdict_text(r.verdict)),
+        verdict_tone(r.verdict),
+        color,
+    );
+    let _ = writeln!(o, "{banner}");
     let _ = writeln!(
         o,
         "Protocol: {} v{} ({})",
@@ -166,14 +195,18 @@ pub fn render_table(r: &CheckReport) -> String {
         };
         let _ = writeln!(
             o,
-            "{:<16} {:<16} {:<28} {:>10} {:>10} {:>9} {:<13} {:<10} {}",
+            "{:<16} {:<16} {:<28} {:>10} {:>10} {:>9} {} {:<10} {}",
             c.structure,
             c.roi,
             c.constraint,
             num(c.value).to_string() + if c.unit.is_empty() { "" } else { " " } + &c.unit,
             num(c.limit),
             num(c.margin),
-            status_text(c.status),
+            paint(
+                &format!("{:<13}", status_text(c.status)),
+                status_tone(c.status),
+                color
+            ),
             level,
             c.source
         );
@@ -185,14 +218,99 @@ pub fn render_table(r: &CheckReport) -> String {
         let _ = writeln!(o, "\nNot present: {}", r.not_present.join(", "));
     }
     for e in &r.errors {
-        let _ = writeln!(o, "ERROR: {e}");
+        let _ = writeln!(o, "{} {e}", paint("ERROR:", Tone::Error, color));
     }
     for f in &r.failures {
-        let _ = writeln!(o, "FAIL: {f}");
+        let _ = writeln!(o, "{} {f}", paint("FAIL:", Tone::Fail, color));
     }
     for w in &r.warnings {
-        let _ = writeln!(o, "warning: {w}");
+        let _ = writeln!(o, "{} {w}", paint("warning:", Tone::Warn, color));
     }
-    let _ = writeln!(o, "== {banner}");
+    let _ = writeln!(o, "{banner}");
     o
+}
+
+/// Bin width of the DVH curves in plots and `dvh.csv`, Gy.
+pub const CURVE_BIN_WIDTH_GY: f64 = 0.01;
+
+/// The check's DVHs as an SVG plot: one curve per evaluated ROI (its display colour, else
+/// the palette), volume in % of the part inside the dose grid, and a marker at each
+/// constraint's point on its ROI's curve (green when it passes, red when it fails).
+/// `None` when no DVH was computed (the check stopped before).
+pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
+    let rois = set
+        .structures
+        .as_ref()
+        .map(|s| s.rois.as_slice())
+        .unwrap_or(&[]);
+    let curves: Vec<Curve> = outcome
+        .dvhs
+        .iter()
+        .filter(|d| d.error.is_none() && d.volume_cc > 0.0)
+        .enumerate()
+        .map(|(i, d)| {
+            let (dose_gy, volume_cc) = d.dvh.cumulative(CURVE_BIN_WIDTH_GY);
+            let inside = volume_cc.first().copied().unwrap_or(0.0);
+            let color = rois
+                .iter()
+                .find(|r| r.number == d.number)
+                .and_then(|r| r.color)
+                .filter(|c| visible_on_white(*c))
+                .unwrap_or(PALETTE[i % PALETTE.len()]);
+            let partial = !d.complete();
+            Curve {
+                name: if partial {
+                    partial_name(&d.name, d.outside_cc, d.volume_cc)
+                } else {
+                    d.name.clone()
+                },
+                partial,
+                color,
+                points: dose_gy
+                    .into_iter()
+                    .zip(volume_cc)
+                    .map(|(g, v)| {
+                        (
+                            g,
+                            if inside > 0.0 {
+                                100.0 * v / inside
+                            } else {
+                                0.0
+                            },
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    if curves.is_empty() {
+        return None;
+    }
+    let markers: Vec<Marker> = outcome
+        .results
+        .iter()
+        .filter(|c| c.status != Status::NotEvaluated)
+        .filter_map(|c| {
+            let p = c.dvh_point?;
+            Some(Marker {
+                dose_gy: p.dose_gy,
+                volume_percent: p.volume_percent,
+                label: format!(
+                    "{} ({}): {} -> {} {}: {}",
+                    c.structure,
+                    c.roi,
+                    c.constraint,
+                    num(c.value),
+                    c.unit,
+                    status_text(c.status)
+                ),
+                pass: c.status == Status::Pass,
+            })
+        })
+        .collect();
+    Some(render_svg(
+        &format!("DVH: {}", set.title()),
+        &curves,
+        &markers,
+    ))
 }

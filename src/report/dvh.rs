@@ -123,7 +123,12 @@ pub fn render_plot(r: &DvhReport, colors: &[Option<[u8; 3]>]) -> String {
         .map(|(i, (s, c))| {
             let inside = s.cumulative.volume_cc.first().copied().unwrap_or(0.0);
             super::plot::Curve {
-                name: s.name.clone(),
+                name: if s.complete {
+                    s.name.clone()
+                } else {
+                    super::plot::partial_name(&s.name, s.outside_dose_grid_cc, s.volume_cc)
+                },
+                partial: !s.complete,
                 color: c
                     .filter(|c| super::plot::visible_on_white(*c))
                     .unwrap_or(super::plot::PALETTE[i % super::plot::PALETTE.len()]),
@@ -205,22 +210,40 @@ pub fn render_table(r: &DvhReport, metrics: &[MetricSpec]) -> String {
 
 /// The cumulative DVHs as CSV: `dose_gy` then one column of V(>= dose) in cc per structure.
 pub fn render_csv(r: &DvhReport) -> String {
-    let cols: Vec<&StructureReport> = r.structures.iter().filter(|s| s.error.is_none()).collect();
-    let rows = cols
+    let cols: Vec<(&str, &[f64])> = r
+        .structures
         .iter()
-        .map(|s| s.cumulative.dose_gy.len())
-        .max()
-        .unwrap_or(0);
+        .filter(|s| s.error.is_none())
+        .map(|s| (s.name.as_str(), s.cumulative.volume_cc.as_slice()))
+        .collect();
+    cumulative_csv(&cols, r.bin_width_gy)
+}
+
+/// [`StructureDvh`]s (those evaluated) as the same CSV as [`render_csv`].
+pub fn dvhs_csv(dvhs: &[StructureDvh], bin_width_gy: f64) -> String {
+    let curves: Vec<(&str, Vec<f64>)> = dvhs
+        .iter()
+        .filter(|s| s.error.is_none())
+        .map(|s| (s.name.as_str(), s.dvh.cumulative(bin_width_gy).1))
+        .collect();
+    let cols: Vec<(&str, &[f64])> = curves.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+    cumulative_csv(&cols, bin_width_gy)
+}
+
+/// `dose_gy` (row `i` at `i * bin_width_gy`) then one column per `(name, V(>= dose) cc)`;
+/// a column shorter than the longest is 0 beyond its end.
+fn cumulative_csv(cols: &[(&str, &[f64])], bin_width_gy: f64) -> String {
+    let rows = cols.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
     let mut o = String::from("dose_gy");
-    for s in &cols {
+    for (name, _) in cols {
         o.push(',');
-        o.push_str(&csv_field(&s.name));
+        o.push_str(&csv_field(name));
     }
     o.push('\n');
     for i in 0..rows {
-        let _ = write!(o, "{}", fmt_dose(i as f64 * r.bin_width_gy));
-        for s in &cols {
-            let v = s.cumulative.volume_cc.get(i).copied().unwrap_or(0.0);
+        let _ = write!(o, "{}", fmt_dose(i as f64 * bin_width_gy));
+        for (_, v) in cols {
+            let v = v.get(i).copied().unwrap_or(0.0);
             let _ = write!(o, ",{v:.6}");
         }
         o.push('\n');
@@ -235,8 +258,9 @@ fn fmt_dose(d: f64) -> String {
         .to_string()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+/// A CSV field, quoted when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()

@@ -4,13 +4,19 @@
 //! - [`check`]: the verdict with every constraint's value, limit and margin (table, JSON).
 //! - [`dvh`]: DVHs and metrics per structure (table, JSON, CSV).
 //! - [`plot`]: cumulative DVHs as a self-contained SVG.
+//! - [`html`]: the `check` report as one self-contained HTML page (verdict, table, plot).
+//! - [`batch`]: one line / JSON object / CSV row per plan set of a batch check.
+//! - [`term`]: whether to colour terminal output (TTY, `NO_COLOR`).
 //! - [`output`]: atomic file writing (temp file + rename), never over an input.
 
+pub mod batch;
 pub mod check;
 pub mod dvh;
+pub mod html;
 pub mod inspect;
 pub mod npy;
 pub mod output;
 pub mod plot;
+pub mod term;
 
 pub use inspect::SCHEMA_VERSION;

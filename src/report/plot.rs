@@ -12,6 +12,9 @@ pub struct Curve {
     pub name: String,
     pub color: [u8; 3],
     pub points: Vec<(f64, f64)>,
+    /// Drawn dashed, and marked so in the legend: the curve describes only part of the
+    /// structure (e.g. the part inside the dose grid), so it must not look like a whole one.
+    pub partial: bool,
 }
 
 /// A marker at (dose Gy, volume %), e.g. where a constraint was evaluated.
@@ -153,18 +156,21 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
         let [r, g, b] = c.color;
         let _ = writeln!(
             o,
-            r#"<polyline class="dvh-curve" data-structure="{}" fill="none" stroke="rgb({r},{g},{b})" stroke-width="2" points="{}"/>"#,
+            r#"<polyline class="dvh-curve" data-structure="{}" fill="none" stroke="rgb({r},{g},{b})" stroke-width="2"{} points="{}"/>"#,
             esc(&c.name),
+            dash(c.partial),
             pts.trim_end()
         );
     }
-    // Markers.
+    // Markers: met = circle, missed = diamond (shape as well as colour, for colour-blind
+    // readers), outlined dark so they stand out on a curve of any colour.
     for m in markers {
         let (x, y) = (sx(m.dose_gy), sy(m.volume_percent.clamp(0.0, 100.0)));
-        let color = if m.pass { "#1a7f37" } else { "#cf222e" };
+        let shape = marker_shape(x, y, m.pass);
         let _ = writeln!(
             o,
-            r#"<g class="constraint-marker"><circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{color}" stroke="white"/><title>{}</title></g>"#,
+            r#"<g class="constraint-marker" data-status="{}">{shape}<title>{}</title></g>"#,
+            if m.pass { "pass" } else { "fail" },
             esc(&m.label)
         );
     }
@@ -175,15 +181,73 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
         let [r, g, b] = c.color;
         let _ = writeln!(
             o,
-            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="rgb({r},{g},{b})" stroke-width="3"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="rgb({r},{g},{b})" stroke-width="3"{}/><text x="{:.1}" y="{:.1}">{}</text>"#,
             x + 22.0,
+            dash(c.partial),
             x + 28.0,
             y + 4.0,
             esc(&c.name)
         );
     }
+    if !markers.is_empty() {
+        let x = LEFT + pw + 16.0;
+        let y = TOP + 10.0 + 18.0 * curves.len() as f64 + 14.0;
+        for (i, (pass, text)) in [(true, "constraint met"), (false, "constraint missed")]
+            .into_iter()
+            .enumerate()
+        {
+            let y = y + 18.0 * i as f64;
+            let _ = writeln!(
+                o,
+                r#"<g class="marker-legend">{}<text x="{:.1}" y="{:.1}">{text}</text></g>"#,
+                marker_shape(x + 11.0, y, pass),
+                x + 28.0,
+                y + 4.0
+            );
+        }
+    }
     o.push_str("</svg>\n");
     o
+}
+
+/// A legend name for a curve of which `outside_cc` of `volume_cc` is beyond the dose grid:
+/// `NAME (12.3 % outside grid)`, or in cc when under 0.1 % (so it never reads "0.0 %").
+pub fn partial_name(name: &str, outside_cc: f64, volume_cc: f64) -> String {
+    let percent = if volume_cc > 0.0 {
+        100.0 * outside_cc / volume_cc
+    } else {
+        100.0
+    };
+    if percent >= 0.1 {
+        format!("{name} ({percent:.1} % outside grid)")
+    } else {
+        format!("{name} ({outside_cc:.3} cc outside grid)")
+    }
+}
+
+fn dash(partial: bool) -> &'static str {
+    if partial {
+        r#" stroke-dasharray="6 4""#
+    } else {
+        ""
+    }
+}
+
+/// A marker's shape at (x, y): a green circle when met, a red diamond when missed.
+fn marker_shape(x: f64, y: f64, pass: bool) -> String {
+    if pass {
+        format!(
+            r##"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="#1a7f37" stroke="#1f2328" stroke-width="1"/>"##
+        )
+    } else {
+        format!(
+            r##"<path d="M{x:.1} {:.1} L{:.1} {y:.1} L{x:.1} {:.1} L{:.1} {y:.1} Z" fill="#cf222e" stroke="#1f2328" stroke-width="1"/>"##,
+            y - 7.0,
+            x + 7.0,
+            y + 7.0,
+            x - 7.0
+        )
+    }
 }
 
 fn trim(v: f64) -> String {
@@ -202,11 +266,13 @@ mod tests {
                 name: "PTV".into(),
                 color: PALETTE[0],
                 points: vec![(0.0, 100.0), (30.0, 96.0), (36.0, 0.0)],
+                partial: false,
             },
             Curve {
                 name: "Cord <L&R>".into(),
                 color: PALETTE[1],
                 points: vec![(0.0, 100.0), (12.0, 0.0)],
+                partial: true,
             },
         ];
         let markers = vec![Marker {
@@ -218,10 +284,25 @@ mod tests {
         let svg = render_svg("DVH", &curves, &markers);
         assert_eq!(svg.matches("class=\"dvh-curve\"").count(), 2);
         assert_eq!(svg.matches("class=\"constraint-marker\"").count(), 1);
+        assert!(svg.contains("data-status=\"pass\""));
+        assert!(!svg.contains("data-status=\"fail\""));
+        // The marker legend shows both shapes.
+        assert_eq!(svg.matches("class=\"marker-legend\"").count(), 2);
         assert!(svg.contains("Cord &lt;L&amp;R&gt;"));
+        // The partial curve (and its legend line) is dashed; the whole one is not.
+        assert_eq!(svg.matches("stroke-dasharray").count(), 2);
         assert!(!svg.contains("Cord <L&R>"));
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg, render_svg("DVH", &curves, &markers));
+    }
+
+    #[test]
+    fn partial_names_never_say_zero_percent() {
+        assert_eq!(partial_name("PTV", 6.45, 33.4), "PTV (19.3 % outside grid)");
+        assert_eq!(
+            partial_name("BODY", 0.002, 30000.0),
+            "BODY (0.002 cc outside grid)"
+        );
     }
 
     #[test]

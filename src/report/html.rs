@@ -1,0 +1,432 @@
+//! A [`CheckReport`] and its DVH plot -> one self-contained HTML page.
+//!
+//! The page has a verdict banner (with the reasons for FAIL or ERROR right under it), the
+//! plan summary, the constraint table (value, limit, margin, status, level, source), the DVH
+//! plot as inline SVG with the constraint points marked, and every warning. Styles are
+//! inline; there are no scripts, no fonts and no URLs to fetch, so the page reads the same
+//! offline, from a mail attachment or an archive. Every text from the data is escaped. The
+//! same report gives the same bytes (no timestamps).
+
+use std::fmt::Write as _;
+
+use super::check::{status_text, verdict_text, CheckReport};
+use crate::check::{Status, Verdict};
+use crate::protocol::Level;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:0;color:#1f2328;background:#fff}
+main{max-width:1200px;margin:0 auto;padding:16px 24px 32px}
+.banner{padding:14px 24px;color:#fff;font-size:22px;font-weight:600}
+.banner .verdict{font-size:30px;font-weight:800;margin-right:12px;letter-spacing:1px}
+.verdict-pass{background:#1a7f37}.verdict-fail{background:#cf222e}.verdict-error{background:#8250df}
+.reasons{margin:0;padding:10px 24px 12px 44px;font-size:15px}
+.reasons-fail{background:#ffebe9;color:#82071e}.reasons-error{background:#fbefff;color:#512a97}
+h1{font-size:20px;margin:18px 0 6px}h2{font-size:17px;margin:22px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+table{border-collapse:collapse;font-size:13px}
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.summary th{width:110px}table.summary td{overflow-wrap:anywhere}
+.overview{display:flex;flex-wrap:wrap;gap:8px 28px;align-items:flex-start}
+#plan{flex:0 1 360px;min-width:280px}#dvh{flex:1 1 640px;min-width:0}
+#dvh p{color:#57606a;font-size:13px;margin:4px 0 8px}
+.muted{color:#57606a;font-size:13px}
+.status{font-weight:700;white-space:nowrap}
+.status-pass{color:#1a7f37}.status-fail{color:#cf222e}.status-not-evaluated{color:#8250df}
+tr.row-fail td{background:#fff5f5}tr.row-not-evaluated td{background:#fbf7ff}
+.reason{color:#57606a;font-size:12px}
+.plot svg{max-width:100%;height:auto;border:1px solid #d0d7de}
+.warnings li{color:#7d4e00}
+footer{color:#57606a;font-size:12px;margin-top:28px}
+";
+
+fn verdict_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Error => "error",
+    }
+}
+
+fn status_class(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Fail => "fail",
+        Status::NotEvaluated => "not-evaluated",
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
+}
+
+fn opt(v: Option<&str>) -> String {
+    escape(v.unwrap_or("-"))
+}
+
+/// An escaped file path that may wrap after each `/`.
+fn path(v: Option<&str>) -> String {
+    opt(v).replace('/', "/<wbr>")
+}
+
+/// Renders the page. `plot_svg` is the DVH plot ([`super::check::render_plot`]); `None`
+/// when no DVH was computed, which the page says.
+pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
+    let mut o = String::new();
+    let verdict = match r.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Error => "ERROR",
+    };
+    let sentence = verdict_text(r.verdict)
+        .split_once(": ")
+        .map_or("", |(_, s)| s);
+    let p = &r.plan;
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{verdict}: {} - sbrt-verify</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
+        escape(&p.title)
+    );
+    let vc = verdict_class(r.verdict);
+    let _ = writeln!(
+        o,
+        "<header id=\"verdict\" class=\"banner verdict-{vc}\" data-verdict=\"{verdict}\">\
+         <span class=\"verdict\">{verdict}</span> {}</header>",
+        escape(sentence)
+    );
+    // The reasons of a FAIL or ERROR, right under the banner.
+    let mut reasons: Vec<String> = Vec::new();
+    reasons.extend(r.errors.iter().map(|e| format!("ERROR: {e}")));
+    reasons.extend(r.failures.iter().map(|f| format!("FAIL: {f}")));
+    for c in r.results.iter().filter(|c| c.level == Level::Mandatory) {
+        match c.status {
+            Status::Fail => reasons.push(format!(
+                "FAIL: {} ({}) {}: {} {} (margin {})",
+                c.structure,
+                c.roi,
+                c.constraint,
+                num(c.value),
+                c.unit,
+                num(c.margin)
+            )),
+            Status::NotEvaluated => reasons.push(format!(
+                "NOT EVALUATED: {} ({}) {}: {}",
+                c.structure,
+                c.roi,
+                c.constraint,
+                c.reason.as_deref().unwrap_or("-")
+            )),
+            Status::Pass => {}
+        }
+    }
+    if !reasons.is_empty() {
+        let _ = writeln!(o, "<ul id=\"reasons\" class=\"reasons reasons-{vc}\">");
+        for x in &reasons {
+            let _ = writeln!(o, "<li>{}</li>", escape(x));
+        }
+        o.push_str("</ul>\n");
+    }
+    o.push_str("<main>\n");
+    let _ = writeln!(o, "<h1>{}</h1>", escape(&p.title));
+
+    // Plan summary beside the DVH plot.
+    o.push_str("<div class=\"overview\">\n<section id=\"plan\">\n<h2>Plan</h2>\n<table class=\"summary\">\n");
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(o, "<tr><th>{}</th><td>{v}</td></tr>", escape(k));
+    };
+    row(
+        "Protocol",
+        escape(&format!(
+            "{} v{} ({})",
+            r.protocol.name, r.protocol.version, r.protocol.origin
+        )),
+    );
+    row(
+        "Patient",
+        escape(&format!("{} (ID {})", p.patient.name, p.patient.id)),
+    );
+    row("Plan label", opt(p.label.as_deref()));
+    row("Approval", opt(p.approval_status.as_deref()));
+    row(
+        "Fractions planned",
+        p.fractions_planned
+            .map_or_else(|| "-".to_string(), |n| n.to_string()),
+    );
+    row("RT Plan", path(p.plan_file.as_deref()));
+    row("RT Plan UID", opt(p.plan_sop_instance_uid.as_deref()));
+    row(
+        "RT Dose",
+        format!(
+            "{} ({}{})",
+            path(p.dose_file.as_deref()),
+            opt(p.summation_type.as_deref()),
+            if p.dose_scale_factor != 1.0 {
+                format!(", multiplied by {}", p.dose_scale_factor)
+            } else {
+                String::new()
+            }
+        ),
+    );
+    row("RT Structure Set", path(p.structure_set_file.as_deref()));
+    for t in &p.targets {
+        row(
+            &format!("Target {}", t.role),
+            escape(&format!(
+                "{}: {} Gy in {} fractions ({} Gy/fx){}",
+                t.structure.as_deref().unwrap_or("(not present)"),
+                t.total_gy,
+                t.fractions,
+                t.per_fraction_gy,
+                if t.prescribed_by_plan {
+                    ", prescribed in the RT Plan"
+                } else {
+                    ""
+                }
+            )),
+        );
+    }
+    o.push_str("</table>\n</section>\n");
+    // DVH plot.
+    o.push_str("<section id=\"dvh\">\n<h2>Dose-volume histograms</h2>\n");
+    match plot_svg {
+        Some(svg) => {
+            o.push_str(
+                "<p>Cumulative DVH of each structure the check used (volume in % of the part \
+                 inside the dose grid). Marks: constraint points, green circles when met, \
+                 red diamonds when missed; hover for the constraint.</p>\n<div class=\"plot\">\n",
+            );
+            o.push_str(svg);
+            o.push_str("</div>\n");
+        }
+        None => o.push_str("<p>No DVH was computed: the check stopped before (see above).</p>\n"),
+    }
+    o.push_str("</section>\n");
+
+    o.push_str("</div>\n");
+
+    // Constraints.
+    o.push_str("<section id=\"constraints\">\n<h2>Constraints</h2>\n");
+    if r.results.is_empty() {
+        o.push_str("<p>No constraint was evaluated.</p>\n");
+    } else {
+        o.push_str(
+            "<table class=\"constraints\">\n<thead><tr><th>Structure</th><th>ROI</th>\
+             <th>Constraint</th><th>Value</th><th>Limit</th><th>Margin</th><th>Status</th>\
+             <th>Level</th><th>Source</th></tr></thead>\n<tbody>\n",
+        );
+        for c in &r.results {
+            let sc = status_class(c.status);
+            let unit = if c.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", escape(&c.unit))
+            };
+            let level = match c.level {
+                Level::Mandatory => "mandatory",
+                Level::Optimal => "optimal",
+            };
+            let mut notes = String::new();
+            for n in [c.reason.as_deref(), c.note.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                let _ = write!(notes, "<div class=\"reason\">{}</div>", escape(n));
+            }
+            let _ = writeln!(
+                o,
+                "<tr class=\"row-{sc}\"><td>{}</td><td>{}</td><td>{}{}</td>\
+                 <td class=\"num\">{}{unit}</td><td class=\"num\">{}{unit}</td>\
+                 <td class=\"num\">{}</td><td class=\"status status-{sc}\">{}</td>\
+                 <td>{level}</td><td>{}</td></tr>",
+                escape(&c.structure),
+                escape(&c.roi),
+                escape(&c.constraint),
+                notes,
+                num(c.value),
+                num(c.limit),
+                num(c.margin),
+                status_text(c.status),
+                escape(&c.source)
+            );
+        }
+        o.push_str("</tbody>\n</table>\n");
+    }
+    if !r.not_present.is_empty() {
+        let _ = writeln!(
+            o,
+            "<p class=\"muted\">Not in the structure set (their constraints were not \
+             checked): {}</p>",
+            escape(&r.not_present.join(", "))
+        );
+    }
+    o.push_str("</section>\n");
+
+    // Warnings.
+    o.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n");
+    if r.warnings.is_empty() {
+        o.push_str("<p>None.</p>\n");
+    } else {
+        o.push_str("<ul class=\"warnings\">\n");
+        for w in &r.warnings {
+            let _ = writeln!(o, "<li>{}</li>", escape(w));
+        }
+        o.push_str("</ul>\n");
+    }
+    o.push_str("</section>\n");
+    let _ = writeln!(
+        o,
+        "<footer>sbrt-verify {}; report schema {}; exit code {}.</footer>",
+        env!("CARGO_PKG_VERSION"),
+        escape(r.schema_version),
+        r.exit_code
+    );
+    o.push_str("</main>\n</body>\n</html>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::ConstraintResult;
+    use crate::report::check::{PlanInfo, ProtocolInfo};
+    use crate::report::inspect::PatientReport;
+
+    const HOSTILE: &str = "<script>alert('x')</script> & \"q\"";
+
+    fn result(structure: &str, status: Status, level: Level) -> ConstraintResult {
+        ConstraintResult {
+            structure: structure.to_string(),
+            roi: format!("{structure} {HOSTILE}"),
+            constraint: "D0.035cc <= 25.3Gy".to_string(),
+            value: (status != Status::NotEvaluated).then_some(27.5),
+            limit: Some(25.3),
+            unit: "Gy".to_string(),
+            margin: (status != Status::NotEvaluated).then_some(-2.2),
+            status,
+            level,
+            source: "HyTEC".to_string(),
+            derived: false,
+            note: None,
+            reason: (status == Status::NotEvaluated).then(|| "outside the grid".to_string()),
+            dvh_point: None,
+        }
+    }
+
+    fn report(verdict: Verdict, results: Vec<ConstraintResult>) -> CheckReport {
+        CheckReport {
+            schema_version: "1",
+            verdict,
+            exit_code: verdict.exit_code() as u8,
+            protocol: ProtocolInfo {
+                name: "P".into(),
+                version: "1".into(),
+                origin: "builtin".into(),
+            },
+            plan: PlanInfo {
+                title: format!("Plan {HOSTILE}"),
+                patient: PatientReport {
+                    name: "***".into(),
+                    id: "***".into(),
+                },
+                plan_file: Some("/data/p/RP.dcm".into()),
+                plan_sop_instance_uid: Some("1.2.3".into()),
+                label: Some(HOSTILE.into()),
+                approval_status: None,
+                fractions_planned: Some(5),
+                dose_file: Some("/data/p/RD.dcm".into()),
+                summation_type: Some("PLAN".into()),
+                dose_scale_factor: 1.0,
+                structure_set_file: None,
+                targets: vec![],
+            },
+            results,
+            not_present: vec![],
+            errors: vec![],
+            failures: vec![],
+            warnings: vec![format!("warn {HOSTILE}")],
+        }
+    }
+
+    const SVG: &str =
+        r#"<svg xmlns="http://www.w3.org/2000/svg"><polyline class="dvh-curve"/></svg>"#;
+
+    #[test]
+    fn banner_table_plot_and_reasons() {
+        let r = report(
+            Verdict::Fail,
+            vec![
+                result("PTV", Status::Pass, Level::Mandatory),
+                result("SpinalCord", Status::Fail, Level::Mandatory),
+                result("Heart", Status::Fail, Level::Optimal),
+            ],
+        );
+        let h = render(&r, Some(SVG));
+        assert!(h.starts_with("<!DOCTYPE html>"));
+        assert!(h.contains(
+            "id=\"verdict\" class=\"banner verdict-fail\" data-verdict=\"FAIL\"><span class=\"verdict\">FAIL</span>"
+        ));
+        assert_eq!(h.matches("<tr class=\"row-").count(), 3);
+        assert_eq!(h.matches("status-fail\">FAIL</td>").count(), 2);
+        assert!(h.contains(SVG), "the plot is inline");
+        // Only the mandatory failure is a reason under the banner.
+        let reasons = &h[h.find("id=\"reasons\"").unwrap()..h.find("<main>").unwrap()];
+        assert!(reasons.contains("SpinalCord"));
+        assert!(!reasons.contains("Heart"));
+        assert!(!reasons.contains("PTV"));
+        assert_eq!(h, render(&r, Some(SVG)), "same report, same bytes");
+    }
+
+    #[test]
+    fn every_text_is_escaped_and_nothing_is_fetched() {
+        let mut r = report(
+            Verdict::Error,
+            vec![result("Cord", Status::NotEvaluated, Level::Mandatory)],
+        );
+        r.errors.push(format!("error {HOSTILE}"));
+        let h = render(&r, Some(SVG));
+        assert!(!h.contains("<script"), "{h}");
+        assert!(!h.contains("alert('x')"));
+        assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
+        assert!(h.contains("data-verdict=\"ERROR\""));
+        assert!(h.contains("NOT EVALUATED: Cord"));
+        // No URL other than the SVG namespace; nothing that loads anything.
+        let without_ns = h.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+        for bad in [
+            "http:", "https:", "src=", "href=", "url(", "@import", "<link", "<img",
+        ] {
+            assert!(!without_ns.contains(bad), "{bad} in the page");
+        }
+    }
+
+    #[test]
+    fn without_a_plot_the_page_says_so() {
+        let h = render(&report(Verdict::Error, vec![]), None);
+        assert!(h.contains("No DVH was computed"));
+        assert!(!h.contains("<svg"));
+        assert!(h.contains("No constraint was evaluated"));
+    }
+
+    #[test]
+    fn paths_wrap_after_slashes() {
+        let h = render(&report(Verdict::Pass, vec![]), None);
+        assert!(h.contains("/<wbr>data/<wbr>p/<wbr>RD.dcm"));
+    }
+}
