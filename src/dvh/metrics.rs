@@ -128,6 +128,10 @@ impl Dvh {
     /// `V(>= d)` in cc.
     pub fn volume_at_dose_cc(&self, d: f64) -> f64 {
         let n = self.dose.len();
+        if d.is_nan() {
+            // No threshold, no volume: a NaN in is a NaN out (never a number that passes).
+            return f64::NAN;
+        }
         if n == 0 || d > self.dose[0] {
             return 0.0;
         }
@@ -355,6 +359,13 @@ mod tests {
         }
         assert_eq!(h.volume_at_dose_cc(100.0), 0.0);
         assert_eq!(h.volume_at_dose_cc(0.0), 100.0);
+    }
+
+    #[test]
+    fn volume_at_a_nan_dose_is_nan_not_a_panic() {
+        let h = uniform();
+        assert!(h.volume_at_dose_cc(f64::NAN).is_nan());
+        assert!(h.volume_at_dose_percent(f64::NAN).is_nan());
     }
 
     #[test]
