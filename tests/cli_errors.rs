@@ -1,20 +1,11 @@
 //! Bad input and bad usage at the command line: one line naming the file, the documented
 //! exit code, never a panic.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn run(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::Path;
+
+use common::run;
 
 fn inspect(path: &Path) -> (i32, String, String) {
     run(&["inspect".as_ref(), path.as_os_str()])

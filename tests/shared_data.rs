@@ -4,8 +4,11 @@
 //! `.ci/run` runs them with `cargo test --test shared_data -- --ignored`. They fail (never
 //! skip) when the data is missing. Set `SBRT_SHARED_DATA` to use another location.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::run;
 
 use approx::assert_abs_diff_eq;
 use sbrt_verify::dicom::{self, read};
@@ -24,18 +27,6 @@ fn data_dir() -> PathBuf {
 
 fn all_files(dir: &Path) -> Vec<PathBuf> {
     dicom::discover::list_files(&[dir.to_path_buf()]).unwrap()
-}
-
-fn sbrt_verify(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -82,13 +73,13 @@ fn dicompyler_core_breast_plan_is_one_plan_set_with_the_manifest_values() {
 #[ignore = "needs ../shared/data; run by .ci/run"]
 fn inspect_cli_shows_the_breast_plan_and_masks_the_patient() {
     let dir = data_dir().join("dicompyler-core");
-    let (code, out, err) = sbrt_verify(&["inspect".as_ref(), dir.as_os_str()]);
+    let (code, out, err) = run(&["inspect".as_ref(), dir.as_os_str()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("14.00 Gy in 7 fractions"), "{out}");
     assert!(out.contains("194x129x98 at 2.50x2.50x3.00 mm"), "{out}");
     assert!(out.contains("max 14.68 Gy"), "{out}");
     assert!(out.contains("Patient: *** (ID ***)"), "{out}");
-    let (code, json, _) = sbrt_verify(&[
+    let (code, json, _) = run(&[
         "inspect".as_ref(),
         dir.as_os_str(),
         "--format".as_ref(),
@@ -116,7 +107,7 @@ fn every_shared_file_is_read_or_refused_in_one_line_without_panic() {
     assert!(files.len() > 100, "only {} files", files.len());
     let mut refused = Vec::new();
     for f in &files {
-        let (code, out, err) = sbrt_verify(&["inspect".as_ref(), f.as_os_str()]);
+        let (code, out, err) = run(&["inspect".as_ref(), f.as_os_str()]);
         assert!(!err.contains("panicked"), "{}: {err}", f.display());
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         match code {
@@ -192,7 +183,7 @@ fn every_shared_folder_inspects_without_panic() {
         }
     }
     for f in folders {
-        let (code, _, err) = sbrt_verify(&[
+        let (code, _, err) = run(&[
             "inspect".as_ref(),
             f.as_os_str(),
             "--format".as_ref(),
@@ -244,7 +235,7 @@ fn user_protocol_example_checks_the_breast_plan_with_a_derived_limit() {
     let dir = data_dir().join("dicompyler-core");
     let protocol =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/protocols/breast_14gy_7fx.toml");
-    let (code, out, err) = sbrt_verify(&[
+    let (code, out, err) = run(&[
         "check".as_ref(),
         dir.as_os_str(),
         "--protocol".as_ref(),
@@ -277,7 +268,7 @@ fn builtin_protocol_never_passes_the_shared_plans() {
         "aptg-proton-phantoms/plans/plan03_sobp_raystation",
     ] {
         let path = data_dir().join(dir);
-        let (code, out, err) = sbrt_verify(&["check".as_ref(), path.as_os_str()]);
+        let (code, out, err) = run(&["check".as_ref(), path.as_os_str()]);
         assert!(code == 1 || code == 3, "{dir}: exit {code}: {out}{err}");
         assert!(!out.contains("== PASS"), "{dir}");
     }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::inspect::PatientReport;
-use super::plot::{partial_name, render_svg, visible_on_white, Curve, Marker, PALETTE};
+use super::plot::{render_svg, Curve, Marker, StructureCurve};
 use super::term::{paint, Tone};
 use super::SCHEMA_VERSION;
 use crate::check::{CheckOutcome, ConstraintResult, Status, TargetReport, Verdict};
@@ -249,38 +249,20 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         .filter(|d| d.error.is_none() && d.volume_cc > 0.0)
         .enumerate()
         .map(|(i, d)| {
-            let (dose_gy, volume_cc) = d.dvh.cumulative(CURVE_BIN_WIDTH_GY);
-            let inside = volume_cc.first().copied().unwrap_or(0.0);
-            let color = rois
-                .iter()
-                .find(|r| r.number == d.number)
-                .and_then(|r| r.color)
-                .filter(|c| visible_on_white(*c))
-                .unwrap_or(PALETTE[i % PALETTE.len()]);
-            let partial = !d.complete();
-            Curve {
-                name: if partial {
-                    partial_name(&d.name, d.outside_cc, d.volume_cc)
-                } else {
-                    d.name.clone()
-                },
-                partial,
-                color,
-                points: dose_gy
-                    .into_iter()
-                    .zip(volume_cc)
-                    .map(|(g, v)| {
-                        (
-                            g,
-                            if inside > 0.0 {
-                                100.0 * v / inside
-                            } else {
-                                0.0
-                            },
-                        )
-                    })
-                    .collect(),
-            }
+            let (dose_gy, cumulative_cc) = d.dvh.cumulative(CURVE_BIN_WIDTH_GY);
+            Curve::of_structure(StructureCurve {
+                name: &d.name,
+                color: rois
+                    .iter()
+                    .find(|r| r.number == d.number)
+                    .and_then(|r| r.color),
+                index: i,
+                volume_cc: d.volume_cc,
+                outside_cc: d.outside_cc,
+                complete: d.complete(),
+                dose_gy: &dose_gy,
+                cumulative_cc: &cumulative_cc,
+            })
         })
         .collect();
     if curves.is_empty() {

@@ -121,34 +121,16 @@ pub fn render_plot(r: &DvhReport, colors: &[Option<[u8; 3]>]) -> String {
         .enumerate()
         .filter(|(_, (s, _))| s.error.is_none() && s.volume_cc > 0.0)
         .map(|(i, (s, c))| {
-            let inside = s.cumulative.volume_cc.first().copied().unwrap_or(0.0);
-            super::plot::Curve {
-                name: if s.complete {
-                    s.name.clone()
-                } else {
-                    super::plot::partial_name(&s.name, s.outside_dose_grid_cc, s.volume_cc)
-                },
-                partial: !s.complete,
-                color: c
-                    .filter(|c| super::plot::visible_on_white(*c))
-                    .unwrap_or(super::plot::PALETTE[i % super::plot::PALETTE.len()]),
-                points: s
-                    .cumulative
-                    .dose_gy
-                    .iter()
-                    .zip(&s.cumulative.volume_cc)
-                    .map(|(d, v)| {
-                        (
-                            *d,
-                            if inside > 0.0 {
-                                100.0 * v / inside
-                            } else {
-                                0.0
-                            },
-                        )
-                    })
-                    .collect(),
-            }
+            super::plot::Curve::of_structure(super::plot::StructureCurve {
+                name: &s.name,
+                color: *c,
+                index: i,
+                volume_cc: s.volume_cc,
+                outside_cc: s.outside_dose_grid_cc,
+                complete: s.complete,
+                dose_gy: &s.cumulative.dose_gy,
+                cumulative_cc: &s.cumulative.volume_cc,
+            })
         })
         .collect();
     super::plot::render_svg(&format!("DVH: {}", r.dose.file), &curves, &[])

@@ -17,6 +17,56 @@ pub struct Curve {
     pub partial: bool,
 }
 
+/// The numbers of one structure's cumulative DVH, for [`Curve::of_structure`].
+pub struct StructureCurve<'a> {
+    pub name: &'a str,
+    /// ROI display colour (palette when none or invisible on white).
+    pub color: Option<[u8; 3]>,
+    /// Position among the plotted structures (picks the palette colour).
+    pub index: usize,
+    pub volume_cc: f64,
+    pub outside_cc: f64,
+    pub complete: bool,
+    pub dose_gy: &'a [f64],
+    /// V(>= dose) in cc; the first value is the volume inside the dose grid.
+    pub cumulative_cc: &'a [f64],
+}
+
+impl Curve {
+    /// A structure's curve in % of its part inside the dose grid; dashed and so named when
+    /// the structure is not complete.
+    pub fn of_structure(s: StructureCurve<'_>) -> Curve {
+        let inside = s.cumulative_cc.first().copied().unwrap_or(0.0);
+        Curve {
+            name: if s.complete {
+                s.name.to_string()
+            } else {
+                partial_name(s.name, s.outside_cc, s.volume_cc)
+            },
+            partial: !s.complete,
+            color: s
+                .color
+                .filter(|c| visible_on_white(*c))
+                .unwrap_or(PALETTE[s.index % PALETTE.len()]),
+            points: s
+                .dose_gy
+                .iter()
+                .zip(s.cumulative_cc)
+                .map(|(d, v)| {
+                    (
+                        *d,
+                        if inside > 0.0 {
+                            100.0 * v / inside
+                        } else {
+                            0.0
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A marker at (dose Gy, volume %), e.g. where a constraint was evaluated.
 pub struct Marker {
     pub dose_gy: f64,
