@@ -134,13 +134,18 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>>>()?;
     let found = dicom::discover(&a.paths)?;
     for e in &found.file_errors {
-        eprintln!("sbrt-verify: warning: {e}");
+        eprintln!("sbrt-verify: error: {e}");
     }
     let selection = dicom::Selection {
         plan_uid: a.select.plan.clone(),
         dose_path: a.select.dose.clone(),
     };
-    let set = found.select(&selection)?;
+    let set = match found.select(&selection) {
+        Ok(set) => set,
+        // The unreadable files, already printed, are the reason.
+        Err(_) if !found.file_errors.is_empty() => return Ok(ExitCode::CannotEvaluate),
+        Err(e) => return Err(e),
+    };
     let opts = sbrt_verify::check::CheckOptions {
         mappings,
         sampling: SamplingOptions {
@@ -148,7 +153,8 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
             ..Default::default()
         },
     };
-    let outcome = sbrt_verify::check::check(set, &protocol, &opts)?;
+    let mut outcome = sbrt_verify::check::check(set, &protocol, &opts)?;
+    sbrt_verify::check::add_unreadable_files(&mut outcome, &found.file_errors);
     let report = checkreport::build(set, &protocol, &outcome, a.show_phi);
     let text = match a.format {
         Format::Table => checkreport::render_table(&report),

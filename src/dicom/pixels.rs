@@ -147,6 +147,9 @@ fn bytes_to_samples(bytes: &[u8], layout: SampleLayout, big_endian: bool) -> Vec
     }
 }
 
+/// The most a PackBits segment can expand: a 2-byte repeat run makes 128 bytes.
+const RLE_MAX_EXPANSION: usize = 64;
+
 /// RLE Lossless (PS3.5 Annex G): one fragment per frame; each frame has one segment per
 /// byte of a sample, most significant byte first. Returns big-endian sample bytes.
 fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) -> Result<Vec<u8>> {
@@ -156,6 +159,21 @@ fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) ->
             format!(
                 "RLE data has {} fragments for {} frames",
                 fragments.len(),
+                layout.frames
+            ),
+        ));
+    }
+    // PackBits turns 2 bytes into at most 128: data that cannot decode to the declared grid
+    // is refused before the grid is allocated.
+    let encoded: usize = fragments.iter().map(Vec::len).sum();
+    if encoded.saturating_mul(RLE_MAX_EXPANSION) < layout.bytes() {
+        return Err(attrs.bad(
+            a::PIXEL_DATA,
+            format!(
+                "{encoded} bytes of RLE data cannot hold the {} bytes of a {}x{}x{} grid",
+                layout.bytes(),
+                layout.columns,
+                layout.rows,
                 layout.frames
             ),
         ));

@@ -125,6 +125,17 @@ impl StructureSet {
         let path = file.path.as_path();
         let mut warnings = Vec::new();
 
+        // Type 1 in the standard. A file cut between two top-level elements reads as a
+        // shorter data set: these three make sure a cut structure set is refused.
+        for seq in [
+            a::STRUCTURE_SET_ROI_SEQUENCE,
+            a::ROI_CONTOUR_SEQUENCE,
+            a::RT_ROI_OBSERVATIONS_SEQUENCE,
+        ] {
+            if !at.has(seq) {
+                return Err(at.missing(seq));
+            }
+        }
         let mut rois: BTreeMap<i64, Roi> = BTreeMap::new();
         for item in at.items(a::STRUCTURE_SET_ROI_SEQUENCE) {
             let number = item
