@@ -251,6 +251,10 @@ fn packbits(src: &[u8], n: usize) -> std::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The largest compression ratio accepted from JPEG-family pixel data: far beyond what dose
+/// grids compress to, and it keeps a small file from making the decoder allocate a huge grid.
+const ENCAPSULATED_MAX_EXPANSION: usize = 1000;
+
 /// Other encapsulated transfer syntaxes (JPEG family): through dicom-pixeldata, 16-bit only.
 fn other_encapsulated(file: &DicomFile, layout: SampleLayout) -> Result<Vec<f64>> {
     use dicom_pixeldata::PixelDecoder;
@@ -261,6 +265,23 @@ fn other_encapsulated(file: &DicomFile, layout: SampleLayout) -> Result<Vec<f64>
             format!(
                 "{}-bit pixel data in transfer syntax {}",
                 layout.bits_allocated, file.transfer_syntax
+            ),
+        ));
+    }
+    // Refuse before the decoder allocates the declared grid.
+    let encoded: usize = match file.attrs().element(a::PIXEL_DATA).map(|e| e.value()) {
+        Some(Value::PixelSequence(seq)) => seq.fragments().iter().map(Vec::len).sum(),
+        _ => 0,
+    };
+    if encoded.saturating_mul(ENCAPSULATED_MAX_EXPANSION) < layout.bytes() {
+        return Err(Error::invalid(
+            path,
+            format!(
+                "{encoded} bytes of compressed pixel data for a {}x{}x{} grid of {} bytes: more than {ENCAPSULATED_MAX_EXPANSION}:1, refused",
+                layout.columns,
+                layout.rows,
+                layout.frames,
+                layout.bytes()
             ),
         ));
     }

@@ -229,34 +229,39 @@ fn inflate(deflated: &[u8]) -> std::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Checks the File Meta group (Explicit VR Little Endian, group 0002) after the magic: every
-/// element's declared length must fit in the bytes left. The File Meta reader of dicom-object
-/// allocates a declared length before reading it.
+/// Checks the File Meta group (Explicit VR Little Endian) after the magic the way
+/// dicom-object reads it: the group length, then elements (of any group) until that many
+/// bytes are consumed. Every declared length must fit in the bytes left: the File Meta
+/// reader allocates a declared length before reading it.
 fn check_meta_lengths(after_magic: &[u8]) -> std::result::Result<(), String> {
     use dicom_encoding::decode::Decode;
     let decoder = dicom_encoding::decode::file_header_decoder();
-    let mut pos = 0usize;
-    while after_magic.len() - pos >= 8 {
-        let group = u16::from_le_bytes([after_magic[pos], after_magic[pos + 1]]);
-        if group != 0x0002 {
-            break;
-        }
-        let mut src = &after_magic[pos..];
+    let mut src = after_magic;
+    let Ok((first, _)) = decoder.decode_header(&mut src) else {
+        return Ok(()); // the File Meta reader reports it
+    };
+    if first.len.0 != 4 || src.len() < 4 {
+        return Ok(());
+    }
+    let group_length = u64::from(u32::from_le_bytes([src[0], src[1], src[2], src[3]]));
+    src = &src[4..];
+    let mut consumed = 0u64;
+    while consumed < group_length {
         let Ok((header, header_len)) = decoder.decode_header(&mut src) else {
-            break; // the File Meta reader reports it
+            break;
         };
-        pos += header_len;
         let Some(len) = header.len.get() else {
             break; // undefined length: refused by the File Meta reader
         };
-        let left = after_magic.len() - pos;
-        if len as usize > left {
+        if len as usize > src.len() {
             return Err(format!(
-                "File Meta element {} declares {len} bytes, but only {left} bytes follow",
-                tag_text(header.tag)
+                "File Meta element {} declares {len} bytes, but only {} bytes follow",
+                tag_text(header.tag),
+                src.len()
             ));
         }
-        pos += len as usize;
+        src = &src[len as usize..];
+        consumed += header_len as u64 + u64::from(len);
     }
     Ok(())
 }
