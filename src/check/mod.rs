@@ -374,6 +374,14 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
     for r in &out.results {
+        if r.status == Status::NotEvaluated && r.level == Level::Optimal {
+            out.warnings.push(format!(
+                "optimal constraint not evaluated: {} {} ({})",
+                r.structure,
+                r.constraint,
+                r.reason.as_deref().unwrap_or("no reason given")
+            ));
+        }
         if r.status == Status::Fail && r.level == Level::Optimal {
             out.warnings.push(format!(
                 "optimal limit missed: {} {} (value {})",
