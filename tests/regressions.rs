@@ -49,3 +49,52 @@ fn file_meta_elements_past_the_group_are_length_checked() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+/// ingest_struct (allocation of 320 GB, abort): the rasterization lattice covered the
+/// contours' whole bounding box, so a contour far outside the dose grid sized it. The
+/// lattice is now cut to the grid and the area beyond is counted as outside, exactly.
+#[test]
+fn a_contour_far_outside_the_grid_does_not_size_the_raster() {
+    sbrt_verify::fuzzing::ingest_structures_with_dvh(&input("struct_contour_far_outside_grid.dcm"));
+
+    use sbrt_verify::dicom::{Contour, ContourType, Roi};
+    // The small grid's cells cover x -6..6, y -5..5, z -4..4 mm. A 100 m square at z -1 and
+    // 1 is rasterized over the grid only.
+    let square = |half: f64, z: f64| Contour {
+        kind: ContourType::ClosedPlanar,
+        points_mm: vec![
+            [-half, -half, z],
+            [half, -half, z],
+            [half, half, z],
+            [-half, half, z],
+        ],
+    };
+    let roi = Roi {
+        number: 1,
+        name: "huge".into(),
+        interpreted_type: None,
+        color: None,
+        frame_of_reference_uid: None,
+        contours: vec![square(5e4, -1.0), square(5e4, 1.0)],
+        defects: vec![],
+    };
+    let dose = sbrt_verify::fuzzing::small_dose_grid();
+    let opts = sbrt_verify::raster::SamplingOptions::default();
+    let started = std::time::Instant::now();
+    let d = &sbrt_verify::dvh::compute(&dose, &[&roi], &opts)[0];
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    // Slab model: planes at -1 and 1, half end caps: 4 mm thick; 1e5 x 1e5 mm.
+    let want_cc = 1e5 * 1e5 * 4.0 / 1000.0;
+    assert!(
+        (d.volume_cc - want_cc).abs() < 1e-6 * want_cc,
+        "{}",
+        d.volume_cc
+    );
+    let inside_cc = 12.0 * 10.0 * 4.0 / 1000.0;
+    assert!(
+        (d.outside_cc - (want_cc - inside_cc)).abs() < 1e-6 * want_cc,
+        "{}",
+        d.outside_cc
+    );
+    assert!(!d.complete());
+}

@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 /// Contour points closer than this in z are on the same plane, mm.
 pub const PLANE_TOLERANCE_MM: f64 = 0.01;
 
+/// Contour coordinates beyond this (100 m from the origin) are a defect, not anatomy.
+pub const MAX_COORDINATE_MM: f64 = 1e5;
+
 /// ContourGeometricType (3006,0042).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -280,6 +283,12 @@ fn read_contour(c: &Attrs<'_>, roi: &mut Roi) -> Result<()> {
         roi.defects.push(format!(
             "ContourData (3006,0050) has {} values, not a multiple of 3",
             data.len()
+        ));
+        return Ok(());
+    }
+    if let Some(v) = data.iter().find(|v| v.abs() > MAX_COORDINATE_MM) {
+        roi.defects.push(format!(
+            "ContourData (3006,0050) has a coordinate of {v} mm, beyond {MAX_COORDINATE_MM} mm"
         ));
         return Ok(());
     }
