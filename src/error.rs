@@ -19,44 +19,45 @@ pub enum ExitCode {
     CannotEvaluate = 3,
 }
 
-/// A failure of the library. `Display` is one line that names the file and the problem.
+/// A failure of the library. `Display` is one line that names the file and the problem
+/// (control characters from the input are escaped, see [`printable`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", shown(path), printable(&source.to_string()))]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: not a DICOM file ({reason})", path.display())]
+    #[error("{}: not a DICOM file ({})", shown(path), printable(reason))]
     NotDicom { path: PathBuf, reason: String },
-    #[error("{}: cannot parse DICOM: {message}", path.display())]
+    #[error("{}: cannot parse DICOM: {}", shown(path), printable(message))]
     Parse { path: PathBuf, message: String },
-    #[error("{}: missing {name} {tag}", path.display())]
+    #[error("{}: missing {name} {tag}", shown(path))]
     MissingTag {
         path: PathBuf,
         name: &'static str,
         tag: String,
     },
-    #[error("{}: bad {name} {tag}: {message}", path.display())]
+    #[error("{}: bad {name} {tag}: {}", shown(path), printable(message))]
     BadValue {
         path: PathBuf,
         name: &'static str,
         tag: String,
         message: String,
     },
-    #[error("{}: unsupported: {message}", path.display())]
+    #[error("{}: unsupported: {}", shown(path), printable(message))]
     Unsupported { path: PathBuf, message: String },
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {}", shown(path), printable(message))]
     Invalid { path: PathBuf, message: String },
     /// Objects that do not belong together (frame of reference, UIDs).
-    #[error("{message}")]
+    #[error("{}", printable(message))]
     Link { message: String },
     /// Nothing usable under the given paths.
-    #[error("{message}")]
+    #[error("{}", printable(message))]
     NothingFound { message: String },
     /// Command-line or protocol-file problems (exit 2).
-    #[error("{message}")]
+    #[error("{}", printable(message))]
     Usage { message: String },
 }
 
@@ -104,3 +105,28 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Text from the input (attribute values, ROI names, file names) made safe for a one-line
+/// message: line breaks, NULs and other control characters are shown escaped (`\n`,
+/// `\0`, `\u{1b}`), so an error is always one line and cannot forge others.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A path for a message, with [`printable`] applied.
+fn shown(path: &Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}

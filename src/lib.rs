@@ -18,6 +18,7 @@ pub mod check;
 pub mod dicom;
 pub mod dvh;
 pub mod error;
+pub mod fuzzing;
 pub mod geometry;
 pub mod phantom;
 pub mod protocol;

@@ -7,9 +7,10 @@
 //! of every ROI a constraint needs (in parallel); evaluate each constraint
 //! ([`evaluate`]); decide the verdict. It fails closed:
 //!
-//! - **ERROR** (exit 3) when the plan cannot be evaluated: inconsistent inputs, no dose in
-//!   Gy, no plan or structure set, a BEAM or MULTI_PLAN dose, no target, a target the plan
-//!   prescribes but the structure set lacks, a target partly outside the dose grid;
+//! - **ERROR** (exit 3) when the plan cannot be evaluated: unreadable input files,
+//!   inconsistent inputs, no dose in Gy, no plan or structure set, a BEAM or MULTI_PLAN dose,
+//!   a plan without a number of fractions or a prescription dose, no target, a target the
+//!   plan prescribes but the structure set lacks, a target partly outside the dose grid;
 //! - else **FAIL** (exit 1) when a mandatory limit is missed or the plan contradicts the
 //!   protocol (fractions, prescribed doses);
 //! - else **ERROR** when a mandatory constraint could not be evaluated;
@@ -172,6 +173,18 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             .push("the RT Dose does not reference this RT Plan".to_string());
     }
 
+    // Beams: an external-beam plan without them is incomplete (e.g. a cut file).
+    let beams_declared: Option<u64> = plan.fraction_groups.first().and_then(|g| g.number_of_beams);
+    if plan.beams.is_empty() {
+        out.errors
+            .push("RT Plan has no beams (BeamSequence / IonBeamSequence is empty)".to_string());
+    } else if let Some(n) = beams_declared.filter(|&n| n != plan.beams.len() as u64) {
+        out.errors.push(format!(
+            "RT Plan's fraction group says {n} beams, but the plan has {}",
+            plan.beams.len()
+        ));
+    }
+
     // Fractions: the plan's against the protocol's.
     let protocol_fractions = protocol.prescriptions.first().map_or(0, |p| p.fractions);
     out.fractions_planned = plan.fractions_planned();
@@ -180,9 +193,10 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         Some(n) => out.failures.push(format!(
             "RT Plan has {n} fractions; the protocol requires {protocol_fractions}"
         )),
-        None => out
-            .failures
-            .push("RT Plan states no number of fractions (NumberOfFractionsPlanned)".to_string()),
+        None => out.errors.push(
+            "RT Plan states no number of fractions (NumberOfFractionsPlanned): the fractionation cannot be verified"
+                .to_string(),
+        ),
     }
     let plan_fractions = out
         .fractions_planned
@@ -256,8 +270,8 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         .filter_map(|r| r.target_prescription_dose_gy)
         .collect();
     if plan_rx.is_empty() {
-        out.failures.push(
-            "RT Plan states no prescription dose (TargetPrescriptionDose in DoseReferenceSequence)"
+        out.errors.push(
+            "RT Plan states no prescription dose (TargetPrescriptionDose in DoseReferenceSequence): the prescription cannot be verified"
                 .to_string(),
         );
     }
@@ -412,6 +426,14 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
     for r in &out.results {
+        if r.status == Status::NotEvaluated && r.level == Level::Optimal {
+            out.warnings.push(format!(
+                "optimal constraint not evaluated: {} {} ({})",
+                r.structure,
+                r.constraint,
+                r.reason.as_deref().unwrap_or("no reason given")
+            ));
+        }
         if r.status == Status::Fail && r.level == Level::Optimal {
             out.warnings.push(format!(
                 "optimal limit missed: {} {} (value {})",
@@ -423,6 +445,19 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     }
     out.dvhs = dvhs;
     Ok(finish(out))
+}
+
+/// Files under the checked paths that could not be read make the verdict ERROR: the plan
+/// set may be missing the very object that was unreadable (e.g. the structure set the plan
+/// references, replaced by another one in the same frame of reference).
+pub fn add_unreadable_files(out: &mut CheckOutcome, file_errors: &[crate::Error]) {
+    if file_errors.is_empty() {
+        return;
+    }
+    for e in file_errors {
+        out.errors.push(format!("unreadable input: {e}"));
+    }
+    out.verdict = Verdict::Error;
 }
 
 /// The external contour (RTROIInterpretedType EXTERNAL), for isodose volumes.

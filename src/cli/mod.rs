@@ -144,7 +144,7 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     }
     let found = dicom::discover(&a.paths)?;
     for e in &found.file_errors {
-        eprintln!("sbrt-verify: warning: {e}");
+        eprintln!("sbrt-verify: error: {e}");
     }
     let opts = CheckOptions {
         mappings,
@@ -155,14 +155,26 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     };
     let color = term::stdout_color();
     if a.batch {
-        return run_batch(&a, &found, &protocol, &opts, color);
+        let code = run_batch(&a, &found, &protocol, &opts, color)?;
+        // Unreadable files under the roots (printed above) may hide a plan set: never PASS.
+        return Ok(if found.file_errors.is_empty() {
+            code
+        } else {
+            ExitCode::CannotEvaluate
+        });
     }
     let selection = dicom::Selection {
         plan_uid: a.select.plan.clone(),
         dose_path: a.select.dose.clone(),
     };
-    let set = found.select(&selection)?;
-    let outcome = sbrt_verify::check::check(set, &protocol, &opts)?;
+    let set = match found.select(&selection) {
+        Ok(set) => set,
+        // The unreadable files, already printed, are the reason.
+        Err(_) if !found.file_errors.is_empty() => return Ok(ExitCode::CannotEvaluate),
+        Err(e) => return Err(e),
+    };
+    let mut outcome = sbrt_verify::check::check(set, &protocol, &opts)?;
+    sbrt_verify::check::add_unreadable_files(&mut outcome, &found.file_errors);
     let report = checkreport::build(set, &protocol, &outcome, a.show_phi);
     if let Some(dir) = &a.report {
         let inputs = dicom::discover::list_files(&a.paths)?;

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::read::{self, DicomFile};
-use super::{DoseGrid, ObjectKind, Plan, StructureSet};
+use super::read;
+use super::{DoseGrid, Plan, RtObject, StructureSet};
 use crate::error::{Error, Result};
 
 /// Everything found under the given paths.
@@ -129,29 +129,11 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-enum Read {
-    Dose(DoseGrid),
-    Structures(StructureSet),
-    Plan(Plan),
-    Other(String),
-    NotDicom,
-}
-
-fn read_one(path: &Path) -> Result<Read> {
-    let Some(file) = read::open(path)? else {
-        return Ok(Read::NotDicom);
-    };
-    read_object(&file)
-}
-
-fn read_object(file: &DicomFile) -> Result<Read> {
-    Ok(match ObjectKind::of(&file.attrs()) {
-        ObjectKind::Dose => Read::Dose(DoseGrid::from_file(file)?),
-        ObjectKind::StructureSet => Read::Structures(StructureSet::from_file(file)?),
-        ObjectKind::Plan => Read::Plan(Plan::from_file(file, false)?),
-        ObjectKind::IonPlan => Read::Plan(Plan::from_file(file, true)?),
-        ObjectKind::Other(m) => Read::Other(m),
-    })
+fn read_one(path: &Path) -> Result<Option<RtObject>> {
+    match read::open(path)? {
+        Some(file) => RtObject::from_file(&file).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Reads every file under `paths` and links the RT objects into plan sets.
@@ -160,7 +142,7 @@ fn read_object(file: &DicomFile) -> Result<Read> {
 /// [`Discovery::file_errors`].
 pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
     let files = list_files(paths)?;
-    let results: Vec<Result<Read>> = files.par_iter().map(|p| read_one(p)).collect();
+    let results: Vec<Result<Option<RtObject>>> = files.par_iter().map(|p| read_one(p)).collect();
 
     let mut d = Discovery {
         files: files.len(),
@@ -171,11 +153,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
     let mut structs: Vec<Arc<StructureSet>> = Vec::new();
     for r in results {
         match r {
-            Ok(Read::Dose(x)) => doses.push(x),
-            Ok(Read::Plan(x)) => plans.push(Arc::new(x)),
-            Ok(Read::Structures(x)) => structs.push(Arc::new(x)),
-            Ok(Read::Other(m)) => *d.other_objects.entry(m).or_default() += 1,
-            Ok(Read::NotDicom) => d.non_dicom += 1,
+            Ok(Some(RtObject::Dose(x))) => doses.push(x),
+            Ok(Some(RtObject::Plan(x))) => plans.push(Arc::new(x)),
+            Ok(Some(RtObject::Structures(x))) => structs.push(Arc::new(x)),
+            Ok(Some(RtObject::Other(m))) => *d.other_objects.entry(m).or_default() += 1,
+            Ok(None) => d.non_dicom += 1,
             Err(e) => d.file_errors.push(e),
         }
     }

@@ -18,7 +18,7 @@ pub use rtdose::{DoseGrid, DoseSummation, DoseUnits};
 pub use rtplan::{Beam, DoseReference, FractionGroup, Plan};
 pub use rtstruct::{Contour, ContourType, Plane, Roi, StructureSet};
 
-use read::{a, Attrs};
+use read::{a, Attrs, DicomFile};
 
 /// SOP Class UIDs of the objects sbrt-verify reads.
 pub mod sop {
@@ -56,6 +56,40 @@ impl ObjectKind {
                         .unwrap_or_else(|| "unknown".to_string()),
                 )
             }
+        }
+    }
+}
+
+/// One DICOM object read into its checked model.
+#[derive(Debug)]
+pub enum RtObject {
+    Dose(DoseGrid),
+    Structures(StructureSet),
+    /// An RT Plan or RT Ion Plan ([`Plan::is_ion`]).
+    Plan(Plan),
+    /// Any other DICOM object, by modality (see [`ObjectKind::Other`]).
+    Other(String),
+}
+
+impl RtObject {
+    /// Reads a data set into its RT model, by SOP Class UID.
+    pub fn from_file(file: &DicomFile) -> crate::Result<RtObject> {
+        Ok(match ObjectKind::of(&file.attrs()) {
+            ObjectKind::Dose => RtObject::Dose(DoseGrid::from_file(file)?),
+            ObjectKind::StructureSet => RtObject::Structures(StructureSet::from_file(file)?),
+            ObjectKind::Plan => RtObject::Plan(Plan::from_file(file, false)?),
+            ObjectKind::IonPlan => RtObject::Plan(Plan::from_file(file, true)?),
+            ObjectKind::Other(m) => RtObject::Other(m),
+        })
+    }
+
+    /// Bytes of one file -> its RT model; `Ok(None)` when the bytes are not DICOM. The code
+    /// path of [`discover`] for one file, without the file system (`path` names it in
+    /// errors).
+    pub fn from_bytes(bytes: &[u8], path: &std::path::Path) -> crate::Result<Option<RtObject>> {
+        match read::from_bytes(bytes, path)? {
+            Some(file) => RtObject::from_file(&file).map(Some),
+            None => Ok(None),
         }
     }
 }

@@ -198,6 +198,9 @@ fn bytes_to_values(bytes: &[u8], layout: SampleLayout, big_endian: bool, scaling
     }
 }
 
+/// The most a PackBits segment can expand: a 2-byte repeat run makes 128 bytes.
+const RLE_MAX_EXPANSION: usize = 64;
+
 /// RLE Lossless (PS3.5 Annex G): one fragment per frame; each frame has one segment per
 /// byte of a sample, most significant byte first. Returns big-endian sample bytes.
 fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) -> Result<Vec<u8>> {
@@ -207,6 +210,21 @@ fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) ->
             format!(
                 "RLE data has {} fragments for {} frames",
                 fragments.len(),
+                layout.frames
+            ),
+        ));
+    }
+    // PackBits turns 2 bytes into at most 128: data that cannot decode to the declared grid
+    // is refused before the grid is allocated.
+    let encoded: usize = fragments.iter().map(Vec::len).sum();
+    if encoded.saturating_mul(RLE_MAX_EXPANSION) < layout.bytes() {
+        return Err(attrs.bad(
+            a::PIXEL_DATA,
+            format!(
+                "{encoded} bytes of RLE data cannot hold the {} bytes of a {}x{}x{} grid",
+                layout.bytes(),
+                layout.columns,
+                layout.rows,
                 layout.frames
             ),
         ));
@@ -284,6 +302,10 @@ fn packbits(src: &[u8], n: usize) -> std::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The largest compression ratio accepted from JPEG-family pixel data: far beyond what dose
+/// grids compress to, and it keeps a small file from making the decoder allocate a huge grid.
+const ENCAPSULATED_MAX_EXPANSION: usize = 1000;
+
 /// Other encapsulated transfer syntaxes (JPEG family): through dicom-pixeldata, 16-bit only.
 fn other_encapsulated(file: &DicomFile, layout: SampleLayout, scaling: f64) -> Result<Vec<f32>> {
     use dicom_pixeldata::PixelDecoder;
@@ -294,6 +316,23 @@ fn other_encapsulated(file: &DicomFile, layout: SampleLayout, scaling: f64) -> R
             format!(
                 "{}-bit pixel data in transfer syntax {}",
                 layout.bits_allocated, file.transfer_syntax
+            ),
+        ));
+    }
+    // Refuse before the decoder allocates the declared grid.
+    let encoded: usize = match file.attrs().element(a::PIXEL_DATA).map(|e| e.value()) {
+        Some(Value::PixelSequence(seq)) => seq.fragments().iter().map(Vec::len).sum(),
+        _ => 0,
+    };
+    if encoded.saturating_mul(ENCAPSULATED_MAX_EXPANSION) < layout.bytes() {
+        return Err(Error::invalid(
+            path,
+            format!(
+                "{encoded} bytes of compressed pixel data for a {}x{}x{} grid of {} bytes: more than {ENCAPSULATED_MAX_EXPANSION}:1, refused",
+                layout.columns,
+                layout.rows,
+                layout.frames,
+                layout.bytes()
             ),
         ));
     }

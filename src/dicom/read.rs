@@ -7,14 +7,15 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dicom_core::value::Value;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
-use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
+use dicom_encoding::TransferSyntax;
+use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{Error, Result};
@@ -58,72 +59,62 @@ impl DicomFile {
     }
 }
 
+/// Deepest nesting of sequences accepted (RT objects nest about 5 deep). Deeper nesting is
+/// refused before parsing: the parser recurses once per level.
+pub const MAX_NESTING: usize = 32;
+
 /// Reads one file. `Ok(None)` means "not DICOM" (no preamble and no plausible data set).
+/// Errors name the file. The bytes are read whole and parsed by [`from_bytes`].
 pub fn open(path: &Path) -> Result<Option<DicomFile>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(Error::invalid(
-            path,
-            format!(
-                "file is {} bytes, more than the {} bytes an RT object may have",
-                meta.len(),
-                MAX_FILE_BYTES
-            ),
-        ));
+        return Err(too_large(path, meta.len()));
     }
-    let mut head = [0u8; 132];
-    let n = read_up_to(path, &mut head)?;
-    if n == 132 && &head[128..132] == b"DICM" {
-        let file = OpenFileOptions::new()
-            .read_all()
-            .open_file(path)
-            .map_err(|e| Error::Parse {
-                path: path.to_path_buf(),
-                message: one_line(&e.to_string()),
-            })?;
-        let transfer_syntax = file
-            .meta()
-            .transfer_syntax()
-            .trim_end_matches('\0')
-            .to_string();
-        return Ok(Some(DicomFile {
-            path: path.to_path_buf(),
-            transfer_syntax,
-            has_file_meta: true,
-            obj: file.into_inner(),
-        }));
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::io(path, e))?;
+    from_bytes(&bytes, path)
+}
+
+fn too_large(path: &Path, len: u64) -> Error {
+    Error::invalid(
+        path,
+        format!("file is {len} bytes, more than the {MAX_FILE_BYTES} bytes an RT object may have"),
+    )
+}
+
+/// Parses the bytes of one file; `path` names it in errors and in the result. `Ok(None)`
+/// means "not DICOM". This is what [`open`] does after reading the file.
+///
+/// Before anything is parsed, every declared length (File Meta elements, data elements,
+/// items, fragments) is checked against the bytes there are, and sequence nesting against
+/// [`MAX_NESTING`]: a small file declaring a 4 GB element is refused instead of making the
+/// parser allocate 4 GB.
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Option<DicomFile>> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path, bytes.len() as u64));
+    }
+    if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        return read_part10(&bytes[128..], path).map(Some);
     }
     // Some exports start with the File Meta group but no preamble.
-    let Some(guess) = guess_bare_transfer_syntax(&head[..n]) else {
+    let Some(guess) = guess_bare_transfer_syntax(bytes) else {
         return Ok(None);
     };
     if guess.starts_with_meta_group {
-        let file = OpenFileOptions::new()
-            .read_all()
-            .read_preamble(dicom_object::file::ReadPreamble::Never)
-            .open_file(path)
-            .map_err(|e| Error::Parse {
-                path: path.to_path_buf(),
-                message: one_line(&e.to_string()),
-            })?;
-        let transfer_syntax = file
-            .meta()
-            .transfer_syntax()
-            .trim_end_matches('\0')
-            .to_string();
-        return Ok(Some(DicomFile {
-            path: path.to_path_buf(),
-            transfer_syntax,
-            has_file_meta: true,
-            obj: file.into_inner(),
-        }));
+        let mut with_magic = Vec::with_capacity(bytes.len() + 4);
+        with_magic.extend_from_slice(b"DICM");
+        with_magic.extend_from_slice(bytes);
+        return read_part10(&with_magic, path).map(Some);
     }
     let ts = TransferSyntaxRegistry
         .get(guess.uid)
         .expect("built-in transfer syntaxes are registered");
-    let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let obj = InMemDicomObject::read_dataset_with_ts(BufReader::new(f), ts);
-    match obj {
+    let parsed = check_lengths(bytes, ts).and_then(|()| {
+        InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| one_line(&e.to_string()))
+    });
+    match parsed {
         Ok(obj) => {
             // A bare data set is only accepted as DICOM if it says what it is.
             if obj
@@ -141,22 +132,185 @@ pub fn open(path: &Path) -> Result<Option<DicomFile>> {
                 has_file_meta: false,
             }))
         }
-        // Without a preamble we cannot tell a corrupt data set from another kind of file.
+        // Without a preamble a corrupt data set is hard to tell from another kind of file;
+        // one that names an RT SOP class near its start claims to be RT and is an error.
+        Err(message) if names_rt_class(bytes) => Err(Error::Parse {
+            path: path.to_path_buf(),
+            message,
+        }),
         Err(_) => Ok(None),
     }
 }
 
-fn read_up_to(path: &Path, buf: &mut [u8]) -> Result<usize> {
-    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut n = 0;
-    while n < buf.len() {
-        let k = f.read(&mut buf[n..]).map_err(|e| Error::io(path, e))?;
-        if k == 0 {
-            break;
+/// True when the first 4 KiB hold an RT SOP Class UID (RT Dose, Struct, Plan, Ion Plan...).
+fn names_rt_class(bytes: &[u8]) -> bool {
+    let root = RT_CLASS_ROOT.as_bytes();
+    bytes[..bytes.len().min(4096)]
+        .windows(root.len())
+        .any(|w| w == root)
+}
+
+/// The root of the RT SOP Class UIDs (RT Dose, Structure Set, Plan, Ion Plan, ...).
+const RT_CLASS_ROOT: &str = "1.2.840.10008.5.1.4.1.1.481.";
+
+/// A Part-10 stream from the magic `DICM` on: File Meta, then the data set in the transfer
+/// syntax the File Meta names.
+fn read_part10(from_magic: &[u8], path: &Path) -> Result<DicomFile> {
+    let parse_error = |message: String| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    check_meta_lengths(&from_magic[4..]).map_err(parse_error)?;
+    let mut cursor = std::io::Cursor::new(from_magic);
+    let meta = dicom_object::meta::FileMetaTable::from_reader(&mut cursor)
+        .map_err(|e| parse_error(one_line(&e.to_string())))?;
+    let transfer_syntax = meta.transfer_syntax().trim_end_matches('\0').to_string();
+    let rest = &from_magic[cursor.position() as usize..];
+    let ts = TransferSyntaxRegistry
+        .get(&transfer_syntax)
+        .ok_or_else(|| Error::unsupported(path, format!("transfer syntax {transfer_syntax}")))?;
+    let inflated;
+    let (body, body_ts) = if transfer_syntax == ts::DEFLATED_EXPLICIT_VR_LE {
+        inflated = inflate(rest).map_err(parse_error)?;
+        let explicit = TransferSyntaxRegistry
+            .get(ts::EXPLICIT_VR_LE)
+            .expect("built-in transfer syntaxes are registered");
+        (inflated.as_slice(), explicit)
+    } else {
+        if matches!(ts.codec(), Codec::Dataset(_)) {
+            return Err(Error::unsupported(
+                path,
+                format!("transfer syntax {transfer_syntax} ({})", ts.name()),
+            ));
         }
-        n += k;
+        (rest, ts)
+    };
+    check_lengths(body, body_ts).map_err(parse_error)?;
+    let obj = InMemDicomObject::read_dataset_with_ts(body, body_ts)
+        .map_err(|e| parse_error(one_line(&e.to_string())))?;
+    // The File Meta says what the data set is; an RT object that does not say so itself
+    // (e.g. a file cut before its SOP Class UID) would otherwise pass for "other DICOM".
+    let meta_class = meta.media_storage_sop_class_uid();
+    if meta_class.starts_with(RT_CLASS_ROOT)
+        && obj
+            .element_opt(tags::SOP_CLASS_UID)
+            .ok()
+            .flatten()
+            .is_none()
+    {
+        return Err(Attrs::new(path, &obj).missing(a::SOP_CLASS_UID));
     }
-    Ok(n)
+    Ok(DicomFile {
+        path: path.to_path_buf(),
+        obj,
+        transfer_syntax,
+        has_file_meta: true,
+    })
+}
+
+/// Inflates a Deflated Explicit VR Little Endian data set, refusing more than
+/// [`MAX_FILE_BYTES`] of output (a small deflate stream can expand a thousandfold).
+fn inflate(deflated: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            format!(
+                "cannot inflate the deflated data set: {}",
+                one_line(&e.to_string())
+            )
+        })?;
+    if out.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "the deflated data set inflates to more than {MAX_FILE_BYTES} bytes"
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks the File Meta group (Explicit VR Little Endian) after the magic the way
+/// dicom-object reads it: the group length, then elements (of any group) until that many
+/// bytes are consumed. Every declared length must fit in the bytes left: the File Meta
+/// reader allocates a declared length before reading it.
+fn check_meta_lengths(after_magic: &[u8]) -> std::result::Result<(), String> {
+    use dicom_encoding::decode::Decode;
+    let decoder = dicom_encoding::decode::file_header_decoder();
+    let mut src = after_magic;
+    let Ok((first, _)) = decoder.decode_header(&mut src) else {
+        return Ok(()); // the File Meta reader reports it
+    };
+    if first.len.0 != 4 || src.len() < 4 {
+        return Ok(());
+    }
+    let group_length = u64::from(u32::from_le_bytes([src[0], src[1], src[2], src[3]]));
+    src = &src[4..];
+    let mut consumed = 0u64;
+    while consumed < group_length {
+        let Ok((header, header_len)) = decoder.decode_header(&mut src) else {
+            break;
+        };
+        let Some(len) = header.len.get() else {
+            break; // undefined length: refused by the File Meta reader
+        };
+        if len as usize > src.len() {
+            return Err(format!(
+                "File Meta element {} declares {len} bytes, but only {} bytes follow",
+                tag_text(header.tag),
+                src.len()
+            ));
+        }
+        src = &src[len as usize..];
+        consumed += header_len as u64 + u64::from(len);
+    }
+    Ok(())
+}
+
+/// Walks the data set's tokens (the reader dicom-object builds its objects from) and checks,
+/// before each value is read, that its declared length fits in the data and that sequences
+/// nest at most [`MAX_NESTING`] deep. The parser allocates a declared length before reading
+/// it; here values are only read once their length is known to fit, so the walk allocates at
+/// most about the size of the data.
+fn check_lengths(data: &[u8], ts: &TransferSyntax) -> std::result::Result<(), String> {
+    use dicom_core::header::Length;
+    use dicom_parser::dataset::DataToken;
+    let size = data.len() as u64;
+    let fits = |len: Length, what: &dyn Fn() -> String| match len.get() {
+        Some(n) if u64::from(n) > size => Err(format!(
+            "{} declares {n} bytes, more than the {size} bytes of the data set",
+            what()
+        )),
+        _ => Ok(()),
+    };
+    let reader =
+        dicom_parser::DataSetReader::new_with_ts(data, ts).map_err(|e| one_line(&e.to_string()))?;
+    // Sequences and items each count one level.
+    let mut depth = 0usize;
+    for token in reader {
+        match token.map_err(|e| one_line(&e.to_string()))? {
+            DataToken::ElementHeader(h) => fits(h.len, &|| format!("element {}", tag_text(h.tag)))?,
+            DataToken::SequenceStart { tag, len } => {
+                fits(len, &|| format!("sequence {}", tag_text(tag)))?;
+                depth += 1;
+            }
+            DataToken::PixelSequenceStart => depth += 1,
+            DataToken::ItemStart { len } => {
+                fits(len, &|| "an item".to_string())?;
+                depth += 1;
+            }
+            DataToken::ItemEnd | DataToken::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > 2 * MAX_NESTING {
+            return Err(format!("sequences nested more than {MAX_NESTING} deep"));
+        }
+    }
+    // The parser takes the end of the data inside a sequence for the end of the data set,
+    // which would silently drop the rest of the sequence (e.g. the last contours).
+    if depth != 0 {
+        return Err("the data ends inside a sequence (truncated file?)".to_string());
+    }
+    Ok(())
 }
 
 struct BareGuess {

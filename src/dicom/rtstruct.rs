@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 /// Contour points closer than this in z are on the same plane, mm.
 pub const PLANE_TOLERANCE_MM: f64 = 0.01;
 
+/// Contour coordinates beyond this (100 m from the origin) are a defect, not anatomy.
+pub const MAX_COORDINATE_MM: f64 = 1e5;
+
 /// ContourGeometricType (3006,0042).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -125,6 +128,17 @@ impl StructureSet {
         let path = file.path.as_path();
         let mut warnings = Vec::new();
 
+        // Type 1 in the standard. A file cut between two top-level elements reads as a
+        // shorter data set: these three make sure a cut structure set is refused.
+        for seq in [
+            a::STRUCTURE_SET_ROI_SEQUENCE,
+            a::ROI_CONTOUR_SEQUENCE,
+            a::RT_ROI_OBSERVATIONS_SEQUENCE,
+        ] {
+            if !at.has(seq) {
+                return Err(at.missing(seq));
+            }
+        }
         let mut rois: BTreeMap<i64, Roi> = BTreeMap::new();
         for item in at.items(a::STRUCTURE_SET_ROI_SEQUENCE) {
             let number = item
@@ -269,6 +283,12 @@ fn read_contour(c: &Attrs<'_>, roi: &mut Roi) -> Result<()> {
         roi.defects.push(format!(
             "ContourData (3006,0050) has {} values, not a multiple of 3",
             data.len()
+        ));
+        return Ok(());
+    }
+    if let Some(v) = data.iter().find(|v| v.abs() > MAX_COORDINATE_MM) {
+        roi.defects.push(format!(
+            "ContourData (3006,0050) has a coordinate of {v} mm, beyond {MAX_COORDINATE_MM} mm"
         ));
         return Ok(());
     }

@@ -157,6 +157,47 @@ fn segments_cross(p: [f64; 2], q: [f64; 2], r: [f64; 2], s: [f64; 2]) -> bool {
         && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
 }
 
+/// The part of a polygon inside the rectangle `[0, xmax] x [0, ymax]` (Sutherland-Hodgman
+/// against each side). Parts outside collapse onto the sides, so for any cell inside the
+/// rectangle the covered area is the original polygon's.
+pub fn clip_to_rect(pts: &[[f64; 2]], xmax: f64, ymax: f64) -> Vec<[f64; 2]> {
+    let mut poly = pts.to_vec();
+    // (axis, bound, keep when coordinate >= bound?)
+    for (axis, bound, keep_above) in [
+        (0, 0.0, true),
+        (0, xmax, false),
+        (1, 0.0, true),
+        (1, ymax, false),
+    ] {
+        if poly.is_empty() {
+            break;
+        }
+        let inside = |p: &[f64; 2]| {
+            if keep_above {
+                p[axis] >= bound
+            } else {
+                p[axis] <= bound
+            }
+        };
+        let mut out = Vec::with_capacity(poly.len() + 4);
+        for k in 0..poly.len() {
+            let (p, q) = (poly[k], poly[(k + 1) % poly.len()]);
+            let (pin, qin) = (inside(&p), inside(&q));
+            if pin {
+                out.push(p);
+            }
+            if pin != qin {
+                let t = (bound - p[axis]) / (q[axis] - p[axis]);
+                let mut x = [p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])];
+                x[axis] = bound;
+                out.push(x);
+            }
+        }
+        poly = out;
+    }
+    poly
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +210,18 @@ mod tests {
             [x0 + side, y0 + side],
             [x0, y0 + side],
         ]
+    }
+
+    #[test]
+    fn clipping_keeps_the_area_inside_the_rectangle() {
+        // Square [-5, 5] x [1, 3] clipped to [0, 4] x [0, 10]: [0, 4] x [1, 3].
+        let sq = vec![[-5.0, 1.0], [5.0, 1.0], [5.0, 3.0], [-5.0, 3.0]];
+        let c = clip_to_rect(&sq, 4.0, 10.0);
+        assert!((signed_area(&c).abs() - 8.0).abs() < 1e-12);
+        assert!(c.iter().all(|p| (0.0..=4.0).contains(&p[0])));
+        // Entirely outside: nothing left.
+        let far = vec![[1e9, 1.0], [2e9, 1.0], [2e9, 3.0]];
+        assert!(signed_area(&clip_to_rect(&far, 4.0, 10.0)).abs() < 1e-9);
     }
 
     #[test]

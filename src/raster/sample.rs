@@ -319,13 +319,37 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
         umax = umax.max(q[0]);
         vmax = vmax.max(q[1]);
     }
+    // The lattice covers the contours' bounding box, cut to the grid's cells and a margin:
+    // what lies beyond cannot be sampled, and a contour far outside (or absurdly large) must
+    // not size the lattice (it once asked for 320 GB). The area beyond is added to the
+    // outside volume exactly, below.
+    let (ug, vg) = (g.columns as f64 * f, g.rows as f64 * f);
+    let clipped = umin < -LATTICE_MARGIN
+        || vmin < -LATTICE_MARGIN
+        || umax > ug + LATTICE_MARGIN
+        || vmax > vg + LATTICE_MARGIN;
+    let (umin, umax) = (
+        umin.clamp(-LATTICE_MARGIN, ug + LATTICE_MARGIN),
+        umax.clamp(-LATTICE_MARGIN, ug + LATTICE_MARGIN),
+    );
+    let (vmin, vmax) = (
+        vmin.clamp(-LATTICE_MARGIN, vg + LATTICE_MARGIN),
+        vmax.clamp(-LATTICE_MARGIN, vg + LATTICE_MARGIN),
+    );
     let u0 = umin.floor() - 1.0;
     let v0 = vmin.floor() - 1.0;
     let width = (umax - u0).ceil() as usize + 2;
     let height = (vmax - v0).ceil() as usize + 2;
     let shifted: Vec<Vec<[f64; 2]>> = uv
         .iter()
-        .map(|p| p.iter().map(|q| [q[0] - u0, q[1] - v0]).collect())
+        .map(|p| {
+            let q: Vec<[f64; 2]> = p.iter().map(|q| [q[0] - u0, q[1] - v0]).collect();
+            if clipped {
+                polygon::clip_to_rect(&q, umax - u0, vmax - v0)
+            } else {
+                q
+            }
+        })
         .collect();
 
     let mut warning = None;
@@ -396,6 +420,8 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
             (k0 * nj * ni, (k0 + 1).min(nk - 1) * nj * ni, fk)
         })
         .collect();
+
+    let mut lattice_area_mm2 = 0.0;
     for b in 0..height {
         let j = (b as f64 + 0.5 + v0) / f - 0.5;
         let j_in = in_cells(j, g.rows);
@@ -406,6 +432,7 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
             if c <= 1e-12 {
                 continue;
             }
+            lattice_area_mm2 += c * sub_area_mm2;
             let i = (a as f64 + 0.5 + u0) / f - 0.5;
             if !(j_in && in_cells(i, g.columns)) {
                 out.outside_cc += c * (cell_cc * ks.len() as f64 + outside_cell_cc);
@@ -440,6 +467,10 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
             }
         }
     }
+    if clipped {
+        let beyond_mm2 = (even_odd_area(s) - lattice_area_mm2).max(0.0);
+        out.outside_cc += beyond_mm2 * thickness / 1000.0;
+    }
     out
 }
 
@@ -452,6 +483,9 @@ fn split_index(x: f64, n: usize) -> (usize, f64) {
     let x0 = (x.floor().max(0.0) as usize).min(n - 2);
     (x0, (x - x0 as f64).clamp(0.0, 1.0))
 }
+
+/// Lattice cells kept around the grid's cells when contours reach beyond them.
+const LATTICE_MARGIN: f64 = 2.0;
 
 /// Test fixtures shared by unit tests of several modules.
 #[cfg(test)]

@@ -98,3 +98,55 @@ pub fn numbers(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
         .map(|s| s.trim().trim_end_matches('\0').parse::<f64>().unwrap())
         .collect()
 }
+
+/// Copies a fixture case into `dir/name`; returns the new folder.
+pub fn copy_case(dir: &Path, case: &str, name: &str) -> PathBuf {
+    let out = dir.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    for f in ["RD.dcm", "RS.dcm", "RP.dcm"] {
+        std::fs::copy(fixture(case).join(f), out.join(f)).unwrap();
+    }
+    out
+}
+
+/// Reads a Part-10 file of a fixture case, applies `edit` to its data set and writes it to
+/// `dir/file` (File Meta rebuilt as Explicit VR Little Endian).
+pub fn rewrite(dir: &Path, file: &str, edit: impl FnOnce(&mut InMemDicomObject)) {
+    let path = dir.join(file);
+    let obj = dicom_object::open_file(&path).unwrap();
+    let mut data = obj.into_inner();
+    edit(&mut data);
+    let bytes = write::part10_bytes(data, &path).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+}
+
+/// Changes the items of a top-level sequence.
+pub fn edit_items(
+    obj: &mut InMemDicomObject,
+    seq: dicom_core::Tag,
+    edit: impl FnOnce(&mut Vec<InMemDicomObject>),
+) {
+    let el = obj.take_element(seq).unwrap();
+    let header_vr = el.vr();
+    let mut items: Vec<InMemDicomObject> = el.into_value().into_items().unwrap().into_vec();
+    edit(&mut items);
+    obj.put(dicom_core::DataElement::new(
+        seq,
+        header_vr,
+        dicom_core::value::DataSetSequence::new(items, dicom_core::Length::UNDEFINED),
+    ));
+}
+
+/// Runs a command with `RAYON_NUM_THREADS` set; returns (exit code, stdout, stderr).
+pub fn run_threads(args: &[&std::ffi::OsStr], threads: &str) -> (i32, Vec<u8>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
