@@ -99,6 +99,20 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
 }
 
+/// A result's value, limit and margin as text: 3 decimals, or as many more (up to 9) as it
+/// takes for a value that differs from its limit to print differently, so that a strict
+/// limit (`< 1.5`) never looks met at equality (`1.500 < 1.500`).
+pub fn row_numbers(c: &ConstraintResult) -> [String; 3] {
+    let mut digits = 3;
+    if let (Some(v), Some(l)) = (c.value, c.limit) {
+        while digits < 9 && v != l && format!("{v:.digits$}") == format!("{l:.digits$}") {
+            digits += 1;
+        }
+    }
+    let f = |x: Option<f64>| x.map_or_else(|| "-".to_string(), |x| format!("{x:.digits$}"));
+    [f(c.value), f(c.limit), f(c.margin)]
+}
+
 /// Status text for the table.
 pub fn status_text(s: Status) -> &'static str {
     match s {
@@ -193,15 +207,16 @@ pub fn render_table(r: &CheckReport, color: bool) -> String {
             crate::protocol::Level::Mandatory => "mandatory",
             crate::protocol::Level::Optimal => "optimal",
         };
+        let numbers = row_numbers(c);
         let _ = writeln!(
             o,
             "{:<16} {:<16} {:<28} {:>10} {:>10} {:>9} {} {:<10} {}",
             c.structure,
             c.roi,
             c.constraint,
-            num(c.value).to_string() + if c.unit.is_empty() { "" } else { " " } + &c.unit,
-            num(c.limit),
-            num(c.margin),
+            numbers[0].clone() + if c.unit.is_empty() { "" } else { " " } + &c.unit,
+            numbers[1],
+            numbers[2],
             paint(
                 &format!("{:<13}", status_text(c.status)),
                 status_tone(c.status),
@@ -295,4 +310,37 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         &curves,
         &markers,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_next_to_their_limit_get_enough_digits() {
+        let mut c = ConstraintResult {
+            structure: "PTV".into(),
+            roi: "PTV".into(),
+            constraint: "CI_RTOG < 1.5".into(),
+            value: Some(1.49996),
+            limit: Some(1.5),
+            unit: String::new(),
+            margin: Some(0.00004),
+            status: Status::Pass,
+            level: crate::protocol::Level::Optimal,
+            source: "s".into(),
+            derived: false,
+            note: None,
+            reason: None,
+            dvh_point: None,
+        };
+        let [v, l, m] = row_numbers(&c);
+        assert_ne!(v, l);
+        assert_eq!(
+            (v.as_str(), l.as_str(), m.as_str()),
+            ("1.49996", "1.50000", "0.00004")
+        );
+        c.value = Some(1.2);
+        assert_eq!(row_numbers(&c)[0], "1.200");
+    }
 }

@@ -234,6 +234,7 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
         );
         for c in &r.results {
             let sc = status_class(c.status);
+            let numbers = super::check::row_numbers(c);
             let unit = if c.unit.is_empty() {
                 String::new()
             } else {
@@ -260,9 +261,9 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
                 escape(&c.roi),
                 escape(&c.constraint),
                 notes,
-                num(c.value),
-                num(c.limit),
-                num(c.margin),
+                numbers[0],
+                numbers[1],
+                numbers[2],
                 status_text(c.status),
                 escape(&c.source)
             );
