@@ -84,7 +84,7 @@ def main():
                   + f" | {m:.4f} | "
                   + " | ".join(cell(peers.get(t, (None, None))[1], m, 4) for t in ("dc", "dci", "pm"))
                   + " |")
-    print(f"peer pairs: {len(pairs) - failures} passed, {failures} failed")
+    print(f"peers: {len(pairs) - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 
