@@ -326,3 +326,42 @@ fn patient_identifiers_are_masked_unless_asked() {
         .unwrap()
         .starts_with("PH-"));
 }
+
+#[test]
+fn isodose_indices_agree_with_a_dense_sampling_of_the_external_contour() {
+    // CI_RTOG = PIV / TV, PIV = volume of BODY receiving >= 30 Gy. The check samples the
+    // isodose region finely; a dense DVH of the whole BODY is the reference.
+    let dir = fixture("trial_cord_overdose");
+    let (_, json, _) = check_json(&dir, &[]);
+    let ci = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["constraint"].as_str().unwrap().starts_with("CI_RTOG"))
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    let (code, out, err) = run(&[
+        "dvh".as_ref(),
+        dir.as_os_str(),
+        "--structure".as_ref(),
+        "BODY".as_ref(),
+        "--structure".as_ref(),
+        "PTV".as_ref(),
+        "--metric".as_ref(),
+        "V30Gy".as_ref(),
+        "--min-samples".as_ref(),
+        "20000000".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let piv = v["structures"][0]["metrics"]["V30Gy_cc"].as_f64().unwrap();
+    let tv = v["structures"][1]["volume_cc"].as_f64().unwrap();
+    assert!(
+        (ci - piv / tv).abs() < 0.005 * ci,
+        "CI_RTOG {ci} vs dense {}",
+        piv / tv
+    );
+}

@@ -78,6 +78,8 @@ pub struct Context<'a> {
     pub sampling: &'a SamplingOptions,
     /// D2cm per ROI number, computed once (two constraints may ask).
     pub d2cm_cache: std::cell::RefCell<BTreeMap<i64, Option<f64>>>,
+    /// Isodose volumes (cc) by dose level (its f64 bits), computed once.
+    pub isodose_cache: std::cell::RefCell<BTreeMap<u64, f64>>,
 }
 
 /// Distance from the PTV for D2cm, mm.
@@ -363,8 +365,14 @@ fn value_and_limit(
 /// Volumes (cc) of the prescription isodose and of the 50 % isodose: within the external
 /// contour when there is one, else the whole dose grid.
 fn isodose_volumes(ctx: &Context<'_>, rx: f64) -> (f64, f64, Option<String>) {
-    match ctx.external {
-        Some(e) if e.error.is_none() => {
+    let external_roi = ctx.external.and_then(|e| {
+        ctx.rois
+            .iter()
+            .find(|r| r.number == e.number)
+            .map(|r| (e, r))
+    });
+    match external_roi {
+        Some((e, roi)) if e.error.is_none() => {
             let caveat = (!e.complete()).then(|| {
                 format!(
                     "isodose volumes within {}, {:.1} % of which is outside the dose grid",
@@ -372,11 +380,15 @@ fn isodose_volumes(ctx: &Context<'_>, rx: f64) -> (f64, f64, Option<String>) {
                     100.0 * e.outside_cc / e.volume_cc
                 )
             });
-            (
-                e.dvh.volume_at_dose_cc(rx),
-                e.dvh.volume_at_dose_cc(0.5 * rx),
-                caveat,
-            )
+            let volume = |level: f64| {
+                let cached = ctx.isodose_cache.borrow().get(&level.to_bits()).copied();
+                cached.unwrap_or_else(|| {
+                    let v = spatial::isodose_volume_cc(ctx.dose, roi, level, ctx.sampling);
+                    ctx.isodose_cache.borrow_mut().insert(level.to_bits(), v);
+                    v
+                })
+            };
+            (volume(rx), volume(0.5 * rx), caveat)
         }
         _ => {
             let g = spatial::grid_dvh(ctx.dose);
@@ -508,6 +520,7 @@ alpha_beta_gy = 3.0
             plan_fractions: 5,
             sampling: &sampling,
             d2cm_cache: Default::default(),
+            isodose_cache: Default::default(),
         };
         let expected: Vec<_> = CASES.iter().chain(TARGET_CASES).collect();
         assert_eq!(protocol.constraints.len(), expected.len());
@@ -544,6 +557,7 @@ alpha_beta_gy = 3.0
             plan_fractions: 5,
             sampling: &sampling,
             d2cm_cache: Default::default(),
+            isodose_cache: Default::default(),
         };
         for c in &protocol.constraints {
             let r = evaluate(&ctx, c, 2);

@@ -413,6 +413,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         plan_fractions,
         sampling: &opts.sampling,
         d2cm_cache: Default::default(),
+        isodose_cache: Default::default(),
     };
     for c in &protocol.constraints {
         let roi = matched.get(&c.structure).map(|(n, _)| *n);

@@ -45,6 +45,19 @@ pub struct SamplingOptions {
     pub min_samples: usize,
     /// Largest in-plane supersampling factor.
     pub max_factor: usize,
+    /// A fixed supersampling factor instead of the one `min_samples` gives.
+    pub factor: Option<usize>,
+    /// Sample only inside this window of the grid; the rest of the ROI counts as outside.
+    pub window: Option<Window>,
+}
+
+/// A box of the dose grid: fractional voxel indices `[lo, hi]` in x (columns) and y (rows),
+/// and patient z (mm).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub i: (f64, f64),
+    pub j: (f64, f64),
+    pub z_mm: (f64, f64),
 }
 
 impl Default for SamplingOptions {
@@ -53,6 +66,8 @@ impl Default for SamplingOptions {
             end_cap: EndCap::Half,
             min_samples: 200_000,
             max_factor: 16,
+            factor: None,
+            window: None,
         }
     }
 }
@@ -230,12 +245,13 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
     let voxel_cc = g.column_spacing_mm * g.row_spacing_mm * dz / 1000.0;
     let voxels = (total_cc / voxel_cc).max(1e-9);
     // Rounded, not ceiled: the sample count stays within about 0.3-2.4x of the target.
-    let factor =
-        ((opts.min_samples as f64 / voxels).cbrt().round() as usize).clamp(1, opts.max_factor);
+    let factor = opts.factor.unwrap_or_else(|| {
+        ((opts.min_samples as f64 / voxels).cbrt().round() as usize).clamp(1, opts.max_factor)
+    });
 
     let per_slab: Vec<SlabSamples> = slabs
         .par_iter()
-        .map(|s| sample_slab(s, dose, factor, dz))
+        .map(|s| sample_slab(s, dose, factor, dz, opts.window))
         .collect();
 
     let mut out = RoiSamples {
@@ -296,7 +312,13 @@ struct SlabSamples {
     warning: Option<String>,
 }
 
-fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples {
+fn sample_slab(
+    s: &Slab,
+    dose: &DoseGrid,
+    factor: usize,
+    dz: f64,
+    window: Option<Window>,
+) -> SlabSamples {
     let g = &dose.geometry;
     let f = factor as f64;
     // Contours in lattice units: u = (i + 0.5) * f - u0, so cell a spans voxel-index range
@@ -323,19 +345,18 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
     // what lies beyond cannot be sampled, and a contour far outside (or absurdly large) must
     // not size the lattice (it once asked for 320 GB). The area beyond is added to the
     // outside volume exactly, below.
-    let (ug, vg) = (g.columns as f64 * f, g.rows as f64 * f);
-    let clipped = umin < -LATTICE_MARGIN
-        || vmin < -LATTICE_MARGIN
-        || umax > ug + LATTICE_MARGIN
-        || vmax > vg + LATTICE_MARGIN;
-    let (umin, umax) = (
-        umin.clamp(-LATTICE_MARGIN, ug + LATTICE_MARGIN),
-        umax.clamp(-LATTICE_MARGIN, ug + LATTICE_MARGIN),
-    );
-    let (vmin, vmax) = (
-        vmin.clamp(-LATTICE_MARGIN, vg + LATTICE_MARGIN),
-        vmax.clamp(-LATTICE_MARGIN, vg + LATTICE_MARGIN),
-    );
+    // A window narrows the lattice further (lattice u of voxel index i is (i + 0.5) * f).
+    let (mut ulo, mut uhi) = (-LATTICE_MARGIN, g.columns as f64 * f + LATTICE_MARGIN);
+    let (mut vlo, mut vhi) = (-LATTICE_MARGIN, g.rows as f64 * f + LATTICE_MARGIN);
+    if let Some(w) = window {
+        ulo = ulo.max((w.i.0.min(w.i.1) + 0.5) * f - LATTICE_MARGIN);
+        uhi = uhi.min((w.i.0.max(w.i.1) + 0.5) * f + LATTICE_MARGIN);
+        vlo = vlo.max((w.j.0.min(w.j.1) + 0.5) * f - LATTICE_MARGIN);
+        vhi = vhi.min((w.j.0.max(w.j.1) + 0.5) * f + LATTICE_MARGIN);
+    }
+    let clipped = umin < ulo || vmin < vlo || umax > uhi || vmax > vhi;
+    let (umin, umax) = (umin.clamp(ulo, uhi), umax.clamp(ulo, uhi));
+    let (vmin, vmax) = (vmin.clamp(vlo, vhi), vmax.clamp(vlo, vhi));
     let u0 = umin.floor() - 1.0;
     let v0 = vmin.floor() - 1.0;
     let width = (umax - u0).ceil() as usize + 2;
@@ -382,7 +403,11 @@ fn sample_slab(s: &Slab, dose: &DoseGrid, factor: usize, dz: f64) -> SlabSamples
     // Sub-slabs in z, within the part of the slab inside the grid's z cells; the rest of the
     // slab is outside the grid.
     let thickness = s.z_hi_mm - s.z_lo_mm;
-    let (zc_lo, zc_hi) = g.z_cells_mm();
+    let (mut zc_lo, mut zc_hi) = g.z_cells_mm();
+    if let Some(w) = window {
+        zc_lo = zc_lo.max(w.z_mm.0.min(w.z_mm.1));
+        zc_hi = zc_hi.min(w.z_mm.0.max(w.z_mm.1));
+    }
     let (in_lo, in_hi) = (s.z_lo_mm.max(zc_lo), s.z_hi_mm.min(zc_hi));
     let inside_t = (in_hi - in_lo).max(0.0);
     let outside_t = thickness - inside_t;
