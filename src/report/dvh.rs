@@ -240,11 +240,34 @@ fn fmt_dose(d: f64) -> String {
         .to_string()
 }
 
-/// A CSV field, quoted when it holds a comma, quote or line break.
+/// A CSV text field: quoted when it holds a comma, quote or line break, and prefixed with
+/// `'` when it starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab, carriage return),
+/// so that a structure or plan name is never run as a formula when the file is opened.
 pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("PTV"), "PTV");
+        assert_eq!(csv_field("Lt Lung, upper"), "\"Lt Lung, upper\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-PRV"), "'-PRV");
     }
 }
