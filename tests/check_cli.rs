@@ -365,3 +365,86 @@ fn isodose_indices_agree_with_a_dense_sampling_of_the_external_contour() {
         piv / tv
     );
 }
+
+/// A protocol with the trial's targets and one cord limit, and no constraint on the targets.
+const NO_TARGET_CONSTRAINTS: &str = r#"
+[protocol]
+name = "cord only"
+version = "1"
+description = "targets without constraints"
+
+[[prescription]]
+role = "PTV"
+total_gy = 30.0
+fractions = 5
+names = ["PTV"]
+
+[[prescription]]
+role = "PGTV"
+total_gy = 35.0
+fractions = 5
+names = ["PGTV"]
+
+[[structure]]
+name = "SpinalCord"
+aliases = []
+alpha_beta_gy = 2.0
+
+[[constraint]]
+structure = "SpinalCord"
+query = "D0.035cc"
+comparator = "<"
+limit = "25.3Gy"
+level = "mandatory"
+source = "test"
+"#;
+
+#[test]
+fn a_target_that_cannot_be_evaluated_is_an_error_even_without_target_constraints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let protocol = tmp.path().join("cord_only.toml");
+    std::fs::write(&protocol, NO_TARGET_CONSTRAINTS).unwrap();
+    let protocol = protocol.to_str().unwrap();
+    // The intact plan passes this protocol...
+    let (code, json, _) = check_json(&fixture("trial_pass"), &["--protocol", protocol]);
+    assert_eq!(code, 0, "{json}");
+    // ...but not once a PTV contour is broken (2 points): the target cannot be evaluated.
+    let dir = write_variant(
+        tmp.path(),
+        "trial_pass",
+        |c| {
+            let ptv = c.structures.iter_mut().find(|s| s.name == "PTV").unwrap();
+            ptv.planes[3].polygons[0].truncate(2);
+        },
+        Edits::default(),
+    );
+    let (code, json, _) = check_json(&dir, &["--protocol", protocol]);
+    assert_eq!(code, 3, "{json}");
+    assert!(
+        json["errors"]
+            .to_string()
+            .contains("target PTV (PTV) cannot be evaluated"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_protocol_whose_targets_differ_in_fractions_is_refused_with_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let protocol = tmp.path().join("mixed.toml");
+    let text = NO_TARGET_CONSTRAINTS.replacen(
+        "fractions = 5\nnames = [\"PGTV\"]",
+        "fractions = 3\nnames = [\"PGTV\"]",
+        1,
+    );
+    assert_ne!(text, NO_TARGET_CONSTRAINTS);
+    std::fs::write(&protocol, text).unwrap();
+    let (code, _, err) = check_json(
+        &fixture("trial_pass"),
+        &["--protocol", protocol.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("mixed.toml:"), "{err}");
+    assert!(err.contains("share a number of fractions"), "{err}");
+}

@@ -372,19 +372,24 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
 
     // DVHs of every ROI a constraint needs, plus the external contour for isodose volumes.
     let external = external_roi(&ss.rois, &mut out.warnings);
+    // Every present target (checked below whatever the constraints), every ROI a constraint
+    // names, and the external contour.
     let mut needed: Vec<&Roi> = Vec::new();
-    for c in &protocol.constraints {
-        if let Some((n, _)) = matched.get(&c.structure) {
-            if let Some(r) = ss.roi(*n) {
-                if !needed.iter().any(|x| x.number == r.number) {
-                    needed.push(r);
-                }
-            }
-        }
-    }
-    if let Some(e) = external {
-        if !needed.iter().any(|x| x.number == e.number) {
-            needed.push(e);
+    let wanted = out
+        .targets
+        .iter()
+        .filter_map(|t| t.roi_number)
+        .chain(
+            protocol
+                .constraints
+                .iter()
+                .filter_map(|c| matched.get(&c.structure).map(|(n, _)| *n)),
+        )
+        .filter_map(|n| ss.roi(n))
+        .chain(external);
+    for r in wanted {
+        if !needed.iter().any(|x| x.number == r.number) {
+            needed.push(r);
         }
     }
     let dvhs: Vec<StructureDvh> = dvh::compute(dose, &needed, &opts.sampling);
@@ -392,7 +397,12 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
 
     for t in &out.targets {
         if let Some(d) = t.roi_number.and_then(|n| by_roi.get(&n)) {
-            if d.error.is_none() && !d.complete() {
+            if let Some(e) = &d.error {
+                out.errors.push(format!(
+                    "target {} ({}) cannot be evaluated: {e}",
+                    d.name, t.role
+                ));
+            } else if !d.complete() {
                 out.errors.push(format!(
                     "target {} ({}) is {:.1} % outside the dose grid",
                     d.name,

@@ -543,6 +543,20 @@ impl Validator<'_> {
             .enumerate()
             .map(|(i, p)| self.prescription(i + 1, p))
             .collect();
+        // One RT Plan has one number of fractions: the targets of a protocol must share it.
+        if let Some(first) = prescriptions.first() {
+            for p in &prescriptions[1..] {
+                if p.fractions != first.fractions && first.fractions > 0 && p.fractions > 0 {
+                    self.problem(
+                        p.line,
+                        format!(
+                            "prescription '{}' has {} fractions, '{}' has {}: the targets of one protocol must share a number of fractions",
+                            p.role, p.fractions, first.role, first.fractions
+                        ),
+                    );
+                }
+            }
+        }
         let structures: Vec<StructureDef> = raw
             .structure
             .into_iter()
