@@ -6,6 +6,7 @@
 //! - [`discover`]: walk paths, classify by SOP Class UID, link dose -> plan -> structure
 //!   set by UID and check the frame of reference.
 
+mod dataset;
 pub mod discover;
 pub mod pixels;
 pub mod read;

@@ -10,14 +10,14 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use dicom_core::value::Value;
+use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
-use dicom_encoding::TransferSyntax;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
+use super::dataset;
 use crate::error::{Error, Result};
 
 /// Transfer syntax UIDs we name explicitly.
@@ -111,9 +111,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Option<DicomFile>> {
     let ts = TransferSyntaxRegistry
         .get(guess.uid)
         .expect("built-in transfer syntaxes are registered");
-    let parsed = check_lengths(bytes, ts).and_then(|()| {
-        InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| one_line(&e.to_string()))
-    });
+    let parsed = dataset::parse(bytes, ts);
     match parsed {
         Ok(obj) => {
             // A bare data set is only accepted as DICOM if it says what it is.
@@ -185,9 +183,7 @@ fn read_part10(from_magic: &[u8], path: &Path) -> Result<DicomFile> {
         }
         (rest, ts)
     };
-    check_lengths(body, body_ts).map_err(parse_error)?;
-    let obj = InMemDicomObject::read_dataset_with_ts(body, body_ts)
-        .map_err(|e| parse_error(one_line(&e.to_string())))?;
+    let obj = dataset::parse(body, body_ts).map_err(parse_error)?;
     // The File Meta says what the data set is; an RT object that does not say so itself
     // (e.g. a file cut before its SOP Class UID) would otherwise pass for "other DICOM".
     let meta_class = meta.media_storage_sop_class_uid();
@@ -262,53 +258,6 @@ fn check_meta_lengths(after_magic: &[u8]) -> std::result::Result<(), String> {
         }
         src = &src[len as usize..];
         consumed += header_len as u64 + u64::from(len);
-    }
-    Ok(())
-}
-
-/// Walks the data set's tokens (the reader dicom-object builds its objects from) and checks,
-/// before each value is read, that its declared length fits in the data and that sequences
-/// nest at most [`MAX_NESTING`] deep. The parser allocates a declared length before reading
-/// it; here values are only read once their length is known to fit, so the walk allocates at
-/// most about the size of the data.
-fn check_lengths(data: &[u8], ts: &TransferSyntax) -> std::result::Result<(), String> {
-    use dicom_core::header::Length;
-    use dicom_parser::dataset::DataToken;
-    let size = data.len() as u64;
-    let fits = |len: Length, what: &dyn Fn() -> String| match len.get() {
-        Some(n) if u64::from(n) > size => Err(format!(
-            "{} declares {n} bytes, more than the {size} bytes of the data set",
-            what()
-        )),
-        _ => Ok(()),
-    };
-    let reader =
-        dicom_parser::DataSetReader::new_with_ts(data, ts).map_err(|e| one_line(&e.to_string()))?;
-    // Sequences and items each count one level.
-    let mut depth = 0usize;
-    for token in reader {
-        match token.map_err(|e| one_line(&e.to_string()))? {
-            DataToken::ElementHeader(h) => fits(h.len, &|| format!("element {}", tag_text(h.tag)))?,
-            DataToken::SequenceStart { tag, len } => {
-                fits(len, &|| format!("sequence {}", tag_text(tag)))?;
-                depth += 1;
-            }
-            DataToken::PixelSequenceStart => depth += 1,
-            DataToken::ItemStart { len } => {
-                fits(len, &|| "an item".to_string())?;
-                depth += 1;
-            }
-            DataToken::ItemEnd | DataToken::SequenceEnd => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if depth > 2 * MAX_NESTING {
-            return Err(format!("sequences nested more than {MAX_NESTING} deep"));
-        }
-    }
-    // The parser takes the end of the data inside a sequence for the end of the data set,
-    // which would silently drop the rest of the sequence (e.g. the last contours).
-    if depth != 0 {
-        return Err("the data ends inside a sequence (truncated file?)".to_string());
     }
     Ok(())
 }
@@ -462,7 +411,7 @@ pub mod a {
     }
 }
 
-fn tag_text(tag: Tag) -> String {
+pub(super) fn tag_text(tag: Tag) -> String {
     format!("({:04X},{:04X})", tag.group(), tag.element())
 }
 
@@ -542,8 +491,11 @@ impl<'a> Attrs<'a> {
             return Ok(None);
         };
         let vr = el.vr();
+        // Numbers read straight from their text (ContourData: see `dataset`) are numbers
+        // already.
+        let textual = !matches!(el.value(), Value::Primitive(PrimitiveValue::F64(_)));
         let values: Vec<f64> = match vr {
-            VR::DS | VR::IS | VR::UN | VR::LO | VR::SH | VR::CS => {
+            VR::DS | VR::IS | VR::UN | VR::LO | VR::SH | VR::CS if textual => {
                 let Some(text) = self.str_opt(at)? else {
                     return Ok(None);
                 };
