@@ -71,10 +71,10 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
         return out;
     }
     let s = sample_roi(roi, dose, opts);
-    out.dvh = Dvh::new(&s.dose, &s.volume_cc);
+    out.dvh = Dvh::from_chunks(&s.samples);
     out.volume_cc = s.total_cc;
     out.outside_cc = s.outside_cc;
-    out.samples = s.dose.len();
+    out.samples = s.len();
     out.supersampling = s.factor;
     out.planes = s.planes;
     out.warnings = s.warnings;

@@ -13,6 +13,10 @@
 
 use serde::Serialize;
 
+#[cfg(test)]
+use crate::raster::sample::order_key;
+use crate::raster::sample::{from_order_key, Sample};
+
 /// A cumulative DVH over `(dose, volume)` samples.
 #[derive(Debug, Clone)]
 pub struct Dvh {
@@ -27,47 +31,50 @@ pub struct Dvh {
 }
 
 impl Dvh {
-    /// Builds the DVH from samples (any order). Sorting is stable on (dose, volume), so the
-    /// result does not depend on thread count or input permutation of equal samples.
+    /// Builds the DVH from `(dose, volume cc)` samples in any order (see [`Dvh::from_chunks`]).
     pub fn new(dose: &[f64], volume_cc: &[f64]) -> Self {
         assert_eq!(dose.len(), volume_cc.len());
-        assert!(
-            dose.len() < u32::MAX as usize,
-            "sample indices fit in 32 bits"
-        );
-        // Sort sample indices by an order-preserving u32 key of the dose at f32 precision (the
-        // dose grid's own): (key << 32 | index), stable radix sort, so the order (and every
-        // sum below) is the same whatever the thread count. Weights and the mean stay f64.
-        let mut packed: Vec<u64> = dose
+        let samples: Vec<Sample> = dose
             .iter()
             .zip(volume_cc)
-            .enumerate()
-            .filter(|(_, (_, w))| **w > 0.0)
-            .map(|(i, (d, _))| (u64::from(order_key(*d as f32)) << 32) | i as u64)
+            .map(|(d, w)| Sample::new(*d, *w))
             .collect();
-        sort_by_high_half(&mut packed);
+        Self::from_chunks(&[samples])
+    }
+
+    /// Builds the DVH from samples gathered in chunks (e.g. one per contour plane). Samples
+    /// without volume are ignored. The sort by dose is stable (an LSD radix sort on the dose
+    /// key), so equal doses are summed in the order of the chunks: the result depends only
+    /// on that order, never on the thread count.
+    pub fn from_chunks(chunks: &[Vec<Sample>]) -> Self {
+        let sorted = sort_by_dose(chunks);
         let mut sum = 0.0;
         let mut weighted = 0.0;
-        let mut mid_cc = Vec::with_capacity(packed.len());
-        let mut sorted = Vec::with_capacity(packed.len());
+        let mut mid_cc = Vec::new();
+        let mut doses = Vec::new();
         // Highest dose first; equal doses (at f32 precision) merged into one point.
-        let mut k = packed.len();
+        let mut k = sorted.len();
         while k > 0 {
-            let key = (packed[k - 1] >> 32) as u32;
+            let key = sorted[k - 1].key();
             let mut w = 0.0;
-            while k > 0 && (packed[k - 1] >> 32) as u32 == key {
-                let i = (packed[k - 1] & 0xFFFF_FFFF) as usize;
-                w += volume_cc[i];
-                weighted += dose[i] * volume_cc[i];
+            while k > 0 && sorted[k - 1].key() == key {
+                let v = sorted[k - 1].volume_cc();
+                if v > 0.0 {
+                    w += v;
+                }
                 k -= 1;
             }
-            mid_cc.push(sum + 0.5 * w);
-            sum += w;
-            sorted.push(f64::from(from_order_key(key)));
+            if w > 0.0 {
+                let d = f64::from(from_order_key(key));
+                weighted += d * w;
+                mid_cc.push(sum + 0.5 * w);
+                sum += w;
+                doses.push(d);
+            }
         }
         Dvh {
             mean: if sum > 0.0 { weighted / sum } else { f64::NAN },
-            dose: sorted,
+            dose: doses,
             mid_cc,
             total_cc: sum,
         }
@@ -176,52 +183,59 @@ impl Dvh {
     }
 }
 
-/// An order-preserving u32 key of a finite f32 (negative values below positive ones).
-fn order_key(x: f32) -> u32 {
-    let b = x.to_bits();
-    if b & 0x8000_0000 != 0 {
-        !b
-    } else {
-        b | 0x8000_0000
-    }
-}
-
-fn from_order_key(k: u32) -> f32 {
-    if k & 0x8000_0000 != 0 {
-        f32::from_bits(k & 0x7FFF_FFFF)
-    } else {
-        f32::from_bits(!k)
-    }
-}
-
-/// Sorts by the high 32 bits, stable: LSD radix sort in two 16-bit passes for large inputs,
-/// the standard stable sort for small ones (where the bucket arrays would dominate).
-fn sort_by_high_half(v: &mut Vec<u64>) {
+/// The samples of all chunks sorted by dose key, ascending, stable: an LSD radix sort in
+/// two 16-bit passes (the first reads straight from the chunks) for large inputs, the
+/// standard stable sort for small ones (where the bucket arrays would dominate). A pass
+/// whose digit is the same for every sample is skipped.
+fn sort_by_dose(chunks: &[Vec<Sample>]) -> Vec<Sample> {
     const SMALL: usize = 16_384;
-    if v.len() < SMALL {
-        v.sort_by_key(|x| x >> 32);
-        return;
+    let n: usize = chunks.iter().map(Vec::len).sum();
+    if n < SMALL {
+        let mut v: Vec<Sample> = chunks.concat();
+        v.sort_by_key(|s| s.key());
+        return v;
     }
-    let mut buf = vec![0u64; v.len()];
-    let mut counts = vec![0usize; 1 << 16];
-    for shift in [32u32, 48] {
-        counts.iter_mut().for_each(|c| *c = 0);
-        for &x in v.iter() {
-            counts[((x >> shift) & 0xFFFF) as usize] += 1;
+    let digit = |s: &Sample, shift: u32| ((s.key() >> shift) & 0xFFFF) as usize;
+    let counts = |iter: &mut dyn Iterator<Item = &Sample>, shift: u32| {
+        let mut c = vec![0usize; 1 << 16];
+        for s in iter {
+            c[digit(s, shift)] += 1;
+        }
+        c
+    };
+    let mut out: Vec<Sample> = Vec::new();
+    let mut first = true;
+    for shift in [0u32, 16] {
+        let source: Vec<&[Sample]> = if first {
+            chunks.iter().map(Vec::as_slice).collect()
+        } else {
+            vec![out.as_slice()]
+        };
+        let mut c = counts(&mut source.iter().flat_map(|s| s.iter()), shift);
+        if c.contains(&n) {
+            // Every sample has this digit: the pass would not move anything.
+            if first {
+                out = chunks.concat();
+                first = false;
+            }
+            continue;
         }
         let mut total = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = total;
-            total += n;
+        for x in c.iter_mut() {
+            let m = *x;
+            *x = total;
+            total += m;
         }
-        for &x in v.iter() {
-            let b = ((x >> shift) & 0xFFFF) as usize;
-            buf[counts[b]] = x;
-            counts[b] += 1;
+        let mut next = vec![Sample(0); n];
+        for s in source.iter().flat_map(|s| s.iter()) {
+            let d = digit(s, shift);
+            next[c[d]] = *s;
+            c[d] += 1;
         }
-        std::mem::swap(v, &mut buf);
+        out = next;
+        first = false;
     }
+    out
 }
 
 fn round_to(x: f64, q: f64) -> f64 {
@@ -385,12 +399,13 @@ mod tests {
         let mut w = vec![1.0 / 7.0; 7];
         w.extend(vec![1.0 / 3.0; 3]);
         let h = Dvh::new(&d, &w);
+        // Sample volumes are f32: 1/7 and 1/3 are rounded (about 6e-8 relative).
         assert_relative_eq!(
             h.dose_at_volume_percent(50.0).unwrap(),
             16.0,
-            epsilon = 1e-12
+            max_relative = 1e-6
         );
-        assert_relative_eq!(h.volume_at_dose_percent(16.0), 50.0, epsilon = 1e-12);
+        assert_relative_eq!(h.volume_at_dose_percent(16.0), 50.0, max_relative = 1e-6);
     }
 
     #[test]
@@ -433,14 +448,24 @@ mod tests {
         keys.sort();
         let back: Vec<f32> = keys.iter().map(|k| from_order_key(*k)).collect();
         assert_eq!(back, sorted);
-        // Large input through the radix path: same as a stable sort.
-        let mut v: Vec<u64> = (0..50_000u64)
-            .map(|i| ((i * 7919 % 1000) << 32) | i)
+        // Large input through the radix path, in chunks: same as a stable sort.
+        let v: Vec<Sample> = (0..50_000u64)
+            .map(|i| Sample(((i * 7919 % 1000) << 32) | i))
             .collect();
+        let chunks: Vec<Vec<Sample>> = v.chunks(7_000).map(<[Sample]>::to_vec).collect();
         let mut w = v.clone();
-        sort_by_high_half(&mut v);
-        w.sort_by_key(|x| x >> 32);
-        assert_eq!(v, w);
+        w.sort_by_key(|s| s.key());
+        assert_eq!(sort_by_dose(&chunks), w);
+        // Keys that differ only in the high digit (the low pass is skipped), and only in
+        // the low digit (the high pass is skipped).
+        for scale in [1u64 << 16, 1] {
+            let v: Vec<Sample> = (0..30_000u64)
+                .map(|i| Sample((((i * 31 % 500) * scale) << 32) | i))
+                .collect();
+            let mut w = v.clone();
+            w.sort_by_key(|s| s.key());
+            assert_eq!(sort_by_dose(&[v]), w);
+        }
     }
 
     #[test]
