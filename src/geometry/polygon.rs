@@ -99,8 +99,9 @@ pub fn any_edges_cross(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
         .any(|&(p, q)| eb.iter().any(|&(r, s)| segments_cross(p, q, r, s)))
 }
 
-/// True when a polygon's own non-adjacent edges cross. Edges are bucketed by y band, so
-/// only edges sharing a band are compared (about O(n sqrt n) for contours).
+/// True when a polygon's own non-adjacent edges cross. A sweep in x: edges are taken in
+/// order of their left end and compared only with the edges still open there whose y range
+/// overlaps (a contour has a few open edges at any x, so this is about O(n log n)).
 pub fn self_intersects(p: &[[f64; 2]]) -> bool {
     let n = p.len();
     if n < 4 {
@@ -108,40 +109,31 @@ pub fn self_intersects(p: &[[f64; 2]]) -> bool {
     }
     let adjacent = |i: usize, j: usize| i.abs_diff(j) <= 1 || (i.min(j) == 0 && i.max(j) == n - 1);
     let edge = |i: usize| (p[i], p[(i + 1) % n]);
-    let cross = |i: usize, j: usize| {
-        !adjacent(i, j) && {
-            let (a, b) = edge(i);
-            let (c, d) = edge(j);
-            segments_cross(a, b, c, d)
-        }
-    };
-    if n <= 64 {
-        return (0..n).any(|i| (i + 2..n).any(|j| cross(i, j)));
-    }
-    let (ymin, ymax) = p
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), q| {
-            (lo.min(q[1]), hi.max(q[1]))
-        });
-    let bands = ((n as f64).sqrt() as usize).max(1);
-    let h = (ymax - ymin) / bands as f64;
-    if h.is_nan() || h <= 0.0 {
-        return false;
-    }
-    let band = |y: f64| (((y - ymin) / h) as usize).min(bands - 1);
-    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); bands];
-    for i in 0..n {
+    let range = |i: usize, axis: usize| {
         let (a, b) = edge(i);
-        for bucket in &mut buckets[band(a[1].min(b[1]))..=band(a[1].max(b[1]))] {
-            bucket.push(i);
+        (a[axis].min(b[axis]), a[axis].max(b[axis]))
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| range(i, 0).0.total_cmp(&range(j, 0).0));
+    let mut open: Vec<usize> = Vec::new();
+    for i in order {
+        let left = range(i, 0).0;
+        open.retain(|&j| range(j, 0).1 >= left);
+        let (ylo, yhi) = range(i, 1);
+        let (a, b) = edge(i);
+        for &j in &open {
+            let (jlo, jhi) = range(j, 1);
+            if jhi < ylo || jlo > yhi || adjacent(i, j) {
+                continue;
+            }
+            let (c, d) = edge(j);
+            if segments_cross(a, b, c, d) {
+                return true;
+            }
         }
+        open.push(i);
     }
-    buckets.iter().any(|bucket| {
-        bucket
-            .iter()
-            .enumerate()
-            .any(|(x, &i)| bucket[x + 1..].iter().any(|&j| cross(i, j)))
-    })
+    false
 }
 
 fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
@@ -269,8 +261,7 @@ mod tests {
         let bowtie = vec![[0.0, 0.0], [2.0, 2.0], [2.0, 0.0], [0.0, 2.0]];
         assert!(self_intersects(&bowtie));
         assert!(!self_intersects(&outer));
-        // Many vertices (the bucketed path): a circle is simple; swapping two far vertices
-        // makes it cross itself.
+        // Many vertices: a circle is simple; swapping two far vertices makes it cross itself.
         let mut circle: Polygon = (0..500)
             .map(|k| {
                 let t = 2.0 * std::f64::consts::PI * f64::from(k) / 500.0;
@@ -280,5 +271,55 @@ mod tests {
         assert!(!self_intersects(&circle));
         circle.swap(10, 200);
         assert!(self_intersects(&circle));
+    }
+
+    #[test]
+    fn sweep_finds_the_same_crossings_as_comparing_every_pair() {
+        let brute = |p: &[[f64; 2]]| {
+            let n = p.len();
+            (0..n).any(|i| {
+                (i + 2..n).any(|j| {
+                    !(i == 0 && j == n - 1)
+                        && segments_cross(p[i], p[(i + 1) % n], p[j], p[(j + 1) % n])
+                })
+            })
+        };
+        // Star-shaped polygons with random radii are simple; random points on a small
+        // integer lattice cross, touch and overlap in every way.
+        let mut seed = 12345u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / f64::from(1u32 << 31)
+        };
+        let (mut simple, mut crossing) = (0, 0);
+        for case in 0..400 {
+            let n = 4 + case % 40;
+            let p: Polygon = if case % 2 == 0 {
+                (0..n)
+                    .map(|k| {
+                        let t = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                        let r = 5.0 + 5.0 * next();
+                        [r * t.cos(), r * t.sin()]
+                    })
+                    .collect()
+            } else {
+                (0..n)
+                    .map(|_| [(next() * 6.0).floor(), (next() * 6.0).floor()])
+                    .collect()
+            };
+            let expected = brute(&p);
+            assert_eq!(self_intersects(&p), expected, "{p:?}");
+            if expected {
+                crossing += 1;
+            } else {
+                simple += 1;
+            }
+        }
+        assert!(
+            simple > 100 && crossing > 100,
+            "{simple} simple, {crossing} crossing"
+        );
     }
 }

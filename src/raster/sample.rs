@@ -323,20 +323,12 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
     for s in per_slab {
         out.samples.push(s.samples);
         out.outside_cc += s.outside_cc;
+        if let Some((lo, hi)) = s.vertex_range {
+            out.vertex_min = Some(out.vertex_min.map_or(lo, |m: f64| m.min(lo)));
+            out.vertex_max = Some(out.vertex_max.map_or(hi, |m: f64| m.max(hi)));
+        }
         if let Some(w) = s.warning {
             warnings.push(w);
-        }
-    }
-    // Dose at the vertices of the slab-model solid (each contour vertex on its plane and on
-    // both faces of its slab), for the extremes: with a z gradient they lie on the faces.
-    for slab in &slabs {
-        for z in [slab.z_lo_mm, slab.z_mm, slab.z_hi_mm] {
-            for p in slab.polygons.iter().flatten() {
-                if let Some(d) = dose_at(dose, [p[0], p[1], z]) {
-                    out.vertex_min = Some(out.vertex_min.map_or(d, |m: f64| m.min(d)));
-                    out.vertex_max = Some(out.vertex_max.map_or(d, |m: f64| m.max(d)));
-                }
-            }
         }
     }
     out.warnings = warnings;
@@ -364,6 +356,8 @@ fn even_odd_area(s: &Slab) -> f64 {
 struct SlabSamples {
     samples: Vec<Sample>,
     outside_cc: f64,
+    /// Lowest and highest dose at the slab's vertices inside the grid.
+    vertex_range: Option<(f64, f64)>,
     warning: Option<String>,
 }
 
@@ -483,6 +477,7 @@ fn sample_slab(
     let mut out = SlabSamples {
         samples: Vec::with_capacity(covered * ks.len()),
         outside_cc: 0.0,
+        vertex_range: vertex_range(s, dose),
         warning,
     };
     // Trilinear interpolation, factored: the in-plane weights of a cell are shared by all
@@ -550,6 +545,33 @@ fn sample_slab(
         out.outside_cc += beyond_mm2 * thickness / 1000.0;
     }
     out
+}
+
+/// The lowest and highest dose at the vertices of a slab of the solid (each contour vertex
+/// on its plane and on both faces of the slab) inside the grid: with a z gradient the
+/// extremes of the solid lie on its faces.
+fn vertex_range(s: &Slab, dose: &DoseGrid) -> Option<(f64, f64)> {
+    let g = &dose.geometry;
+    let mut range: Option<(f64, f64)> = None;
+    for z in [s.z_lo_mm, s.z_mm, s.z_hi_mm] {
+        let Some(k) = g.k_of_in_cells(z) else {
+            continue;
+        };
+        for p in s.polygons.iter().flatten() {
+            let (i, j) = (g.i_of(p[0]), g.j_of(p[1]));
+            if !(in_cells(i, g.columns) && in_cells(j, g.rows)) {
+                continue;
+            }
+            let d = trilinear(
+                &dose.values,
+                clamp_index(i, g.columns),
+                clamp_index(j, g.rows),
+                k,
+            );
+            range = Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
+        }
+    }
+    range
 }
 
 /// Splits a fractional index in `[0, n-1]` into a lower index and a weight for the next.
