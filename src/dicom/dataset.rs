@@ -10,6 +10,9 @@
 //!    structure set. A value that is not plain decimal numbers is kept as text, split at
 //!    the backslashes as dicom-rs splits it, so the errors about it stay the same.
 
+use std::cell::Cell;
+use std::ops::Range;
+
 use dicom_core::header::{DataElementHeader, Length, SequenceItemHeader};
 use dicom_core::value::{PrimitiveValue, C};
 use dicom_core::{Tag, VR};
@@ -28,15 +31,28 @@ use super::read::{one_line, tag_text, MAX_NESTING};
 
 /// ContourData (3006,0050).
 const CONTOUR_DATA: Tag = Tag(0x3006, 0x0050);
+/// PixelData (7FE0,0010).
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
-/// Checks the declared lengths and the nesting of a data set, then reads it.
-pub(super) fn parse(data: &[u8], ts: &TransferSyntax) -> Result<InMemDicomObject, String> {
-    check_lengths(data, ts)?;
-    InMemDicomObject::read_dataset_with_dict(
-        ContourNumbers(decoder(data, ts)?),
+/// Checks the declared lengths and the nesting of a data set, then reads it. With
+/// `leave_pixel_data`, the value of a top-level native PixelData is not copied into the
+/// object (its element is there, empty): its place in `data` is returned instead, so a
+/// dose grid is converted straight from the file's bytes.
+pub(super) fn parse(
+    data: &[u8],
+    ts: &TransferSyntax,
+    leave_pixel_data: bool,
+) -> Result<(InMemDicomObject, Option<Range<usize>>), String> {
+    let pixel_data = check_lengths(data, ts)?.filter(|_| leave_pixel_data);
+    let obj = InMemDicomObject::read_dataset_with_dict(
+        ContourNumbers {
+            inner: decoder(data, ts)?,
+            leave: pixel_data.clone(),
+        },
         StandardDataDictionary,
     )
-    .map_err(|e| one_line(&e.to_string()))
+    .map_err(|e| one_line(&e.to_string()))?;
+    Ok((obj, pixel_data))
 }
 
 /// The decoder dicom-object's `read_dataset_with_ts` reads with (default character set,
@@ -59,7 +75,8 @@ fn decoder<'a>(
 /// declared length fits in the data and that sequences nest at most [`MAX_NESTING`] deep.
 /// Values are skipped, not read; a value that runs past the end of the data is read by the
 /// parser (after its length was found to fit), which reports the truncation as it would.
-fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<(), String> {
+/// Returns where the value of a top-level native PixelData lies in `data`.
+fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>>, String> {
     let size = data.len() as u64;
     let fits = |len: Length, what: &dyn Fn() -> String| match len.get() {
         Some(n) if u64::from(n) > size => Err(format!(
@@ -68,16 +85,30 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<(), String> {
         )),
         _ => Ok(()),
     };
+    let skipped = Cell::new(None);
     let skim = SkipValues {
         inner: decoder(data, ts)?,
         size,
+        skipped: &skipped,
     };
     let reader = DataSetReader::new(skim, DataSetReaderOptions::default());
     // Sequences and items each count one level.
     let mut depth = 0usize;
+    let mut pixel_data = None;
+    let mut top_pixel_header = false;
     for token in reader {
-        match token.map_err(|e| one_line(&e.to_string()))? {
-            DataToken::ElementHeader(h) => fits(h.len, &|| format!("element {}", tag_text(h.tag)))?,
+        let token = token.map_err(|e| one_line(&e.to_string()))?;
+        if std::mem::take(&mut top_pixel_header) {
+            if let DataToken::PrimitiveValue(_) = token {
+                pixel_data = skipped.take();
+            }
+        }
+        match token {
+            DataToken::ElementHeader(h) => {
+                fits(h.len, &|| format!("element {}", tag_text(h.tag)))?;
+                top_pixel_header = h.tag == PIXEL_DATA && depth == 0;
+                skipped.set(None);
+            }
             DataToken::SequenceStart { tag, len } => {
                 fits(len, &|| format!("sequence {}", tag_text(tag)))?;
                 depth += 1;
@@ -99,17 +130,19 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<(), String> {
     if depth != 0 {
         return Err("the data ends inside a sequence (truncated file?)".to_string());
     }
-    Ok(())
+    Ok(pixel_data)
 }
 
 /// A decoder that skips values instead of reading them, when they fit in the data; a
-/// value that does not is handed to the real decoder, which fails on it.
-struct SkipValues<D> {
+/// value that does not is handed to the real decoder, which fails on it. The place of the
+/// last value skipped is kept in `skipped`.
+struct SkipValues<'a, D> {
     inner: D,
     size: u64,
+    skipped: &'a Cell<Option<Range<usize>>>,
 }
 
-impl<D: StatefulDecode> SkipValues<D> {
+impl<D: StatefulDecode> SkipValues<'_, D> {
     fn room_for(&self, len: u32) -> bool {
         self.inner.position() + u64::from(len) <= self.size
     }
@@ -117,7 +150,9 @@ impl<D: StatefulDecode> SkipValues<D> {
     fn skip_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
         match header.len.get() {
             Some(n) if self.room_for(n) => {
+                let start = self.inner.position() as usize;
                 self.inner.skip_bytes(n)?;
+                self.skipped.set(Some(start..start + n as usize));
                 Ok(PrimitiveValue::Empty)
             }
             _ => self.inner.read_value_bytes(header),
@@ -125,7 +160,7 @@ impl<D: StatefulDecode> SkipValues<D> {
     }
 }
 
-impl<D: StatefulDecode> StatefulDecode for SkipValues<D> {
+impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
     type Reader = D::Reader;
 
     fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
@@ -192,30 +227,43 @@ impl<D: StatefulDecode> StatefulDecode for SkipValues<D> {
     }
 }
 
-/// A decoder that reads ContourData as numbers (see the module documentation) and
-/// everything else as the wrapped decoder does.
-struct ContourNumbers<D>(D);
+/// A decoder that reads ContourData as numbers (see the module documentation), leaves the
+/// value at `leave` (the top-level PixelData) unread, and reads everything else as the
+/// wrapped decoder does.
+struct ContourNumbers<D> {
+    inner: D,
+    leave: Option<Range<usize>>,
+}
 
 impl<D: StatefulDecode> StatefulDecode for ContourNumbers<D> {
     type Reader = D::Reader;
 
     fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
-        self.0.decode_header()
+        self.inner.decode_header()
     }
 
     fn decode_item_header(&mut self) -> DecodeResult<SequenceItemHeader> {
-        self.0.decode_item_header()
+        self.inner.decode_item_header()
     }
 
     fn read_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
-        self.0.read_value(header)
+        self.inner.read_value(header)
     }
 
     fn read_value_preserved(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
-        if header.tag != CONTOUR_DATA || header.vr != VR::DS || header.len.get().is_none() {
-            return self.0.read_value_preserved(header);
+        if let Some(leave) = &self.leave {
+            if header.tag == PIXEL_DATA
+                && self.inner.position() == leave.start as u64
+                && header.len.get() == Some(leave.len() as u32)
+            {
+                self.inner.skip_bytes(leave.len() as u32)?;
+                return Ok(PrimitiveValue::Empty);
+            }
         }
-        Ok(match self.0.read_value_bytes(header)? {
+        if header.tag != CONTOUR_DATA || header.vr != VR::DS || header.len.get().is_none() {
+            return self.inner.read_value_preserved(header);
+        }
+        Ok(match self.inner.read_value_bytes(header)? {
             PrimitiveValue::U8(bytes) => match ds_numbers(&bytes) {
                 Some(numbers) => PrimitiveValue::F64(C::from_vec(numbers)),
                 None => PrimitiveValue::Strs(
@@ -230,15 +278,15 @@ impl<D: StatefulDecode> StatefulDecode for ContourNumbers<D> {
     }
 
     fn read_value_bytes(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
-        self.0.read_value_bytes(header)
+        self.inner.read_value_bytes(header)
     }
 
     fn read_to_vec(&mut self, length: u32, vec: &mut Vec<u8>) -> DecodeResult<()> {
-        self.0.read_to_vec(length, vec)
+        self.inner.read_to_vec(length, vec)
     }
 
     fn read_u32_to_vec(&mut self, length: u32, vec: &mut Vec<u32>) -> DecodeResult<()> {
-        self.0.read_u32_to_vec(length, vec)
+        self.inner.read_u32_to_vec(length, vec)
     }
 
     fn read_to<W>(&mut self, length: u32, out: W) -> DecodeResult<()>
@@ -246,22 +294,22 @@ impl<D: StatefulDecode> StatefulDecode for ContourNumbers<D> {
         Self: Sized,
         W: std::io::Write,
     {
-        self.0.read_to(length, out)
+        self.inner.read_to(length, out)
     }
 
     fn skip_bytes(&mut self, length: u32) -> DecodeResult<()> {
-        self.0.skip_bytes(length)
+        self.inner.skip_bytes(length)
     }
 
     fn seek(&mut self, position: u64) -> DecodeResult<()>
     where
         Self::Reader: std::io::Seek,
     {
-        self.0.seek(position)
+        self.inner.seek(position)
     }
 
     fn position(&self) -> u64 {
-        self.0.position()
+        self.inner.position()
     }
 }
 

@@ -58,6 +58,10 @@ pub fn decode_samples(file: &DicomFile, layout: SampleLayout, scaling: f64) -> R
         }
         Ok(())
     };
+    if let Some(bytes) = file.native_pixel_data() {
+        check_len(bytes.len())?;
+        return Ok(bytes_to_values(&bytes[..need], layout, big_endian, scaling));
+    }
     match el.value() {
         Value::Primitive(PrimitiveValue::U8(bytes)) => {
             check_len(bytes.len())?;

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use dicom_core::value::{PrimitiveValue, Value};
@@ -42,6 +43,10 @@ pub struct DicomFile {
     pub transfer_syntax: String,
     /// False for bare data sets without File Meta.
     pub has_file_meta: bool,
+    /// The file's bytes and where the value of its top-level native PixelData lies in them,
+    /// when that value was left there instead of copied into `obj` (where its element is
+    /// empty).
+    pixel_bytes: Option<(Vec<u8>, Range<usize>)>,
 }
 
 impl DicomFile {
@@ -51,6 +56,14 @@ impl DicomFile {
             path: &self.path,
             obj: &self.obj,
         }
+    }
+
+    /// The value of the top-level PixelData when it was left in the file's bytes (native,
+    /// not encapsulated, pixel data of a file with a preamble).
+    pub fn native_pixel_data(&self) -> Option<&[u8]> {
+        self.pixel_bytes
+            .as_ref()
+            .and_then(|(bytes, range)| bytes.get(range.clone()))
     }
 
     /// True when multi-byte values in the data set are big endian.
@@ -74,7 +87,7 @@ pub fn open(path: &Path) -> Result<Option<DicomFile>> {
     File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| Error::io(path, e))?;
-    from_bytes(&bytes, path)
+    parse_file(Cow::Owned(bytes), path)
 }
 
 fn too_large(path: &Path, len: u64) -> Error {
@@ -92,12 +105,22 @@ fn too_large(path: &Path, len: u64) -> Error {
 /// [`MAX_NESTING`]: a small file declaring a 4 GB element is refused instead of making the
 /// parser allocate 4 GB.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Option<DicomFile>> {
+    parse_file(Cow::Borrowed(bytes), path)
+}
+
+/// [`from_bytes`] on bytes that may be owned: a file's pixel data is then left in them.
+fn parse_file(bytes: Cow<'_, [u8]>, path: &Path) -> Result<Option<DicomFile>> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(path, bytes.len() as u64));
     }
     if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        return read_part10(&bytes[128..], path).map(Some);
+        const PREAMBLE: usize = 128;
+        let (mut file, pixels) = read_part10(&bytes[PREAMBLE..], path, true)?;
+        file.pixel_bytes =
+            pixels.map(|r| (bytes.into_owned(), r.start + PREAMBLE..r.end + PREAMBLE));
+        return Ok(Some(file));
     }
+    let bytes: &[u8] = &bytes;
     // Some exports start with the File Meta group but no preamble.
     let Some(guess) = guess_bare_transfer_syntax(bytes) else {
         return Ok(None);
@@ -106,14 +129,14 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Option<DicomFile>> {
         let mut with_magic = Vec::with_capacity(bytes.len() + 4);
         with_magic.extend_from_slice(b"DICM");
         with_magic.extend_from_slice(bytes);
-        return read_part10(&with_magic, path).map(Some);
+        return read_part10(&with_magic, path, false).map(|(file, _)| Some(file));
     }
     let ts = TransferSyntaxRegistry
         .get(guess.uid)
         .expect("built-in transfer syntaxes are registered");
-    let parsed = dataset::parse(bytes, ts);
+    let parsed = dataset::parse(bytes, ts, false);
     match parsed {
-        Ok(obj) => {
+        Ok((obj, _)) => {
             // A bare data set is only accepted as DICOM if it says what it is.
             if obj
                 .element_opt(tags::SOP_CLASS_UID)
@@ -128,6 +151,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Option<DicomFile>> {
                 obj,
                 transfer_syntax: guess.uid.to_string(),
                 has_file_meta: false,
+                pixel_bytes: None,
             }))
         }
         // Without a preamble a corrupt data set is hard to tell from another kind of file;
@@ -152,8 +176,13 @@ fn names_rt_class(bytes: &[u8]) -> bool {
 const RT_CLASS_ROOT: &str = "1.2.840.10008.5.1.4.1.1.481.";
 
 /// A Part-10 stream from the magic `DICM` on: File Meta, then the data set in the transfer
-/// syntax the File Meta names.
-fn read_part10(from_magic: &[u8], path: &Path) -> Result<DicomFile> {
+/// syntax the File Meta names. With `leave_pixel_data`, a top-level native PixelData value
+/// is left unread and its place in `from_magic` returned (not for deflated data sets).
+fn read_part10(
+    from_magic: &[u8],
+    path: &Path,
+    leave_pixel_data: bool,
+) -> Result<(DicomFile, Option<Range<usize>>)> {
     let parse_error = |message: String| Error::Parse {
         path: path.to_path_buf(),
         message,
@@ -168,7 +197,8 @@ fn read_part10(from_magic: &[u8], path: &Path) -> Result<DicomFile> {
         .get(&transfer_syntax)
         .ok_or_else(|| Error::unsupported(path, format!("transfer syntax {transfer_syntax}")))?;
     let inflated;
-    let (body, body_ts) = if transfer_syntax == ts::DEFLATED_EXPLICIT_VR_LE {
+    let deflated = transfer_syntax == ts::DEFLATED_EXPLICIT_VR_LE;
+    let (body, body_ts) = if deflated {
         inflated = inflate(rest).map_err(parse_error)?;
         let explicit = TransferSyntaxRegistry
             .get(ts::EXPLICIT_VR_LE)
@@ -183,7 +213,11 @@ fn read_part10(from_magic: &[u8], path: &Path) -> Result<DicomFile> {
         }
         (rest, ts)
     };
-    let obj = dataset::parse(body, body_ts).map_err(parse_error)?;
+    let (obj, pixels) =
+        dataset::parse(body, body_ts, leave_pixel_data && !deflated).map_err(parse_error)?;
+    // The body is the end of `from_magic` (it was not inflated).
+    let body_start = from_magic.len() - body.len();
+    let pixels = pixels.map(|r| r.start + body_start..r.end + body_start);
     // The File Meta says what the data set is; an RT object that does not say so itself
     // (e.g. a file cut before its SOP Class UID) would otherwise pass for "other DICOM".
     let meta_class = meta.media_storage_sop_class_uid();
@@ -196,12 +230,16 @@ fn read_part10(from_magic: &[u8], path: &Path) -> Result<DicomFile> {
     {
         return Err(Attrs::new(path, &obj).missing(a::SOP_CLASS_UID));
     }
-    Ok(DicomFile {
-        path: path.to_path_buf(),
-        obj,
-        transfer_syntax,
-        has_file_meta: true,
-    })
+    Ok((
+        DicomFile {
+            path: path.to_path_buf(),
+            obj,
+            transfer_syntax,
+            has_file_meta: true,
+            pixel_bytes: None,
+        },
+        pixels,
+    ))
 }
 
 /// Inflates a Deflated Explicit VR Little Endian data set, refusing more than
