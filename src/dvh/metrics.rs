@@ -20,8 +20,8 @@ use crate::raster::sample::{from_order_key, Sample};
 /// A cumulative DVH over `(dose, volume)` samples.
 #[derive(Debug, Clone)]
 pub struct Dvh {
-    /// Sample doses, descending.
-    dose: Vec<f64>,
+    /// Sample doses, descending (f32: the precision of the samples; half the memory).
+    dose: Vec<f32>,
     /// Curve abscissa of each sample: cumulative volume at the sample's midpoint, cc.
     mid_cc: Vec<f64>,
     /// Total sampled volume, cc.
@@ -73,8 +73,8 @@ impl Dvh {
                 k -= 1;
             }
             if w > 0.0 {
-                let d = f64::from(from_order_key(key));
-                weighted += d * w;
+                let d = from_order_key(key);
+                weighted += f64::from(d) * w;
                 mid_cc.push(sum + 0.5 * w);
                 sum += w;
                 doses.push(d);
@@ -98,11 +98,11 @@ impl Dvh {
     }
 
     pub fn max(&self) -> Option<f64> {
-        self.dose.first().copied()
+        self.dose.first().map(|&d| f64::from(d))
     }
 
     pub fn min(&self) -> Option<f64> {
-        self.dose.last().copied()
+        self.dose.last().map(|&d| f64::from(d))
     }
 
     pub fn mean(&self) -> Option<f64> {
@@ -120,16 +120,17 @@ impl Dvh {
             return None;
         }
         if x <= self.mid_cc[0] {
-            return Some(self.dose[0]);
+            return Some(f64::from(self.dose[0]));
         }
         if x >= self.mid_cc[n - 1] {
-            return Some(self.dose[n - 1]);
+            return Some(f64::from(self.dose[n - 1]));
         }
         // Largest i with mid_cc[i] <= x.
         let i = self.mid_cc.partition_point(|&m| m <= x) - 1;
         let (m0, m1) = (self.mid_cc[i], self.mid_cc[i + 1]);
         let t = if m1 > m0 { (x - m0) / (m1 - m0) } else { 0.0 };
-        Some(self.dose[i] + t * (self.dose[i + 1] - self.dose[i]))
+        let (d0, d1) = (f64::from(self.dose[i]), f64::from(self.dose[i + 1]));
+        Some(d0 + t * (d1 - d0))
     }
 
     /// `D_x` for `x` in percent of the sampled volume.
@@ -147,15 +148,15 @@ impl Dvh {
             // No threshold, no volume: a NaN in is a NaN out (never a number that passes).
             return f64::NAN;
         }
-        if n == 0 || d > self.dose[0] {
+        if n == 0 || d > f64::from(self.dose[0]) {
             return 0.0;
         }
-        if d <= self.dose[n - 1] {
+        if d <= f64::from(self.dose[n - 1]) {
             return self.total_cc;
         }
         // Last i with dose[i] >= d (dose is descending); then dose[i+1] < d.
-        let i = self.dose.partition_point(|&x| x >= d) - 1;
-        let (d0, d1) = (self.dose[i], self.dose[i + 1]);
+        let i = self.dose.partition_point(|&x| f64::from(x) >= d) - 1;
+        let (d0, d1) = (f64::from(self.dose[i]), f64::from(self.dose[i + 1]));
         let t = if d0 > d1 { (d0 - d) / (d0 - d1) } else { 0.0 };
         self.mid_cc[i] + t * (self.mid_cc[i + 1] - self.mid_cc[i])
     }
