@@ -3,6 +3,12 @@
 
 mod cli;
 
+/// Large buffers on transparent huge pages: a third fewer CPU seconds per plan (see
+/// `sbrt_verify::alloc`).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static GLOBAL: sbrt_verify::alloc::HugePageAlloc = sbrt_verify::alloc::HugePageAlloc;
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }
