@@ -7,8 +7,11 @@
 //! 2. dicom-object builds the object through a decoder that reads ContourData (3006,0050)
 //!    straight from its ASCII bytes into numbers. dicom-rs would make one `String` per
 //!    number through the character-set codec, which was most of the time spent reading a
-//!    structure set. A value that is not plain decimal numbers is kept as text, split at
-//!    the backslashes as dicom-rs splits it, so the errors about it stay the same.
+//!    structure set. A ContourData that is not plain decimal numbers is read by dicom-rs
+//!    as before, so the errors about it stay the same. Other numbers, dates and times
+//!    (DS, IS, DA, TM, DT) made only of digits, signs, points, exponents, colons and spaces
+//!    are split into strings directly: every DICOM character set decodes those bytes to
+//!    themselves (an RT Plan is mostly such values).
 
 use std::cell::Cell;
 use std::ops::Range;
@@ -45,8 +48,9 @@ pub(super) fn parse(
 ) -> Result<(InMemDicomObject, Option<Range<usize>>), String> {
     let pixel_data = check_lengths(data, ts)?.filter(|_| leave_pixel_data);
     let obj = InMemDicomObject::read_dataset_with_dict(
-        ContourNumbers {
+        FastValues {
             inner: decoder(data, ts)?,
+            data,
             leave: pixel_data.clone(),
         },
         StandardDataDictionary,
@@ -227,15 +231,17 @@ impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
     }
 }
 
-/// A decoder that reads ContourData as numbers (see the module documentation), leaves the
-/// value at `leave` (the top-level PixelData) unread, and reads everything else as the
-/// wrapped decoder does.
-struct ContourNumbers<D> {
+/// A decoder that reads ContourData as numbers and other numbers, dates and times in plain
+/// ASCII without the character-set codec (see the module documentation), leaves the value
+/// at `leave` (the top-level PixelData) unread, and reads everything else as the wrapped
+/// decoder does. `data` is what the wrapped decoder reads, from its position 0.
+struct FastValues<'a, D> {
     inner: D,
+    data: &'a [u8],
     leave: Option<Range<usize>>,
 }
 
-impl<D: StatefulDecode> StatefulDecode for ContourNumbers<D> {
+impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
     type Reader = D::Reader;
 
     fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
@@ -251,30 +257,43 @@ impl<D: StatefulDecode> StatefulDecode for ContourNumbers<D> {
     }
 
     fn read_value_preserved(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
+        let start = self.inner.position() as usize;
+        let len = header.len.get().unwrap_or(0);
         if let Some(leave) = &self.leave {
-            if header.tag == PIXEL_DATA
-                && self.inner.position() == leave.start as u64
-                && header.len.get() == Some(leave.len() as u32)
-            {
-                self.inner.skip_bytes(leave.len() as u32)?;
+            if header.tag == PIXEL_DATA && start == leave.start && len as usize == leave.len() {
+                self.inner.skip_bytes(len)?;
                 return Ok(PrimitiveValue::Empty);
             }
         }
-        if header.tag != CONTOUR_DATA || header.vr != VR::DS || header.len.get().is_none() {
-            return self.inner.read_value_preserved(header);
+        // Values that run past the data (or have no length) take the usual path and error.
+        let bytes = match self.data.get(start..start.saturating_add(len as usize)) {
+            Some(b) if !b.is_empty() => b,
+            _ => return self.inner.read_value_preserved(header),
+        };
+        let value = if header.tag == CONTOUR_DATA && header.vr == VR::DS {
+            ds_numbers(bytes).map(|numbers| PrimitiveValue::F64(C::from_vec(numbers)))
+        } else if matches!(header.vr, VR::DS | VR::IS | VR::DA | VR::TM | VR::DT)
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_digit() || b" +-.eE:\\".contains(b))
+        {
+            // What the codec of any DICOM character set makes of these bytes.
+            Some(PrimitiveValue::Strs(
+                bytes
+                    .split(|b| *b == b'\\')
+                    .map(|part| part.iter().map(|&b| char::from(b)).collect())
+                    .collect(),
+            ))
+        } else {
+            None
+        };
+        match value {
+            Some(v) => {
+                self.inner.skip_bytes(len)?;
+                Ok(v)
+            }
+            None => self.inner.read_value_preserved(header),
         }
-        Ok(match self.inner.read_value_bytes(header)? {
-            PrimitiveValue::U8(bytes) => match ds_numbers(&bytes) {
-                Some(numbers) => PrimitiveValue::F64(C::from_vec(numbers)),
-                None => PrimitiveValue::Strs(
-                    bytes
-                        .split(|b| *b == b'\\')
-                        .map(|part| String::from_utf8_lossy(part).into_owned())
-                        .collect(),
-                ),
-            },
-            other => other,
-        })
     }
 
     fn read_value_bytes(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
@@ -319,22 +338,125 @@ fn ds_numbers(bytes: &[u8]) -> Option<Vec<f64>> {
     let mut out = Vec::with_capacity(bytes.len() / 8 + 1);
     for part in bytes.split(|b| *b == b'\\') {
         let part = part.trim_ascii();
-        if part.is_empty()
-            || !part
-                .iter()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
-        {
-            return None;
-        }
-        // Only ASCII bytes are left, so this is valid UTF-8.
-        out.push(std::str::from_utf8(part).ok()?.parse::<f64>().ok()?);
+        let value = match plain_decimal(part) {
+            Some(v) => v,
+            None => {
+                if part.is_empty()
+                    || !part.iter().all(|b| {
+                        b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E')
+                    })
+                {
+                    return None;
+                }
+                // Only ASCII bytes are left, so this is valid UTF-8.
+                std::str::from_utf8(part).ok()?.parse::<f64>().ok()?
+            }
+        };
+        out.push(value);
     }
     Some(out)
+}
+
+/// Powers of ten that are exact in f64.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `[+-]digits[.digits]` with at most 2^53 as the digits' integer and at most 22 decimals
+/// (what contour coordinates look like): that integer divided by an exact power of ten,
+/// one correctly rounded operation, so the same f64 as `str::parse`. `None` for anything
+/// else (exponents, long mantissas), which `str::parse` then reads.
+fn plain_decimal(s: &[u8]) -> Option<f64> {
+    let (negative, s) = match s.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, s),
+    };
+    let mut mantissa: u64 = 0;
+    let mut decimals = 0usize;
+    let mut digits = 0usize;
+    let mut point = false;
+    for &b in s {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                digits += 1;
+                if point {
+                    decimals += 1;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if digits == 0 || mantissa > 1 << 53 || decimals >= EXACT_POWERS_OF_TEN.len() {
+        return None;
+    }
+    let v = mantissa as f64 / EXACT_POWERS_OF_TEN[decimals];
+    Some(if negative { -v } else { v })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_decimals_parse_to_the_same_f64_as_the_standard_library() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 11
+        };
+        let mut fast = 0;
+        for _ in 0..200_000 {
+            let int = next() % 1_000_000;
+            let frac = next() % 10_000_000_000;
+            let decimals = (next() % 12) as usize;
+            let frac = format!("{frac:010}");
+            let sign = ["", "-", "+"][(next() % 3) as usize];
+            let text = match next() % 4 {
+                0 => format!("{sign}{int}"),
+                1 => format!("{sign}{int}.{}", &frac[..decimals.min(10)]),
+                2 => format!("{sign}.{}", &frac[..decimals.clamp(1, 10)]),
+                _ => format!("{sign}{int}{}.{frac}{frac}", next()),
+            };
+            let expected: f64 = text.parse().unwrap();
+            if let Some(v) = plain_decimal(text.as_bytes()) {
+                fast += 1;
+                assert_eq!(v.to_bits(), expected.to_bits(), "{text}");
+            }
+            assert_eq!(
+                ds_numbers(text.as_bytes()).map(|v| v[0].to_bits()),
+                Some(expected.to_bits()),
+                "{text}"
+            );
+        }
+        assert!(fast > 100_000, "{fast}");
+        for bad in [
+            &b""[..],
+            b"-",
+            b".",
+            b"1.2.3",
+            b"1e5",
+            b"--1",
+            b"1-2",
+            b" 1",
+        ] {
+            assert_eq!(
+                plain_decimal(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(
+            plain_decimal(b"-0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+    }
 
     #[test]
     fn ds_numbers_reads_plain_decimals_and_refuses_the_rest() {

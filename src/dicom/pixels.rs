@@ -164,42 +164,29 @@ fn native_bytes(p: &PrimitiveValue, big_endian: bool) -> Option<Vec<u8>> {
 }
 
 fn bytes_to_values(bytes: &[u8], layout: SampleLayout, big_endian: bool, scaling: f64) -> Vec<f32> {
-    let v = |raw: f64| (raw * scaling) as f32;
-    match (layout.bits_allocated, layout.signed) {
-        (16, signed) => bytes
-            .chunks_exact(2)
-            .map(|c| {
-                let b = [c[0], c[1]];
-                let u = if big_endian {
-                    u16::from_be_bytes(b)
-                } else {
-                    u16::from_le_bytes(b)
-                };
-                v(if signed {
-                    f64::from(u as i16)
-                } else {
-                    f64::from(u)
-                })
-            })
-            .collect(),
-        (32, signed) => bytes
-            .chunks_exact(4)
-            .map(|c| {
-                let b = [c[0], c[1], c[2], c[3]];
-                let u = if big_endian {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                };
-                v(if signed {
-                    f64::from(u as i32)
-                } else {
-                    f64::from(u)
-                })
-            })
-            .collect(),
+    // One tight loop per layout (no branch per sample).
+    match (layout.bits_allocated, layout.signed, big_endian) {
+        (16, false, false) => scale(bytes, scaling, |b| f64::from(u16::from_le_bytes(b))),
+        (16, false, true) => scale(bytes, scaling, |b| f64::from(u16::from_be_bytes(b))),
+        (16, true, false) => scale(bytes, scaling, |b| f64::from(i16::from_le_bytes(b))),
+        (16, true, true) => scale(bytes, scaling, |b| f64::from(i16::from_be_bytes(b))),
+        (32, false, false) => scale(bytes, scaling, |b| f64::from(u32::from_le_bytes(b))),
+        (32, false, true) => scale(bytes, scaling, |b| f64::from(u32::from_be_bytes(b))),
+        (32, true, false) => scale(bytes, scaling, |b| f64::from(i32::from_le_bytes(b))),
+        (32, true, true) => scale(bytes, scaling, |b| f64::from(i32::from_be_bytes(b))),
         _ => unreachable!("bits_allocated is checked to be 16 or 32 before decoding"),
     }
+}
+
+/// Samples of `N` bytes -> `raw(sample) x scaling` as f32 (computed in f64).
+fn scale<const N: usize>(bytes: &[u8], scaling: f64, raw: impl Fn([u8; N]) -> f64) -> Vec<f32> {
+    bytes
+        .chunks_exact(N)
+        .map(|c| {
+            let sample: [u8; N] = c.try_into().expect("chunks_exact yields N bytes");
+            (raw(sample) * scaling) as f32
+        })
+        .collect()
 }
 
 /// The most a PackBits segment can expand: a 2-byte repeat run makes 128 bytes.

@@ -220,12 +220,15 @@ fn sort_by_dose<'a>(chunks: &[Vec<Sample>], buffers: &'a mut [Vec<Sample>; 2]) -
         v.sort_by_key(|s| s.key());
         return v;
     }
-    let digit = |s: &Sample, shift: u32| ((s.key() >> shift) as usize) & (BUCKETS - 1);
     // All three histograms in one read of the input.
     let mut counts = [[0usize; BUCKETS]; 3];
-    for s in chunks.iter().flatten() {
-        for (pass, c) in counts.iter_mut().enumerate() {
-            c[digit(s, pass as u32 * BITS)] += 1;
+    let [c0, c1, c2] = &mut counts;
+    for chunk in chunks {
+        for s in chunk {
+            let k = s.key() as usize;
+            c0[k & (BUCKETS - 1)] += 1;
+            c1[(k >> BITS) & (BUCKETS - 1)] += 1;
+            c2[(k >> (2 * BITS)) & (BUCKETS - 1)] += 1;
         }
     }
     // The buffer holding the result so far (None: still in the chunks).
@@ -254,8 +257,12 @@ fn sort_by_dose<'a>(chunks: &[Vec<Sample>], buffers: &'a mut [Vec<Sample>; 2]) -
         }
         let to = &mut to[..n];
         match current {
-            None => scatter(chunks.iter().flatten(), to, c, |s| digit(s, shift)),
-            Some(_) => scatter(from[..n].iter(), to, c, |s| digit(s, shift)),
+            None => {
+                for chunk in chunks {
+                    scatter(chunk, to, c, shift);
+                }
+            }
+            Some(_) => scatter(&from[..n], to, c, shift),
         }
         current = Some(target);
     }
@@ -265,15 +272,11 @@ fn sort_by_dose<'a>(chunks: &[Vec<Sample>], buffers: &'a mut [Vec<Sample>; 2]) -
     }
 }
 
-/// One counting-sort pass: each sample goes to the next free place of its bucket.
-fn scatter<'a>(
-    from: impl Iterator<Item = &'a Sample>,
-    to: &mut [Sample],
-    next: &mut [usize],
-    digit: impl Fn(&Sample) -> usize,
-) {
+/// One counting-sort pass: each sample goes to the next free place of its bucket (the
+/// 11-bit digit of its key at `shift`).
+fn scatter(from: &[Sample], to: &mut [Sample], next: &mut [usize; 2048], shift: u32) {
     for s in from {
-        let d = digit(s);
+        let d = (s.key() >> shift) as usize & 2047;
         to[next[d]] = *s;
         next[d] += 1;
     }
