@@ -495,26 +495,34 @@ fn sample_slab(
         })
         .collect();
 
+    // Voxel columns and weights of the lattice columns, the same for every row.
+    let columns: Vec<Option<(usize, usize, f64)>> = (0..width)
+        .map(|a| {
+            let i = (a as f64 + 0.5 + u0) / f - 0.5;
+            in_cells(i, g.columns).then(|| {
+                let (i0, fi) = split_index(clamp_index(i, g.columns), ni);
+                (i0, (i0 + 1).min(ni - 1), fi)
+            })
+        })
+        .collect();
     let mut lattice_area_mm2 = 0.0;
     for b in 0..height {
         let j = (b as f64 + 0.5 + v0) / f - 0.5;
         let j_in = in_cells(j, g.rows);
         let (j0, fj) = split_index(clamp_index(j, g.rows), nj);
         let j1 = (j0 + 1).min(nj - 1);
-        for a in 0..width {
-            let c = cov[b * width + a].clamp(0.0, 1.0);
+        let row = &cov[b * width..(b + 1) * width];
+        for (&c, column) in row.iter().zip(&columns) {
+            let c = c.clamp(0.0, 1.0);
             if c <= 1e-12 {
                 continue;
             }
             lattice_area_mm2 += c * sub_area_mm2;
-            let i = (a as f64 + 0.5 + u0) / f - 0.5;
-            if !(j_in && in_cells(i, g.columns)) {
+            let Some((i0, i1, fi)) = column.filter(|_| j_in) else {
                 out.outside_cc += c * (cell_cc * ks.len() as f64 + outside_cell_cc);
                 continue;
-            }
+            };
             out.outside_cc += c * outside_cell_cc;
-            let (i0, fi) = split_index(clamp_index(i, g.columns), ni);
-            let i1 = (i0 + 1).min(ni - 1);
             let corners = [j0 * ni + i0, j0 * ni + i1, j1 * ni + i0, j1 * ni + i1];
             let weights = [
                 (1.0 - fj) * (1.0 - fi),
