@@ -228,13 +228,30 @@ pub fn slabs(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> (Vec<Sla
 /// Trilinear interpolation of the grid at fractional indices (each within `[0, n-1]`).
 #[inline]
 fn trilinear(d: &ndarray::Array3<f32>, i: f64, j: f64, k: f64) -> f64 {
-    let (nk, nj, ni) = d.dim();
+    trilinear_at_k(d, i, j, split_k(d, k))
+}
+
+/// The two frames around fractional index `k` and the weight of the second.
+#[inline]
+fn split_k(d: &ndarray::Array3<f32>, k: f64) -> (usize, usize, f64) {
+    let nk = d.dim().0;
+    let (k0, fk) = split_index(k, nk);
+    (k0, (k0 + 1).min(nk - 1), fk)
+}
+
+/// [`trilinear`] with the frames already found (the same for many points of one plane).
+#[inline]
+fn trilinear_at_k(
+    d: &ndarray::Array3<f32>,
+    i: f64,
+    j: f64,
+    (k0, k1, fk): (usize, usize, f64),
+) -> f64 {
+    let (_, nj, ni) = d.dim();
     let (i0, fi) = split_index(i, ni);
     let (j0, fj) = split_index(j, nj);
-    let (k0, fk) = split_index(k, nk);
     let i1 = (i0 + 1).min(ni - 1);
     let j1 = (j0 + 1).min(nj - 1);
-    let k1 = (k0 + 1).min(nk - 1);
     let v = |k: usize, j: usize, i: usize| f64::from(d[[k, j, i]]);
     let c00 = v(k0, j0, i0) * (1.0 - fi) + v(k0, j0, i1) * fi;
     let c01 = v(k0, j1, i0) * (1.0 - fi) + v(k0, j1, i1) * fi;
@@ -565,16 +582,17 @@ fn vertex_range(s: &Slab, dose: &DoseGrid) -> Option<(f64, f64)> {
         let Some(k) = g.k_of_in_cells(z) else {
             continue;
         };
+        let frames = split_k(&dose.values, k);
         for p in s.polygons.iter().flatten() {
             let (i, j) = (g.i_of(p[0]), g.j_of(p[1]));
             if !(in_cells(i, g.columns) && in_cells(j, g.rows)) {
                 continue;
             }
-            let d = trilinear(
+            let d = trilinear_at_k(
                 &dose.values,
                 clamp_index(i, g.columns),
                 clamp_index(j, g.rows),
-                k,
+                frames,
             );
             range = Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
         }
