@@ -198,85 +198,103 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<[Vec<Sample>; 2]> = Default::default();
 }
 
-/// The samples of all chunks sorted by dose key, ascending, stable, in one of `buffers`:
-/// an LSD radix sort in three 11-bit passes (2048 buckets: the counts and the write
-/// positions stay in cache; the first pass reads straight from the chunks) for large
-/// inputs, the standard stable sort for small ones. A pass whose digit is the same for
-/// every sample is skipped.
+/// The samples of all chunks sorted by dose key, ascending, stable, in one of `buffers`.
+/// Large inputs: one radix pass on the top 11 bits of the key (sign, exponent and two
+/// mantissa bits: a quarter octave of dose each) straight from the chunks, then each
+/// bucket on its own, while it is in cache: an LSD radix sort on the low 21 bits in two
+/// passes (a pass whose digit is the same for every sample is skipped), or an insertion
+/// sort for a few samples. Small inputs: the standard stable sort.
 fn sort_by_dose<'a>(chunks: &[Vec<Sample>], buffers: &'a mut [Vec<Sample>; 2]) -> &'a [Sample] {
     const SMALL: usize = 4_096;
-    const BITS: u32 = 11;
-    const BUCKETS: usize = 1 << BITS;
     let n: usize = chunks.iter().map(Vec::len).sum();
-    let concat = |buffer: &'a mut Vec<Sample>| -> &'a mut Vec<Sample> {
-        buffer.clear();
-        for c in chunks {
-            buffer.extend_from_slice(c);
-        }
-        buffer
-    };
+    let [sorted, spare] = buffers;
     if n < SMALL {
-        let v = concat(&mut buffers[0]);
-        v.sort_by_key(|s| s.key());
-        return v;
+        sorted.clear();
+        for c in chunks {
+            sorted.extend_from_slice(c);
+        }
+        sorted.sort_by_key(|s| s.key());
+        return sorted;
     }
-    // All three histograms in one read of the input.
-    let mut counts = [[0usize; BUCKETS]; 3];
-    let [c0, c1, c2] = &mut counts;
+    for b in [&mut *sorted, &mut *spare] {
+        if b.len() < n {
+            b.resize(n, Sample(0));
+        }
+    }
+    let (sorted, spare) = (&mut sorted[..n], &mut spare[..n]);
+    const TOP: u32 = 21;
+    let mut next = [0usize; 2048];
     for chunk in chunks {
         for s in chunk {
-            let k = s.key() as usize;
-            c0[k & (BUCKETS - 1)] += 1;
-            c1[(k >> BITS) & (BUCKETS - 1)] += 1;
-            c2[(k >> (2 * BITS)) & (BUCKETS - 1)] += 1;
+            next[(s.key() >> TOP) as usize] += 1;
         }
     }
-    // The buffer holding the result so far (None: still in the chunks).
-    let mut current: Option<usize> = None;
-    for (pass, c) in counts.iter_mut().enumerate() {
-        if c.contains(&n) {
-            // Every sample has this digit: the pass would not move anything.
+    let mut starts = [0usize; 2049];
+    for d in 0..2048 {
+        starts[d + 1] = starts[d] + next[d];
+    }
+    next.copy_from_slice(&starts[..2048]);
+    for chunk in chunks {
+        scatter(chunk, sorted, &mut next, TOP, 2047);
+    }
+    for d in 0..2048 {
+        let (lo, hi) = (starts[d], starts[d + 1]);
+        sort_low_bits(&mut sorted[lo..hi], &mut spare[lo..hi]);
+    }
+    sorted
+}
+
+/// Sorts samples that share the top 11 bits of their key by the low 21 bits, stable.
+fn sort_low_bits(v: &mut [Sample], spare: &mut [Sample]) {
+    if v.len() < 64 {
+        // Insertion sort: stable, and quick for a few samples.
+        for i in 1..v.len() {
+            let x = v[i];
+            let mut j = i;
+            while j > 0 && v[j - 1].key() > x.key() {
+                v[j] = v[j - 1];
+                j -= 1;
+            }
+            v[j] = x;
+        }
+        return;
+    }
+    let mut low = [0usize; 2048];
+    let mut mid = [0usize; 1024];
+    for s in v.iter() {
+        let k = s.key() as usize;
+        low[k & 2047] += 1;
+        mid[(k >> 11) & 1023] += 1;
+    }
+    let n = v.len();
+    let mut in_v = true;
+    for (counts, shift, mask) in [(&mut low[..], 0u32, 2047usize), (&mut mid[..], 11, 1023)] {
+        if counts.contains(&n) {
             continue;
         }
-        let shift = pass as u32 * BITS;
         let mut total = 0;
-        for x in c.iter_mut() {
+        for x in counts.iter_mut() {
             let m = *x;
             *x = total;
             total += m;
         }
-        let target = current.map_or(0, |b| 1 - b);
-        let [first, second] = buffers;
-        let (from, to) = if target == 0 {
-            (&*second, first)
+        if in_v {
+            scatter(v, spare, counts, shift, mask);
         } else {
-            (&*first, second)
-        };
-        if to.len() < n {
-            to.resize(n, Sample(0));
+            scatter(spare, v, counts, shift, mask);
         }
-        let to = &mut to[..n];
-        match current {
-            None => {
-                for chunk in chunks {
-                    scatter(chunk, to, c, shift);
-                }
-            }
-            Some(_) => scatter(&from[..n], to, c, shift),
-        }
-        current = Some(target);
+        in_v = !in_v;
     }
-    match current {
-        Some(b) => &buffers[b][..n],
-        None => concat(&mut buffers[0]),
+    if !in_v {
+        v.copy_from_slice(spare);
     }
 }
 
 /// One counting-sort pass: each sample goes to the next free place of its bucket (the
-/// 11-bit digit of its key at `shift`).
-fn scatter(from: &[Sample], to: &mut [Sample], next: &mut [usize; 2048], shift: u32) {
+/// digit `(key >> shift) & mask`).
+fn scatter(from: &[Sample], to: &mut [Sample], next: &mut [usize], shift: u32, mask: usize) {
     for s in from {
-        let d = (s.key() >> shift) as usize & 2047;
+        let d = (s.key() >> shift) as usize & mask;
         to[next[d]] = *s;
         next[d] += 1;
     }
@@ -506,6 +524,21 @@ mod tests {
         let mut expected = few.clone();
         expected.sort_by_key(|s| s.key());
         assert_eq!(sort_by_dose(&[few], &mut buffers), expected);
+        // Doses over many octaves with repeats (buckets of every size), in uneven chunks,
+        // weights numbering the samples: the same order as the standard stable sort.
+        let mut seed = 99u64;
+        let doses: Vec<Sample> = (0..60_000u32)
+            .map(|i| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let octave = (seed >> 60) as i32 - 8;
+                let dose = f64::from((seed >> 40) as u32 % 50) / 50.0 * 2f64.powi(octave);
+                Sample((u64::from(Sample::new(dose, 1.0).key()) << 32) | u64::from(i))
+            })
+            .collect();
+        let chunks: Vec<Vec<Sample>> = doses.chunks(977).map(<[Sample]>::to_vec).collect();
+        let mut expected = doses.clone();
+        expected.sort_by_key(|s| s.key());
+        assert_eq!(sort_by_dose(&chunks, &mut Default::default()), expected);
         // Keys that differ only in the high digit (the low pass is skipped), and only in
         // the low digit (the high pass is skipped).
         for scale in [1u64 << 16, 1] {
