@@ -179,9 +179,15 @@ fn bytes_to_values(bytes: &[u8], layout: SampleLayout, big_endian: bool, scaling
 }
 
 /// Samples of `N` bytes -> `raw(sample) x scaling` as f32 (computed in f64).
-fn scale<const N: usize>(bytes: &[u8], scaling: f64, raw: impl Fn([u8; N]) -> f64) -> Vec<f32> {
+/// In parallel (rayon; the order of the result is the order of the samples).
+fn scale<const N: usize>(
+    bytes: &[u8],
+    scaling: f64,
+    raw: impl Fn([u8; N]) -> f64 + Sync,
+) -> Vec<f32> {
+    use rayon::prelude::*;
     bytes
-        .chunks_exact(N)
+        .par_chunks_exact(N)
         .map(|c| {
             let sample: [u8; N] = c.try_into().expect("chunks_exact yields N bytes");
             (raw(sample) * scaling) as f32

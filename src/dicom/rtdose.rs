@@ -194,10 +194,14 @@ impl DoseGrid {
         };
         let values = decode_samples(file, layout, grid_scaling)?;
         debug_assert_eq!(values.len(), voxels);
-        if values.iter().any(|v| !v.is_finite()) {
+        // Both checks in one pass over the grid.
+        let (not_finite, negative) = values.iter().fold((false, false), |(bad, neg), &v| {
+            (bad || !v.is_finite(), neg || v < 0.0)
+        });
+        if not_finite {
             return Err(at.bad(a::DOSE_GRID_SCALING, "scaled dose is not finite"));
         }
-        if values.iter().any(|&v| v < 0.0) {
+        if negative {
             warnings.push("dose grid has negative values".to_string());
         }
         let values = Array3::from_shape_vec((frames, rows, columns), values)
