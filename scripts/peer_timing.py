@@ -12,6 +12,7 @@ sbrt-verify also runs with RAYON_NUM_THREADS=1 and 2 for the thread scaling. Pea
 (max RSS) comes from GNU time when /usr/bin/time is installed.
 """
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -48,6 +49,29 @@ def timed(cmd, env=None, cwd=None):
         except (ValueError, IndexError):
             rss = None
     return dt, rss
+
+
+def memory_line(binary, data, peaks):
+    """Peak memory of sbrt-verify against the dose grid (f32, as held in memory) and its
+    'masks': the dose samples of all ROIs (8 bytes each), which stand in for per-ROI masks."""
+    if not peaks:
+        print("peak memory: not measured (GNU time is not installed)")
+        return
+    info = json.loads(subprocess.run([binary, "inspect", data, "--format", "json"],
+                                     capture_output=True, text=True).stdout)
+    d = info["plan_sets"][0]["dose"]
+    mib = 1024.0 * 1024.0
+    grid = d["columns"] * d["rows"] * d["frames"] * 4 / mib
+    dvh = json.loads(subprocess.run([binary, "dvh", data, "--format", "json"],
+                                    capture_output=True, text=True).stdout)
+    masks = sum(s.get("samples") or 0 for s in dvh["structures"]) * 8 / mib
+    _, base = timed([binary, "--version"])
+    peak = max(peaks)
+    budget = 3 * grid + masks
+    print(f"peak memory (2 threads):     {peak:.0f} MB = {peak / grid:.1f}x the f32 dose grid "
+          f"({grid:.1f} MB; {peak - (base or 0):.0f} MB above the bare process); "
+          f"target < 3 x grid + masks (samples, {masks:.1f} MB) = {budget:.0f} MB: "
+          f"{'met' if peak < budget else 'not met'}")
 
 
 def main():
@@ -109,6 +133,7 @@ def main():
     print(f"speed-up vs plastimatch:     {med['plastimatch 1.9.4 (3 processes)'] / ours:.1f}x (target 10x)")
     print(f"speed-up vs dicompyler-core: {med['dicompyler-core 0.5.6'] / ours:.1f}x (target 50x)")
     print(f"1 -> 2 threads:              {med['sbrt-verify (1 thread)'] / ours:.2f}x (target 1.7x)")
+    memory_line(binary, data, mems["sbrt-verify (2 threads)"])
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -216,12 +216,10 @@ fn sort_by_dose<'a>(chunks: &[Vec<Sample>], buffers: &'a mut [Vec<Sample>; 2]) -
         sorted.sort_by_key(|s| s.key());
         return sorted;
     }
-    for b in [&mut *sorted, &mut *spare] {
-        if b.len() < n {
-            b.resize(n, Sample(0));
-        }
+    if sorted.len() < n {
+        sorted.resize(n, Sample(0));
     }
-    let (sorted, spare) = (&mut sorted[..n], &mut spare[..n]);
+    let sorted = &mut sorted[..n];
     const TOP: u32 = 21;
     let mut next = [0usize; 2048];
     for chunk in chunks {
@@ -237,9 +235,17 @@ fn sort_by_dose<'a>(chunks: &[Vec<Sample>], buffers: &'a mut [Vec<Sample>; 2]) -
     for chunk in chunks {
         scatter(chunk, sorted, &mut next, TOP, 2047);
     }
+    // The spare buffer only ever holds one bucket.
+    let largest = (0..2048)
+        .map(|d| starts[d + 1] - starts[d])
+        .max()
+        .unwrap_or(0);
+    if spare.len() < largest {
+        spare.resize(largest, Sample(0));
+    }
     for d in 0..2048 {
         let (lo, hi) = (starts[d], starts[d + 1]);
-        sort_low_bits(&mut sorted[lo..hi], &mut spare[lo..hi]);
+        sort_low_bits(&mut sorted[lo..hi], &mut spare[..hi - lo]);
     }
     sorted
 }
