@@ -109,21 +109,28 @@ pub fn self_intersects(p: &[[f64; 2]]) -> bool {
     }
     let adjacent = |i: usize, j: usize| i.abs_diff(j) <= 1 || (i.min(j) == 0 && i.max(j) == n - 1);
     let edge = |i: usize| (p[i], p[(i + 1) % n]);
-    let range = |i: usize, axis: usize| {
+    // Each edge's index and its x and y ranges, in order of the left end.
+    let mut edges: Vec<(usize, [f64; 4])> = (0..n)
+        .map(|i| {
+            let (a, b) = edge(i);
+            (
+                i,
+                [
+                    a[0].min(b[0]),
+                    a[0].max(b[0]),
+                    a[1].min(b[1]),
+                    a[1].max(b[1]),
+                ],
+            )
+        })
+        .collect();
+    edges.sort_by(|x, y| x.1[0].total_cmp(&y.1[0]));
+    let mut open: Vec<(usize, [f64; 4])> = Vec::new();
+    for &(i, r) in &edges {
+        open.retain(|(_, o)| o[1] >= r[0]);
         let (a, b) = edge(i);
-        (a[axis].min(b[axis]), a[axis].max(b[axis]))
-    };
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| range(i, 0).0.total_cmp(&range(j, 0).0));
-    let mut open: Vec<usize> = Vec::new();
-    for i in order {
-        let left = range(i, 0).0;
-        open.retain(|&j| range(j, 0).1 >= left);
-        let (ylo, yhi) = range(i, 1);
-        let (a, b) = edge(i);
-        for &j in &open {
-            let (jlo, jhi) = range(j, 1);
-            if jhi < ylo || jlo > yhi || adjacent(i, j) {
+        for &(j, o) in &open {
+            if o[3] < r[2] || o[2] > r[3] || adjacent(i, j) {
                 continue;
             }
             let (c, d) = edge(j);
@@ -131,7 +138,7 @@ pub fn self_intersects(p: &[[f64; 2]]) -> bool {
                 return true;
             }
         }
-        open.push(i);
+        open.push((i, r));
     }
     false
 }
