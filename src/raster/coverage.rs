@@ -106,17 +106,19 @@ impl Coverage {
 
     /// Turns the accumulation into per-cell coverage (prefix sum along each row) and returns
     /// it row-major, `width x height`.
-    pub fn finish(self) -> Vec<f64> {
-        let stride = self.stride();
-        let mut out = Vec::with_capacity(self.width * self.height);
+    pub fn finish(mut self) -> Vec<f64> {
+        // In place: cell (a, row) moves from row * stride + a to row * width + a, which is
+        // never after it, so nothing is overwritten before it is read.
+        let (width, stride) = (self.width, self.stride());
         for row in 0..self.height {
             let mut sum = 0.0;
-            for a in 0..self.width {
+            for a in 0..width {
                 sum += self.acc[row * stride + a];
-                out.push(sum);
+                self.acc[row * width + a] = sum;
             }
         }
-        out
+        self.acc.truncate(width * self.height);
+        self.acc
     }
 }
 
