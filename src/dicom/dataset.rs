@@ -4,14 +4,15 @@
 //! 1. [`check_lengths`] walks the headers and skips the values (nothing is decoded or
 //!    allocated) and checks, before the parser would allocate anything, that every declared
 //!    length fits in the data and that sequences nest at most [`MAX_NESTING`] deep.
-//! 2. dicom-object builds the object through a decoder that reads ContourData (3006,0050)
-//!    straight from its ASCII bytes into numbers. dicom-rs would make one `String` per
-//!    number through the character-set codec, which was most of the time spent reading a
-//!    structure set. A ContourData that is not plain decimal numbers is read by dicom-rs
-//!    as before, so the errors about it stay the same. Other numbers, dates and times
-//!    (DS, IS, DA, TM, DT) made only of digits, signs, points, exponents, colons and spaces
-//!    are split into strings directly: every DICOM character set decodes those bytes to
-//!    themselves (an RT Plan is mostly such values).
+//! 2. dicom-object builds the object through a decoder that reads decimal strings (DS:
+//!    ContourData, the leaf positions of an RT Plan...) straight from their ASCII bytes
+//!    into numbers. dicom-rs would make one `String` per number through the character-set
+//!    codec, which was most of the time spent reading a structure set or a plan. sbrt-verify
+//!    reads DS attributes only as numbers ([`super::read::Attrs::numbers_opt`]). A DS that
+//!    is not plain decimal numbers is read by dicom-rs as before, so the errors about it
+//!    stay the same. Integer strings, dates and times (IS, DA, TM, DT) made only of
+//!    digits, signs, points, exponents, colons and spaces are split into strings directly:
+//!    every DICOM character set decodes those bytes to themselves.
 
 use std::cell::Cell;
 use std::ops::Range;
@@ -32,8 +33,6 @@ use dicom_parser::DataSetReader;
 
 use super::read::{one_line, tag_text, MAX_NESTING};
 
-/// ContourData (3006,0050).
-const CONTOUR_DATA: Tag = Tag(0x3006, 0x0050);
 /// PixelData (7FE0,0010).
 const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
@@ -231,8 +230,8 @@ impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
     }
 }
 
-/// A decoder that reads ContourData as numbers and other numbers, dates and times in plain
-/// ASCII without the character-set codec (see the module documentation), leaves the value
+/// A decoder that reads decimal strings as numbers and integer strings, dates and times in
+/// plain ASCII without the character-set codec (see the module documentation), leaves the value
 /// at `leave` (the top-level PixelData) unread, and reads everything else as the wrapped
 /// decoder does. `data` is what the wrapped decoder reads, from its position 0.
 struct FastValues<'a, D> {
@@ -270,9 +269,9 @@ impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
             Some(b) if !b.is_empty() => b,
             _ => return self.inner.read_value_preserved(header),
         };
-        let value = if header.tag == CONTOUR_DATA && header.vr == VR::DS {
+        let value = if header.vr == VR::DS {
             ds_numbers(bytes).map(|numbers| PrimitiveValue::F64(C::from_vec(numbers)))
-        } else if matches!(header.vr, VR::DS | VR::IS | VR::DA | VR::TM | VR::DT)
+        } else if matches!(header.vr, VR::IS | VR::DA | VR::TM | VR::DT)
             && bytes
                 .iter()
                 .all(|b| b.is_ascii_digit() || b" +-.eE:\\".contains(b))

@@ -530,7 +530,7 @@ impl<'a> Attrs<'a> {
             return Ok(None);
         };
         let vr = el.vr();
-        // Numbers read straight from their text (ContourData: see `dataset`) are numbers
+        // Decimal strings read straight from their text (see `dataset`) are numbers
         // already.
         let textual = !matches!(el.value(), Value::Primitive(PrimitiveValue::F64(_)));
         let values: Vec<f64> = match vr {
