@@ -6,14 +6,18 @@ Usage: scripts/peer_timing.sh (installs the peers, then runs this), or directly:
   peer_timing.py --bin target/release/sbrt-verify --data ../shared/data/dicompyler-core \
                  --python target/peer-venv/bin/python [--runs 5]
 
-Each round runs every tool once, in an order that rotates from round to round (so that no
-tool always runs on a warm or a cold cache); the medians of the wall times are compared.
+Each round runs every tool once, in an order shuffled from round to round with a fixed
+seed (reproducible), so that no tool always runs on a warm or a cold machine and no tool
+always follows the same one: a tool run right after dicompyler-core (a 180 MB Python
+process) finds the memory it touches slower, and a fixed rotation always put sbrt-verify
+with 2 threads there. The medians of the wall times are compared.
 sbrt-verify also runs with RAYON_NUM_THREADS=1 and 2 for the thread scaling. Peak memory
 (max RSS) comes from GNU time when /usr/bin/time is installed.
 """
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -116,8 +120,9 @@ def main():
     names = list(tools)
     times = {n: [] for n in names}
     mems = {n: [] for n in names}
+    rng = random.Random(20261124)
     for r in range(a.runs):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = rng.sample(names, len(names))
         for n in order:
             t, m = tools[n]()
             times[n].append(t)
@@ -133,6 +138,13 @@ def main():
     print(f"speed-up vs plastimatch:     {med['plastimatch 1.9.4 (3 processes)'] / ours:.1f}x (target 10x)")
     print(f"speed-up vs dicompyler-core: {med['dicompyler-core 0.5.6'] / ours:.1f}x (target 50x)")
     print(f"1 -> 2 threads:              {med['sbrt-verify (1 thread)'] / ours:.2f}x (target 1.7x)")
+    # The same runs back to back, nothing in between: what a quiet machine gives.
+    n_alone = 2 * a.runs
+    alone = {t: statistics.median(sbrt(t)[0] for _ in range(n_alone)) for t in (2, 1)}
+    print(f"sbrt-verify alone, {n_alone} runs back to back: {alone[2]:.3f} s (2 threads), "
+          f"{alone[1]:.3f} s (1 thread), {alone[1] / alone[2]:.2f}x from 1 to 2 threads; "
+          f"{med['plastimatch 1.9.4 (3 processes)'] / alone[2]:.1f}x plastimatch, "
+          f"{med['dicompyler-core 0.5.6'] / alone[2]:.1f}x dicompyler-core")
     memory_line(binary, data, mems["sbrt-verify (2 threads)"])
     shutil.rmtree(work, ignore_errors=True)
     return 0
