@@ -70,11 +70,11 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
         out.error = Some("no closed planar contours".to_string());
         return out;
     }
-    let s = sample_roi(roi, dose, opts);
-    out.dvh = Dvh::from_chunks(&s.samples);
+    let mut s = sample_roi(roi, dose, opts);
+    out.samples = s.len();
+    out.dvh = Dvh::from_chunks(std::mem::take(&mut s.samples));
     out.volume_cc = s.total_cc;
     out.outside_cc = s.outside_cc;
-    out.samples = s.len();
     out.supersampling = s.factor;
     out.planes = s.planes;
     out.warnings = s.warnings;

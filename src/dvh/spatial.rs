@@ -136,7 +136,7 @@ pub fn isodose_volume_cc(
     );
     // Read off the DVH curve, like every other volume: a sample whose dose equals the level
     // counts by half (in a linear field the level falls on whole rows of sample centres).
-    Dvh::from_chunks(&s.samples).volume_at_dose_cc(level)
+    Dvh::from_chunks(s.samples).volume_at_dose_cc(level)
 }
 
 /// The DVH of the whole grid: each voxel is a sample of its cell's volume.
@@ -170,7 +170,7 @@ pub fn grid_dvh(dose: &DoseGrid) -> Dvh {
         .enumerate()
         .map(|(idx, &v)| Sample::new(f64::from(v), area * thickness[idx / per_frame] / 1000.0))
         .collect();
-    Dvh::from_chunks(&[samples])
+    Dvh::from_chunks(vec![samples])
 }
 
 #[cfg(test)]
