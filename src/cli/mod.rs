@@ -361,7 +361,10 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         min_samples: a.min_samples,
         ..Default::default()
     };
-    let dvhs = dvhmod::compute(dose, &rois, &opts);
+    // Each structure is reported as soon as its DVH is done, and its curve freed.
+    let structures = dvhmod::compute_each(dose, &rois, &opts, |s| {
+        dvhreport::structure_report(&s, &metrics, a.bin_width)
+    });
     let mut warnings: Vec<String> = set.warnings.clone();
     warnings.extend(dose.warnings.iter().cloned());
     if dose.summation != dicom::DoseSummation::Plan {
@@ -370,7 +373,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             dose.summation.as_str()
         ));
     }
-    let report = dvhreport::build(dose, &dvhs, &metrics, end_cap, a.bin_width, warnings);
+    let report = dvhreport::assemble(dose, structures, end_cap, a.bin_width, warnings);
     let text = match a.format {
         DvhFormat::Table => dvhreport::render_table(&report, &metrics),
         DvhFormat::Json => {
@@ -388,7 +391,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     }
     print_stdout(&text);
     // An explicitly requested structure that could not be evaluated is an error.
-    let failed = dvhs.iter().any(|d| d.error.is_some());
+    let failed = report.structures.iter().any(|s| s.error.is_some());
     Ok(if failed {
         ExitCode::CannotEvaluate
     } else {

@@ -43,7 +43,26 @@ pub const OUTSIDE_TOLERANCE_CC: f64 = 1e-6;
 
 /// Computes the DVH of each ROI (in the given order).
 pub fn compute(dose: &DoseGrid, rois: &[&Roi], opts: &SamplingOptions) -> Vec<StructureDvh> {
-    rois.par_iter().map(|roi| one(dose, roi, opts)).collect()
+    compute_each(dose, rois, opts, |s| s)
+}
+
+/// Computes the DVH of each ROI and passes it to `finish` on the thread that computed it;
+/// returns what `finish` returns, in the order of `rois`. When `finish` keeps only what it
+/// reads off the DVH, each curve is freed as soon as it is done with, instead of all of
+/// them being held at once (8 bytes a sample).
+pub fn compute_each<T, F>(
+    dose: &DoseGrid,
+    rois: &[&Roi],
+    opts: &SamplingOptions,
+    finish: F,
+) -> Vec<T>
+where
+    T: Send,
+    F: Fn(StructureDvh) -> T + Sync,
+{
+    rois.par_iter()
+        .map(|roi| finish(one(dose, roi, opts)))
+        .collect()
 }
 
 fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {

@@ -9,5 +9,5 @@ pub mod calc;
 pub mod metrics;
 pub mod spatial;
 
-pub use calc::{compute, StructureDvh};
+pub use calc::{compute, compute_each, StructureDvh};
 pub use metrics::{default_metrics, Dvh, MetricSpec};

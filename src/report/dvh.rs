@@ -71,6 +71,22 @@ pub fn build(
     bin_width_gy: f64,
     warnings: Vec<String>,
 ) -> DvhReport {
+    // In parallel: each structure's cumulative DVH is a few thousand curve look-ups.
+    let structures = dvhs
+        .par_iter()
+        .map(|s| structure_report(s, metrics, bin_width_gy))
+        .collect();
+    assemble(dose, structures, end_cap, bin_width_gy, warnings)
+}
+
+/// The report of structures already reported one by one (see [`structure_report`]).
+pub fn assemble(
+    dose: &DoseGrid,
+    structures: Vec<StructureReport>,
+    end_cap: EndCap,
+    bin_width_gy: f64,
+    warnings: Vec<String>,
+) -> DvhReport {
     DvhReport {
         schema_version: SCHEMA_VERSION,
         dose: DoseInfo {
@@ -80,37 +96,41 @@ pub fn build(
         },
         end_cap,
         bin_width_gy,
-        // In parallel: each structure's cumulative DVH is a few thousand curve look-ups.
-        structures: dvhs
-            .par_iter()
-            .map(|s| {
-                let (dose_gy, volume_cc) = s.dvh.cumulative(bin_width_gy);
-                StructureReport {
-                    name: s.name.clone(),
-                    number: s.number,
-                    interpreted_type: s.interpreted_type.clone(),
-                    volume_cc: s.volume_cc,
-                    outside_dose_grid_cc: s.outside_cc,
-                    outside_dose_grid_percent: if s.volume_cc > 0.0 {
-                        100.0 * s.outside_cc / s.volume_cc
-                    } else {
-                        0.0
-                    },
-                    complete: s.complete(),
-                    min_gy: s.min,
-                    mean_gy: s.dvh.mean(),
-                    max_gy: s.max,
-                    metrics: metrics.iter().map(|m| (m.name(), m.eval(&s.dvh))).collect(),
-                    samples: s.samples,
-                    supersampling: s.supersampling,
-                    planes: s.planes,
-                    cumulative: Cumulative { dose_gy, volume_cc },
-                    warnings: s.warnings.clone(),
-                    error: s.error.clone(),
-                }
-            })
-            .collect(),
+        structures,
         warnings,
+    }
+}
+
+/// One structure's part of the report: everything read off its DVH, so that the DVH can
+/// be dropped once this is built.
+pub fn structure_report(
+    s: &StructureDvh,
+    metrics: &[MetricSpec],
+    bin_width_gy: f64,
+) -> StructureReport {
+    let (dose_gy, volume_cc) = s.dvh.cumulative(bin_width_gy);
+    StructureReport {
+        name: s.name.clone(),
+        number: s.number,
+        interpreted_type: s.interpreted_type.clone(),
+        volume_cc: s.volume_cc,
+        outside_dose_grid_cc: s.outside_cc,
+        outside_dose_grid_percent: if s.volume_cc > 0.0 {
+            100.0 * s.outside_cc / s.volume_cc
+        } else {
+            0.0
+        },
+        complete: s.complete(),
+        min_gy: s.min,
+        mean_gy: s.dvh.mean(),
+        max_gy: s.max,
+        metrics: metrics.iter().map(|m| (m.name(), m.eval(&s.dvh))).collect(),
+        samples: s.samples,
+        supersampling: s.supersampling,
+        planes: s.planes,
+        cumulative: Cumulative { dose_gy, volume_cc },
+        warnings: s.warnings.clone(),
+        error: s.error.clone(),
     }
 }
 
