@@ -130,8 +130,9 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<()> {
 }
 
 fn read_one(path: &Path) -> Result<Option<RtObject>> {
-    match read::open(path)? {
-        Some(file) => RtObject::from_file(&file).map(Some),
+    match read::open_unless_other(path)? {
+        Some(read::Opened::Dicom(file)) => RtObject::from_file(&file).map(Some),
+        Some(read::Opened::Other(kind)) => Ok(Some(RtObject::Other(kind))),
         None => Ok(None),
     }
 }

@@ -3,11 +3,13 @@
 //! - [`read`]: bytes -> data set (with or without File Meta) and typed attribute access.
 //! - [`pixels`]: PixelData -> stored samples (16/32-bit, both byte orders, RLE).
 //! - [`rtdose`], [`rtstruct`], [`rtplan`]: one RT object each -> a checked model.
+//! - [`peek`]: the first bytes of a file -> "an object sbrt-verify does not read" (a CT...).
 //! - [`discover`]: walk paths, classify by SOP Class UID, link dose -> plan -> structure
 //!   set by UID and check the frame of reference.
 
 mod dataset;
 pub mod discover;
+pub mod peek;
 pub mod pixels;
 pub mod read;
 pub mod rtdose;

@@ -91,6 +91,41 @@ pub fn open(path: &Path) -> Result<Option<DicomFile>> {
     parse_file(Cow::Owned(bytes), path)
 }
 
+/// A file read by [`open_unless_other`].
+pub enum Opened {
+    /// A data set (RT or not) read whole.
+    Dicom(DicomFile),
+    /// An object sbrt-verify does not read, told by its first bytes and not read further
+    /// (see [`super::peek`]), named as [`super::ObjectKind::Other`] names it.
+    Other(String),
+}
+
+/// [`open`], except that a file larger than [`super::peek::PREFIX_BYTES`] whose first
+/// bytes show a class sbrt-verify does not read (a CT slice) is classified from them and
+/// not read further. `Ok(None)`: not DICOM.
+pub fn open_unless_other(path: &Path) -> Result<Option<Opened>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(path, meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let prefix = super::peek::PREFIX_BYTES as u64;
+    (&mut file)
+        .take(prefix)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 == prefix {
+        if let Some(kind) = super::peek::other_kind(&bytes) {
+            return Ok(Some(Opened::Other(kind)));
+        }
+        file.take(MAX_FILE_BYTES + 1 - prefix)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    Ok(parse_file(Cow::Owned(bytes), path)?.map(Opened::Dicom))
+}
+
 fn too_large(path: &Path, len: u64) -> Error {
     Error::invalid(
         path,
