@@ -248,18 +248,52 @@ fn trilinear_at_k(
     (k0, k1, fk): (usize, usize, f64),
 ) -> f64 {
     let (_, nj, ni) = d.dim();
-    let (i0, fi) = split_index(i, ni);
-    let (j0, fj) = split_index(j, nj);
-    let i1 = (i0 + 1).min(ni - 1);
-    let j1 = (j0 + 1).min(nj - 1);
-    let v = |k: usize, j: usize, i: usize| f64::from(d[[k, j, i]]);
+    let values = d.as_slice().expect("dose values are in standard layout");
+    trilinear_split(
+        values,
+        (nj, ni),
+        split_pair(i, ni),
+        split_pair(j, nj),
+        (k0, k1, fk),
+    )
+}
+
+/// A fractional index in `[0, n-1]` as the two indices around it and the second's weight.
+#[inline]
+fn split_pair(x: f64, n: usize) -> (usize, usize, f64) {
+    let (x0, fx) = split_index(x, n);
+    (x0, (x0 + 1).min(n - 1), fx)
+}
+
+/// Trilinear interpolation of `values` (frames x `nj` rows x `ni` columns) between the
+/// given index pairs: x first, then y, then z.
+#[inline]
+fn trilinear_split(
+    values: &[f32],
+    (nj, ni): (usize, usize),
+    (i0, i1, fi): (usize, usize, f64),
+    (j0, j1, fj): (usize, usize, f64),
+    (k0, k1, fk): (usize, usize, f64),
+) -> f64 {
+    let (c0, c1) = bilinear_pair(values, (nj, ni), (i0, i1, fi), (j0, j1, fj), (k0, k1));
+    c0 * (1.0 - fk) + c1 * fk
+}
+
+/// The in-plane (bilinear) part of [`trilinear_split`]: the values on frames `k0` and `k1`.
+#[inline]
+fn bilinear_pair(
+    values: &[f32],
+    (nj, ni): (usize, usize),
+    (i0, i1, fi): (usize, usize, f64),
+    (j0, j1, fj): (usize, usize, f64),
+    (k0, k1): (usize, usize),
+) -> (f64, f64) {
+    let v = |k: usize, j: usize, i: usize| f64::from(values[(k * nj + j) * ni + i]);
     let c00 = v(k0, j0, i0) * (1.0 - fi) + v(k0, j0, i1) * fi;
     let c01 = v(k0, j1, i0) * (1.0 - fi) + v(k0, j1, i1) * fi;
     let c10 = v(k1, j0, i0) * (1.0 - fi) + v(k1, j0, i1) * fi;
     let c11 = v(k1, j1, i0) * (1.0 - fi) + v(k1, j1, i1) * fi;
-    let c0 = c00 * (1.0 - fj) + c01 * fj;
-    let c1 = c10 * (1.0 - fj) + c11 * fj;
-    c0 * (1.0 - fk) + c1 * fk
+    (c00 * (1.0 - fj) + c01 * fj, c10 * (1.0 - fj) + c11 * fj)
 }
 
 /// Tolerance, in voxel index units, for a point on the grid's boundary to count as inside.
@@ -594,23 +628,45 @@ fn sample_slab(
 /// extremes of the solid lie on its faces.
 fn vertex_range(s: &Slab, dose: &DoseGrid) -> Option<(f64, f64)> {
     let g = &dose.geometry;
-    let mut range: Option<(f64, f64)> = None;
+    let (_, nj, ni) = dose.values.dim();
+    let values = dose
+        .values
+        .as_slice()
+        .expect("dose values are in standard layout");
+    let mut frames = [(0, 0, 0.0); 3];
+    let mut n = 0;
     for z in [s.z_lo_mm, s.z_mm, s.z_hi_mm] {
-        let Some(k) = g.k_of_in_cells(z) else {
+        if let Some(k) = g.k_of_in_cells(z) {
+            frames[n] = split_k(&dose.values, k);
+            n += 1;
+        }
+    }
+    let frames = &frames[..n];
+    if frames.is_empty() {
+        return None;
+    }
+    let mut range: Option<(f64, f64)> = None;
+    for p in s.polygons.iter().flatten() {
+        let (i, j) = (g.i_of(p[0]), g.j_of(p[1]));
+        if !(in_cells(i, g.columns) && in_cells(j, g.rows)) {
             continue;
-        };
-        let frames = split_k(&dose.values, k);
-        for p in s.polygons.iter().flatten() {
-            let (i, j) = (g.i_of(p[0]), g.j_of(p[1]));
-            if !(in_cells(i, g.columns) && in_cells(j, g.rows)) {
-                continue;
-            }
-            let d = trilinear_at_k(
-                &dose.values,
-                clamp_index(i, g.columns),
-                clamp_index(j, g.rows),
-                frames,
-            );
+        }
+        // The in-plane split once per vertex, and the in-plane values once per pair of
+        // frames (the slab's planes usually share one): the same numbers as
+        // `trilinear_split` at each plane, with a third of its reads.
+        let si = split_pair(clamp_index(i, g.columns), ni);
+        let sj = split_pair(clamp_index(j, g.rows), nj);
+        let mut last: Option<((usize, usize), (f64, f64))> = None;
+        for &(k0, k1, fk) in frames {
+            let (c0, c1) = match last {
+                Some((pair, c)) if pair == (k0, k1) => c,
+                _ => {
+                    let c = bilinear_pair(values, (nj, ni), si, sj, (k0, k1));
+                    last = Some(((k0, k1), c));
+                    c
+                }
+            };
+            let d = c0 * (1.0 - fk) + c1 * fk;
             range = Some(range.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
         }
     }
