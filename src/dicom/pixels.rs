@@ -179,21 +179,29 @@ fn bytes_to_values(bytes: &[u8], layout: SampleLayout, big_endian: bool, scaling
 }
 
 /// Samples of `N` bytes -> `raw(sample) x scaling` as f32 (computed in f64).
-/// In parallel (rayon; the order of the result is the order of the samples).
+/// In parallel (rayon, blocks of [`SCALE_BLOCK`] samples, each a plain loop the compiler
+/// vectorizes); the order of the result is the order of the samples. Trailing bytes short
+/// of a sample are ignored.
 fn scale<const N: usize>(
     bytes: &[u8],
     scaling: f64,
     raw: impl Fn([u8; N]) -> f64 + Sync,
 ) -> Vec<f32> {
     use rayon::prelude::*;
-    bytes
-        .par_chunks_exact(N)
-        .map(|c| {
-            let sample: [u8; N] = c.try_into().expect("chunks_exact yields N bytes");
-            (raw(sample) * scaling) as f32
-        })
-        .collect()
+    let mut out = vec![0f32; bytes.len() / N];
+    out.par_chunks_mut(SCALE_BLOCK)
+        .zip(bytes.par_chunks(SCALE_BLOCK * N))
+        .for_each(|(out, bytes)| {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(N)) {
+                let sample: [u8; N] = c.try_into().expect("chunks_exact yields N bytes");
+                *o = (raw(sample) * scaling) as f32;
+            }
+        });
+    out
 }
+
+/// Samples converted by one task of [`scale`].
+const SCALE_BLOCK: usize = 1 << 16;
 
 /// The most a PackBits segment can expand: a 2-byte repeat run makes 128 bytes.
 const RLE_MAX_EXPANSION: usize = 64;
