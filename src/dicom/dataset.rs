@@ -362,10 +362,11 @@ const EXACT_POWERS_OF_TEN: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// `[+-]digits[.digits]` with at most 2^53 as the digits' integer and at most 22 decimals
-/// (what contour coordinates look like): that integer divided by an exact power of ten,
-/// one correctly rounded operation, so the same f64 as `str::parse`. `None` for anything
-/// else (exponents, long mantissas), which `str::parse` then reads.
+/// `[+-]digits[.digits][(e|E)[+-]digits]` whose digits make an integer of at most 2^53 and
+/// whose power of ten (exponent less decimals) is within +-22 (what contour coordinates and
+/// plan values look like): that integer times or divided by an exact power of ten, one
+/// correctly rounded operation, so the same f64 as `str::parse`. `None` for anything else
+/// (long mantissas, large powers), which `str::parse` then reads.
 fn plain_decimal(s: &[u8]) -> Option<f64> {
     let (negative, s) = match s.split_first()? {
         (b'-', rest) => (true, rest),
@@ -373,10 +374,11 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     let mut mantissa: u64 = 0;
-    let mut decimals = 0usize;
+    let mut decimals = 0i64;
     let mut digits = 0usize;
     let mut point = false;
-    for &b in s {
+    let mut exponent = None;
+    for (at, &b) in s.iter().enumerate() {
         match b {
             b'0'..=b'9' => {
                 mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
@@ -386,13 +388,43 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
                 }
             }
             b'.' if !point => point = true,
+            b'e' | b'E' => {
+                exponent = Some(small_integer(&s[at + 1..])?);
+                break;
+            }
             _ => return None,
         }
     }
-    if digits == 0 || mantissa > 1 << 53 || decimals >= EXACT_POWERS_OF_TEN.len() {
+    if digits == 0 || mantissa > 1 << 53 {
         return None;
     }
-    let v = mantissa as f64 / EXACT_POWERS_OF_TEN[decimals];
+    let power = exponent.unwrap_or(0) - decimals;
+    let exact = |p: i64| EXACT_POWERS_OF_TEN.get(usize::try_from(p).ok()?).copied();
+    let v = if power >= 0 {
+        mantissa as f64 * exact(power)?
+    } else {
+        mantissa as f64 / exact(-power)?
+    };
+    Some(if negative { -v } else { v })
+}
+
+/// `[+-]digits` with at most 4 digits (an exponent).
+fn small_integer(s: &[u8]) -> Option<i64> {
+    let (negative, s) = match s.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, s),
+    };
+    if s.is_empty() || s.len() > 4 {
+        return None;
+    }
+    let mut v = 0i64;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(b - b'0');
+    }
     Some(if negative { -v } else { v })
 }
 
@@ -416,10 +448,19 @@ mod tests {
             let decimals = (next() % 12) as usize;
             let frac = format!("{frac:010}");
             let sign = ["", "-", "+"][(next() % 3) as usize];
-            let text = match next() % 4 {
+            let exp = (next() % 61) as i64 - 30;
+            let e = match next() % 4 {
+                0 => format!("e{exp}"),
+                1 => format!("E{exp}"),
+                2 => format!("e+{}", exp.abs()),
+                _ => format!("e-0{}", exp.abs()),
+            };
+            let text = match next() % 6 {
                 0 => format!("{sign}{int}"),
                 1 => format!("{sign}{int}.{}", &frac[..decimals.min(10)]),
                 2 => format!("{sign}.{}", &frac[..decimals.clamp(1, 10)]),
+                3 => format!("{sign}{int}.{}{e}", &frac[..decimals.min(10)]),
+                4 => format!("{sign}{}.{}{e}", int % 10, &frac[..decimals.clamp(1, 10)]),
                 _ => format!("{sign}{int}{}.{frac}{frac}", next()),
             };
             let expected: f64 = text.parse().unwrap();
@@ -439,7 +480,13 @@ mod tests {
             b"-",
             b".",
             b"1.2.3",
-            b"1e5",
+            b"1e",
+            b"1e+",
+            b"e5",
+            b"1.5e-",
+            b"1e5.0",
+            b"1e12345",
+            b"1e--2",
             b"--1",
             b"1-2",
             b" 1",
