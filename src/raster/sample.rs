@@ -270,12 +270,12 @@ fn split_pair(x: f64, n: usize) -> (usize, usize, f64) {
 #[inline]
 fn trilinear_split(
     values: &[f32],
-    (nj, ni): (usize, usize),
-    (i0, i1, fi): (usize, usize, f64),
-    (j0, j1, fj): (usize, usize, f64),
+    shape: (usize, usize),
+    si: (usize, usize, f64),
+    sj: (usize, usize, f64),
     (k0, k1, fk): (usize, usize, f64),
 ) -> f64 {
-    let (c0, c1) = bilinear_pair(values, (nj, ni), (i0, i1, fi), (j0, j1, fj), (k0, k1));
+    let (c0, c1) = bilinear_pair(values, shape, si, sj, (k0, k1));
     c0 * (1.0 - fk) + c1 * fk
 }
 
