@@ -228,33 +228,14 @@ pub fn slabs(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> (Vec<Sla
 /// Trilinear interpolation of the grid at fractional indices (each within `[0, n-1]`).
 #[inline]
 fn trilinear(d: &ndarray::Array3<f32>, i: f64, j: f64, k: f64) -> f64 {
-    trilinear_at_k(d, i, j, split_k(d, k))
-}
-
-/// The two frames around fractional index `k` and the weight of the second.
-#[inline]
-fn split_k(d: &ndarray::Array3<f32>, k: f64) -> (usize, usize, f64) {
-    let nk = d.dim().0;
-    let (k0, fk) = split_index(k, nk);
-    (k0, (k0 + 1).min(nk - 1), fk)
-}
-
-/// [`trilinear`] with the frames already found (the same for many points of one plane).
-#[inline]
-fn trilinear_at_k(
-    d: &ndarray::Array3<f32>,
-    i: f64,
-    j: f64,
-    (k0, k1, fk): (usize, usize, f64),
-) -> f64 {
-    let (_, nj, ni) = d.dim();
+    let (nk, nj, ni) = d.dim();
     let values = d.as_slice().expect("dose values are in standard layout");
     trilinear_split(
         values,
         (nj, ni),
         split_pair(i, ni),
         split_pair(j, nj),
-        (k0, k1, fk),
+        split_pair(k, nk),
     )
 }
 
@@ -541,8 +522,8 @@ fn sample_slab(
     let frames: Vec<(usize, usize, f64)> = ks
         .iter()
         .map(|&k| {
-            let (k0, fk) = split_index(k, nk);
-            (k0 * nj * ni, (k0 + 1).min(nk - 1) * nj * ni, fk)
+            let (k0, k1, fk) = split_pair(k, nk);
+            (k0 * nj * ni, k1 * nj * ni, fk)
         })
         .collect();
 
@@ -550,18 +531,14 @@ fn sample_slab(
     let columns: Vec<Option<(usize, usize, f64)>> = (0..width)
         .map(|a| {
             let i = (a as f64 + 0.5 + u0) / f - 0.5;
-            in_cells(i, g.columns).then(|| {
-                let (i0, fi) = split_index(clamp_index(i, g.columns), ni);
-                (i0, (i0 + 1).min(ni - 1), fi)
-            })
+            in_cells(i, g.columns).then(|| split_pair(clamp_index(i, g.columns), ni))
         })
         .collect();
     let mut lattice_area_mm2 = 0.0;
     for b in 0..height {
         let j = (b as f64 + 0.5 + v0) / f - 0.5;
         let j_in = in_cells(j, g.rows);
-        let (j0, fj) = split_index(clamp_index(j, g.rows), nj);
-        let j1 = (j0 + 1).min(nj - 1);
+        let (j0, j1, fj) = split_pair(clamp_index(j, g.rows), nj);
         let row = &cov[b * width..(b + 1) * width];
         for (&c, column) in row.iter().zip(&columns) {
             let c = c.clamp(0.0, 1.0);
@@ -628,7 +605,7 @@ fn sample_slab(
 /// extremes of the solid lie on its faces.
 fn vertex_range(s: &Slab, dose: &DoseGrid) -> Option<(f64, f64)> {
     let g = &dose.geometry;
-    let (_, nj, ni) = dose.values.dim();
+    let (nk, nj, ni) = dose.values.dim();
     let values = dose
         .values
         .as_slice()
@@ -637,7 +614,7 @@ fn vertex_range(s: &Slab, dose: &DoseGrid) -> Option<(f64, f64)> {
     let mut n = 0;
     for z in [s.z_lo_mm, s.z_mm, s.z_hi_mm] {
         if let Some(k) = g.k_of_in_cells(z) {
-            frames[n] = split_k(&dose.values, k);
+            frames[n] = split_pair(k, nk);
             n += 1;
         }
     }

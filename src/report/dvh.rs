@@ -1,7 +1,6 @@
 //! [`StructureDvh`]s -> the `dvh` report: one serializable value, shown as a table, JSON
 //! (a contract; fields in the README) or CSV (cumulative DVH, a column per structure).
 
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -62,24 +61,7 @@ pub struct Cumulative {
     pub volume_cc: Vec<f64>,
 }
 
-/// Builds the report.
-pub fn build(
-    dose: &DoseGrid,
-    dvhs: &[StructureDvh],
-    metrics: &[MetricSpec],
-    end_cap: EndCap,
-    bin_width_gy: f64,
-    warnings: Vec<String>,
-) -> DvhReport {
-    // In parallel: each structure's cumulative DVH is a few thousand curve look-ups.
-    let structures = dvhs
-        .par_iter()
-        .map(|s| structure_report(s, metrics, bin_width_gy))
-        .collect();
-    assemble(dose, structures, end_cap, bin_width_gy, warnings)
-}
-
-/// The report of structures already reported one by one (see [`structure_report`]).
+/// The report of structures reported one by one (see [`structure_report`]).
 pub fn assemble(
     dose: &DoseGrid,
     structures: Vec<StructureReport>,
