@@ -111,23 +111,21 @@ impl Dvh {
         self.point(r).dose()
     }
 
+    /// Volume of the points above rank `r` (the higher doses), cc: the stored running sum
+    /// of its block completed along the block.
+    fn above(&self, r: usize) -> f64 {
+        let b = r / BLOCK;
+        (b * BLOCK..r).fold(self.before[b], |sum, q| sum + self.point(q).volume_cc())
+    }
+
     /// Curve abscissa of the point of rank `r`: the volume above it plus half its own, cc.
     fn mid_cc(&self, r: usize) -> f64 {
-        let b = r / BLOCK;
-        let mut sum = self.before[b];
-        for q in b * BLOCK..r {
-            sum += self.point(q).volume_cc();
-        }
-        sum + 0.5 * self.point(r).volume_cc()
+        self.above(r) + 0.5 * self.point(r).volume_cc()
     }
 
     /// `(mid_cc(r), mid_cc(r + 1))`, with one walk along the block.
     fn mid_pair(&self, r: usize) -> (f64, f64) {
-        let b = r / BLOCK;
-        let mut above = self.before[b];
-        for q in b * BLOCK..r {
-            above += self.point(q).volume_cc();
-        }
+        let above = self.above(r);
         let w = self.point(r).volume_cc();
         (
             above + 0.5 * w,
@@ -135,33 +133,24 @@ impl Dvh {
         )
     }
 
-    /// The last rank whose abscissa is `<= x`, given `mid_cc(0) <= x`.
+    /// The last rank whose abscissa is `<= x`, given `mid_cc(0) <= x`: the last block whose
+    /// first point is at most `x` (by bisection on the stored sums), then along that block.
     fn last_mid_at_most(&self, x: f64) -> usize {
-        let m = self.points.len();
-        // The last block whose first point is at most x, then along that block.
-        let first_at_most =
-            |b: usize| self.before[b] + 0.5 * self.point(b * BLOCK).volume_cc() <= x;
         let (mut lo, mut hi) = (1, self.before.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if first_at_most(mid) {
+            if self.mid_cc(mid * BLOCK) <= x {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        let b = lo - 1;
-        let mut r = b * BLOCK;
-        let mut above = self.before[b];
-        while r + 1 < m.min((b + 1) * BLOCK) {
-            let w = self.point(r).volume_cc();
-            if above + w + 0.5 * self.point(r + 1).volume_cc() > x {
-                break;
-            }
-            above += w;
-            r += 1;
-        }
-        r
+        let start = (lo - 1) * BLOCK;
+        let end = self.points.len().min(start + BLOCK);
+        (start + 1..end)
+            .take_while(|&r| self.mid_cc(r) <= x)
+            .last()
+            .unwrap_or(start)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -601,6 +590,11 @@ mod tests {
             sum += w;
         }
         assert_eq!(sum, h.volume_cc());
+        // The bisection over blocks finds the same rank as a search along every point.
+        for x in [h.mid_cc(0), 0.3, 17.0, 1234.5, h.mid_cc(n - 1) - 1e-9] {
+            let linear = (0..n).rev().find(|&r| h.mid_cc(r) <= x).unwrap();
+            assert_eq!(h.last_mid_at_most(x), linear, "at {x} cc");
+        }
     }
 
     #[test]
