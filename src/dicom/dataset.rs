@@ -136,6 +136,37 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
     Ok(pixel_data)
 }
 
+/// The decoder methods both wrappers below leave to the decoder they wrap: headers,
+/// skipping and position (only values are read differently).
+macro_rules! headers_and_position_from_inner {
+    () => {
+        type Reader = D::Reader;
+
+        fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
+            self.inner.decode_header()
+        }
+
+        fn decode_item_header(&mut self) -> DecodeResult<SequenceItemHeader> {
+            self.inner.decode_item_header()
+        }
+
+        fn skip_bytes(&mut self, length: u32) -> DecodeResult<()> {
+            self.inner.skip_bytes(length)
+        }
+
+        fn seek(&mut self, position: u64) -> DecodeResult<()>
+        where
+            Self::Reader: std::io::Seek,
+        {
+            self.inner.seek(position)
+        }
+
+        fn position(&self) -> u64 {
+            self.inner.position()
+        }
+    };
+}
+
 /// A decoder that skips values instead of reading them, when they fit in the data; a
 /// value that does not is handed to the real decoder, which fails on it. The place of the
 /// last value skipped is kept in `skipped`.
@@ -164,15 +195,7 @@ impl<D: StatefulDecode> SkipValues<'_, D> {
 }
 
 impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
-    type Reader = D::Reader;
-
-    fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
-        self.inner.decode_header()
-    }
-
-    fn decode_item_header(&mut self) -> DecodeResult<SequenceItemHeader> {
-        self.inner.decode_item_header()
-    }
+    headers_and_position_from_inner!();
 
     fn read_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
         self.skip_value(header)
@@ -213,21 +236,6 @@ impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
             self.inner.read_to(length, out)
         }
     }
-
-    fn skip_bytes(&mut self, length: u32) -> DecodeResult<()> {
-        self.inner.skip_bytes(length)
-    }
-
-    fn seek(&mut self, position: u64) -> DecodeResult<()>
-    where
-        Self::Reader: std::io::Seek,
-    {
-        self.inner.seek(position)
-    }
-
-    fn position(&self) -> u64 {
-        self.inner.position()
-    }
 }
 
 /// A decoder that reads decimal strings as numbers and integer strings, dates and times in
@@ -241,15 +249,7 @@ struct FastValues<'a, D> {
 }
 
 impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
-    type Reader = D::Reader;
-
-    fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
-        self.inner.decode_header()
-    }
-
-    fn decode_item_header(&mut self) -> DecodeResult<SequenceItemHeader> {
-        self.inner.decode_item_header()
-    }
+    headers_and_position_from_inner!();
 
     fn read_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
         self.inner.read_value(header)
@@ -313,21 +313,6 @@ impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
         W: std::io::Write,
     {
         self.inner.read_to(length, out)
-    }
-
-    fn skip_bytes(&mut self, length: u32) -> DecodeResult<()> {
-        self.inner.skip_bytes(length)
-    }
-
-    fn seek(&mut self, position: u64) -> DecodeResult<()>
-    where
-        Self::Reader: std::io::Seek,
-    {
-        self.inner.seek(position)
-    }
-
-    fn position(&self) -> u64 {
-        self.inner.position()
     }
 }
 
