@@ -4,15 +4,22 @@
 //! 300 slices of half a megabyte each; reading them whole only to set them aside would
 //! cost more than the whole DVH work.
 //!
-//! Anything unusual (no preamble, a deflated or big-endian data set, an undefined length
-//! before the two attributes, a value cut by the end of the prefix, an RT class) answers
-//! "read it whole", so the file then takes the usual, fully checked path.
+//! Anything unusual (no preamble, a deflated, big-endian or unknown transfer syntax, an
+//! undefined length before the two attributes, a value cut by the end of the prefix, an RT
+//! class in the File Meta or the data set) answers "read it whole", so the file then takes
+//! the usual, fully checked path.
 
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use super::read::ts;
 use super::sop;
 
 /// How much of a file is looked at first.
 pub const PREFIX_BYTES: usize = 64 << 10;
 
+const MEDIA_STORAGE_SOP_CLASS_UID: (u16, u16) = (0x0002, 0x0002);
+const TRANSFER_SYNTAX_UID: (u16, u16) = (0x0002, 0x0010);
 const SOP_CLASS_UID: (u16, u16) = (0x0008, 0x0016);
 const MODALITY: (u16, u16) = (0x0008, 0x0060);
 
@@ -25,22 +32,31 @@ pub fn other_kind(prefix: &[u8]) -> Option<String> {
     }
     // File Meta: explicit VR little endian, group 0002.
     let mut pos = 132;
-    let mut syntax = None;
+    let (mut meta_class, mut syntax) = (None, None);
     loop {
         let group = u16_at(prefix, pos)?;
         if group != 0x0002 {
             break;
         }
         let (tag, value, next) = explicit_element(prefix, pos)?;
-        if tag == (0x0002, 0x0010) {
+        if tag == MEDIA_STORAGE_SOP_CLASS_UID {
+            meta_class = Some(text(value));
+        } else if tag == TRANSFER_SYNTAX_UID {
             syntax = Some(text(value));
         }
         pos = next;
     }
-    let implicit = match syntax?.as_str() {
-        "1.2.840.10008.1.2" => true,
-        // Deflated and big-endian data sets are not walked here.
-        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => return None,
+    // A File Meta that says RT: the full read checks it against the data set.
+    if meta_class.as_deref().is_some_and(is_read_here) {
+        return None;
+    }
+    let syntax = syntax?;
+    let implicit = match syntax.as_str() {
+        ts::IMPLICIT_VR_LE => true,
+        // Deflated and big-endian data sets are not walked here, nor syntaxes the reader
+        // does not know.
+        ts::DEFLATED_EXPLICIT_VR_LE | ts::EXPLICIT_VR_BE => return None,
+        uid if TransferSyntaxRegistry.get(uid).is_none() => return None,
         // Explicit VR little endian, native or encapsulated pixel data.
         _ => false,
     };
@@ -63,17 +79,19 @@ pub fn other_kind(prefix: &[u8]) -> Option<String> {
         }
         pos = next;
     }
-    let class = class.filter(|c| !c.is_empty())?;
-    let read_here = [
+    let class = class.filter(|c| !c.is_empty() && !is_read_here(c))?;
+    Some(modality.filter(|m| !m.is_empty()).unwrap_or(class))
+}
+
+/// True for the SOP classes sbrt-verify reads (RT Dose, Structure Set, Plan, Ion Plan).
+fn is_read_here(class: &str) -> bool {
+    [
         sop::RT_DOSE,
         sop::RT_STRUCTURE_SET,
         sop::RT_PLAN,
         sop::RT_ION_PLAN,
-    ];
-    if read_here.contains(&class.as_str()) {
-        return None;
-    }
-    Some(modality.filter(|m| !m.is_empty()).unwrap_or(class))
+    ]
+    .contains(&class)
 }
 
 fn u16_at(b: &[u8], pos: usize) -> Option<u16> {
@@ -292,6 +310,17 @@ mod tests {
         undefined.extend_from_slice(&u32::MAX.to_le_bytes());
         undefined.extend_from_slice(&whole[132 + 8 + padded("1.2.840.10008.1.2.1").len()..]);
         assert_eq!(other_kind(&undefined), None);
+        // A File Meta that names an RT class, over a data set that says CT: read whole.
+        let mut rt_meta = whole[..132].to_vec();
+        let class = padded(sop::RT_DOSE);
+        rt_meta.extend_from_slice(&[0x02, 0x00, 0x02, 0x00]);
+        rt_meta.extend_from_slice(b"UI");
+        rt_meta.extend_from_slice(&(class.len() as u16).to_le_bytes());
+        rt_meta.extend_from_slice(&class);
+        rt_meta.extend_from_slice(&whole[132..]);
+        assert_eq!(other_kind(&rt_meta), None);
+        // A transfer syntax the reader does not know: read whole (and refused there).
+        assert_eq!(other_kind(&file("1.2.3.4.5.6", &elements)), None);
         // A class that is not there at all.
         let no_class = file("1.2.840.10008.1.2.1", &[((0x0008, 0x0060), b"CS", b"CT")]);
         assert_eq!(other_kind(&no_class), None);

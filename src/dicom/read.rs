@@ -79,16 +79,28 @@ pub const MAX_NESTING: usize = 32;
 /// Reads one file. `Ok(None)` means "not DICOM" (no preamble and no plausible data set).
 /// Errors name the file. The bytes are read whole and parsed by [`from_bytes`].
 pub fn open(path: &Path) -> Result<Option<DicomFile>> {
+    let (file, mut bytes) = open_sized(path)?;
+    read_up_to(file, MAX_FILE_BYTES + 1, &mut bytes, path)?;
+    parse_file(Cow::Owned(bytes), path)
+}
+
+/// The file opened, after its size was checked against [`MAX_FILE_BYTES`], and an empty
+/// buffer sized for it once (growing a 10 MB buffer by doubling copies it four times).
+fn open_sized(path: &Path) -> Result<(File, Vec<u8>)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_large(path, meta.len()));
     }
-    // Sized once: growing a 10 MB buffer by doubling copies it four times.
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| Error::io(path, e))?;
-    parse_file(Cow::Owned(bytes), path)
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok((file, Vec::with_capacity(meta.len() as usize + 1)))
+}
+
+/// Appends at most `limit` more bytes of `file` to `bytes`.
+fn read_up_to(file: impl Read, limit: u64, bytes: &mut Vec<u8>, path: &Path) -> Result<()> {
+    file.take(limit)
+        .read_to_end(bytes)
+        .map(drop)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// A file read by [`open_unless_other`].
@@ -104,24 +116,14 @@ pub enum Opened {
 /// bytes show a class sbrt-verify does not read (a CT slice) is classified from them and
 /// not read further. `Ok(None)`: not DICOM.
 pub fn open_unless_other(path: &Path) -> Result<Option<Opened>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(path, meta.len()));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let (mut file, mut bytes) = open_sized(path)?;
     let prefix = super::peek::PREFIX_BYTES as u64;
-    (&mut file)
-        .take(prefix)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+    read_up_to(&mut file, prefix, &mut bytes, path)?;
     if bytes.len() as u64 == prefix {
         if let Some(kind) = super::peek::other_kind(&bytes) {
             return Ok(Some(Opened::Other(kind)));
         }
-        file.take(MAX_FILE_BYTES + 1 - prefix)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path, e))?;
+        read_up_to(file, MAX_FILE_BYTES + 1 - prefix, &mut bytes, path)?;
     }
     Ok(parse_file(Cow::Owned(bytes), path)?.map(Opened::Dicom))
 }
