@@ -10,5 +10,7 @@ mod cli;
 static GLOBAL: sbrt_verify::alloc::HugePageAlloc = sbrt_verify::alloc::HugePageAlloc;
 
 fn main() -> std::process::ExitCode {
+    #[cfg(target_os = "linux")]
+    sbrt_verify::alloc::tune_system_allocator();
     cli::main()
 }
