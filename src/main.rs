@@ -12,5 +12,8 @@ static GLOBAL: sbrt_verify::alloc::HugePageAlloc = sbrt_verify::alloc::HugePageA
 fn main() -> std::process::ExitCode {
     #[cfg(target_os = "linux")]
     sbrt_verify::alloc::tune_system_allocator();
+    // Large inputs are mapped instead of copied; a file cut short meanwhile ends the run
+    // with exit code 3 (see `sbrt_verify::dicom::mapped`).
+    sbrt_verify::dicom::mapped::enable();
     cli::main()
 }

@@ -1,6 +1,7 @@
 //! DICOM RT input: files and folders -> linked plan sets.
 //!
 //! - [`read`]: bytes -> data set (with or without File Meta) and typed attribute access.
+//! - [`mapped`]: large files mapped read-only instead of copied (turned on by the binary).
 //! - [`pixels`]: PixelData -> stored samples (16/32-bit, both byte orders, RLE).
 //! - [`rtdose`], [`rtstruct`], [`rtplan`]: one RT object each -> a checked model.
 //! - [`peek`]: the first bytes of a file -> "an object sbrt-verify does not read" (a CT...).
@@ -9,6 +10,7 @@
 
 mod dataset;
 pub mod discover;
+pub mod mapped;
 pub mod peek;
 pub mod pixels;
 pub mod read;

@@ -19,6 +19,7 @@ use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::dataset;
+use super::mapped::Mapping;
 use crate::error::{Error, Result};
 
 /// Transfer syntax UIDs we name explicitly.
@@ -46,7 +47,46 @@ pub struct DicomFile {
     /// The file's bytes and where the value of its top-level native PixelData lies in them,
     /// when that value was left there instead of copied into `obj` (where its element is
     /// empty).
-    pixel_bytes: Option<(Vec<u8>, Range<usize>)>,
+    pixel_bytes: Option<(Held, Range<usize>)>,
+}
+
+/// A file's bytes as read: copied into memory, or mapped ([`super::mapped`]).
+#[derive(Debug)]
+enum Held {
+    Owned(Vec<u8>),
+    Mapped(Mapping),
+}
+
+impl Held {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Held::Owned(v) => v,
+            Held::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
+/// The bytes [`parse_file`] parses: borrowed from the caller, or a file's own.
+enum Input<'a> {
+    Borrowed(&'a [u8]),
+    Held(Held),
+}
+
+impl Input<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Input::Borrowed(b) => b,
+            Input::Held(h) => h.bytes(),
+        }
+    }
+
+    /// The bytes kept with the parsed file (borrowed ones copied).
+    fn into_held(self) -> Held {
+        match self {
+            Input::Borrowed(b) => Held::Owned(b.to_vec()),
+            Input::Held(h) => h,
+        }
+    }
 }
 
 impl DicomFile {
@@ -63,7 +103,7 @@ impl DicomFile {
     pub fn native_pixel_data(&self) -> Option<&[u8]> {
         self.pixel_bytes
             .as_ref()
-            .and_then(|(bytes, range)| bytes.get(range.clone()))
+            .and_then(|(held, range)| held.bytes().get(range.clone()))
     }
 
     /// True when multi-byte values in the data set are big endian.
@@ -77,22 +117,27 @@ impl DicomFile {
 pub const MAX_NESTING: usize = 32;
 
 /// Reads one file. `Ok(None)` means "not DICOM" (no preamble and no plausible data set).
-/// Errors name the file. The bytes are read whole and parsed by [`from_bytes`].
+/// Errors name the file. The bytes are read whole (or mapped, see [`super::mapped`]) and
+/// parsed as by [`from_bytes`].
 pub fn open(path: &Path) -> Result<Option<DicomFile>> {
-    let (file, mut bytes) = open_sized(path)?;
+    let (file, len) = open_sized(path)?;
+    if let Some(m) = Mapping::of(&file, len) {
+        return parse_file(Input::Held(Held::Mapped(m)), path);
+    }
+    let mut bytes = Vec::with_capacity(len as usize + 1);
     read_up_to(file, MAX_FILE_BYTES + 1, &mut bytes, path)?;
-    parse_file(Cow::Owned(bytes), path)
+    parse_file(Input::Held(Held::Owned(bytes)), path)
 }
 
-/// The file opened, after its size was checked against [`MAX_FILE_BYTES`], and an empty
-/// buffer sized for it once (growing a 10 MB buffer by doubling copies it four times).
-fn open_sized(path: &Path) -> Result<(File, Vec<u8>)> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(path, meta.len()));
-    }
+/// The file opened and its size, checked against [`MAX_FILE_BYTES`]. Buffers are sized
+/// from it once (growing a 10 MB buffer by doubling copies it four times).
+fn open_sized(path: &Path) -> Result<(File, u64)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok((file, Vec::with_capacity(meta.len() as usize + 1)))
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(too_large(path, len));
+    }
+    Ok((file, len))
 }
 
 /// Appends at most `limit` more bytes of `file` to `bytes`.
@@ -116,16 +161,27 @@ pub enum Opened {
 /// bytes show a class sbrt-verify does not read (a CT slice) is classified from them and
 /// not read further. `Ok(None)`: not DICOM.
 pub fn open_unless_other(path: &Path) -> Result<Option<Opened>> {
-    let (mut file, mut bytes) = open_sized(path)?;
+    let (mut file, len) = open_sized(path)?;
     let prefix = super::peek::PREFIX_BYTES as u64;
+    // The prefix first; the rest is mapped, or read after it into the same buffer.
+    let mut bytes = Vec::with_capacity(if len < super::mapped::MIN_BYTES {
+        len as usize + 1
+    } else {
+        super::peek::PREFIX_BYTES
+    });
     read_up_to(&mut file, prefix, &mut bytes, path)?;
     if bytes.len() as u64 == prefix {
         if let Some(kind) = super::peek::other_kind(&bytes) {
             return Ok(Some(Opened::Other(kind)));
         }
+        if let Some(m) = Mapping::of(&file, len) {
+            let input = Input::Held(Held::Mapped(m));
+            return Ok(parse_file(input, path)?.map(Opened::Dicom));
+        }
+        bytes.reserve_exact((len + 1).saturating_sub(prefix) as usize);
         read_up_to(file, MAX_FILE_BYTES + 1 - prefix, &mut bytes, path)?;
     }
-    Ok(parse_file(Cow::Owned(bytes), path)?.map(Opened::Dicom))
+    Ok(parse_file(Input::Held(Held::Owned(bytes)), path)?.map(Opened::Dicom))
 }
 
 fn too_large(path: &Path, len: u64) -> Error {
@@ -143,11 +199,12 @@ fn too_large(path: &Path, len: u64) -> Error {
 /// [`MAX_NESTING`]: a small file declaring a 4 GB element is refused instead of making the
 /// parser allocate 4 GB.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Option<DicomFile>> {
-    parse_file(Cow::Borrowed(bytes), path)
+    parse_file(Input::Borrowed(bytes), path)
 }
 
-/// [`from_bytes`] on bytes that may be owned: a file's pixel data is then left in them.
-fn parse_file(bytes: Cow<'_, [u8]>, path: &Path) -> Result<Option<DicomFile>> {
+/// [`from_bytes`] on bytes that may be a file's own: its pixel data is then left in them.
+fn parse_file(input: Input<'_>, path: &Path) -> Result<Option<DicomFile>> {
+    let bytes = input.bytes();
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(path, bytes.len() as u64));
     }
@@ -155,10 +212,9 @@ fn parse_file(bytes: Cow<'_, [u8]>, path: &Path) -> Result<Option<DicomFile>> {
         const PREAMBLE: usize = 128;
         let (mut file, pixels) = read_part10(&bytes[PREAMBLE..], path, true)?;
         file.pixel_bytes =
-            pixels.map(|r| (bytes.into_owned(), r.start + PREAMBLE..r.end + PREAMBLE));
+            pixels.map(|r| (input.into_held(), r.start + PREAMBLE..r.end + PREAMBLE));
         return Ok(Some(file));
     }
-    let bytes: &[u8] = &bytes;
     // Some exports start with the File Meta group but no preamble.
     let Some(guess) = guess_bare_transfer_syntax(bytes) else {
         return Ok(None);
