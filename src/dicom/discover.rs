@@ -14,9 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use super::read;
 use super::{DoseGrid, Plan, RtObject, StructureSet};
@@ -137,13 +136,47 @@ fn read_one(path: &Path) -> Result<Option<RtObject>> {
     }
 }
 
+/// Reads `files`, the largest first, each thread taking the next file when it is done
+/// with one: the dose and the structure set start together and the plan goes to the
+/// first thread free (rayon's halving of the list in name order gave one thread the plan
+/// and then the structure set while the other read the dose alone). The results come back
+/// in the order of `files`, whatever thread read which.
+fn read_all(files: &[PathBuf]) -> Vec<Result<Option<RtObject>>> {
+    let mut order: Vec<(u64, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), i))
+        .collect();
+    order.sort_by_key(|&(len, i)| (std::cmp::Reverse(len), i));
+    let slots: Vec<OnceLock<Result<Option<RtObject>>>> =
+        files.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&(_, i)) = order.get(k) else {
+            break;
+        };
+        let _ = slots[i].set(read_one(&files[i]));
+    };
+    rayon::scope(|s| {
+        for _ in 1..rayon::current_num_threads().min(files.len()) {
+            s.spawn(|_| work());
+        }
+        work();
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().expect("every file was read"))
+        .collect()
+}
+
 /// Reads every file under `paths` and links the RT objects into plan sets.
 ///
 /// Fails only when a path itself cannot be listed; unreadable files are collected in
 /// [`Discovery::file_errors`].
 pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
     let files = list_files(paths)?;
-    let results: Vec<Result<Option<RtObject>>> = files.par_iter().map(|p| read_one(p)).collect();
+    let results = read_all(&files);
 
     let mut d = Discovery {
         files: files.len(),
