@@ -1,6 +1,6 @@
 //! Samples -> a dose-volume histogram and the metrics read from it.
 //!
-//! The samples are sorted by dose, highest first, and samples of exactly equal dose are
+//! The samples are ordered by dose, highest first, and samples of exactly equal dose are
 //! merged (in a linear dose field many samples share one dose; the curve must not depend on
 //! how such a group is split). The cumulative DVH is the curve through the points
 //! `(C_i - w_i / 2, d_i)`, where `C_i` is the volume with dose `>= d_i` and `w_i` the volume
@@ -11,33 +11,144 @@
 //! - `D_x` = the curve's dose at volume `x`: the largest dose `D` with `V(>= D) >= x`;
 //! - `V(>= D)` = the largest volume at which the curve is still `>= D`.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
-use crate::raster::sample::Sample;
-#[cfg(test)]
-use crate::raster::sample::{from_order_key, order_key};
+use crate::raster::sample::{from_order_key, order_key, Sample};
 
 /// A cumulative DVH over `(dose, volume)` samples.
 ///
-/// The curve's points are kept in the buffer the samples were sorted in (8 bytes a point,
-/// no second copy): each point is a [`Sample`] holding its dose and its volume (f32 cc),
-/// highest dose first. The cumulative volume, summed in f64 from the highest dose down, is
-/// stored once every [`BLOCK`] points and completed from the volumes in between when a
-/// query needs it: the same additions in the same order as a stored running sum.
+/// The samples are not sorted whole. They are grouped once by dose into buckets
+/// [`BUCKET_GY`] wide (the default bin width, so a cumulative DVH at those bins is read
+/// at bucket edges), in the order they were gathered. Each bucket knows its volume and its
+/// highest and lowest points (dose and merged volume), which is all a query needs when its
+/// dose or volume falls between two buckets' points; a bucket is sorted (and its equal
+/// doses merged) only when a query falls inside it, once, on first use. The curve is the
+/// one a full sort gives: the same points, the same interpolation.
 #[derive(Debug, Clone)]
 pub struct Dvh {
-    /// Points by descending dose (rank 0: the highest); doses distinct, volumes positive.
-    points: Vec<Sample>,
-    /// `before[b]`: volume of the points of rank below `BLOCK*b` (the higher doses), cc.
-    before: Vec<f64>,
+    /// Width of a bucket, Gy; bucket `k` holds the doses in `[e(k), e(k + 1))`, with the
+    /// edge `e(k) = (first + k) * width` (computed that way, so that `b * width` in the
+    /// caller is the same number).
+    width: f64,
+    /// Global index of bucket 0's lower edge, in widths.
+    first: i64,
+    /// The samples of bucket `k`: `samples[starts[k]..starts[k + 1]]`, in gathered order.
+    samples: Vec<Sample>,
+    starts: Vec<usize>,
+    buckets: Vec<Bucket>,
+    /// `above[k]`: volume of the buckets above `k` (higher doses), summed from the top, cc.
+    above: Vec<f64>,
+    /// For each bucket, the nearest non-empty bucket above it and below it.
+    next_up: Vec<u32>,
+    next_down: Vec<u32>,
+    /// Sorted, merged points of each bucket, made when a query first needs them.
+    sorted: Vec<OnceLock<Box<[Point]>>>,
     /// Total sampled volume, cc.
     total_cc: f64,
     /// Volume-weighted mean dose.
     mean: f64,
 }
 
-/// Points between two stored cumulative volumes.
-const BLOCK: usize = 16;
+/// Width of the dose buckets, Gy: the default bin width of cumulative DVHs.
+pub const BUCKET_GY: f64 = 0.01;
+
+/// No more buckets than this (a dose range over 655 Gy gets wider buckets)...
+const MAX_BUCKETS: usize = u16::MAX as usize;
+/// The bucket index of a sample without volume (left out).
+const SKIP: u16 = u16::MAX;
+/// ...and none narrower than needed to hold this many samples each on average (small
+/// ROIs: every query sorts a bucket, and the buckets are few).
+const MIN_SAMPLES_PER_BUCKET: usize = 16;
+
+/// No bucket: the end of the `next_up` / `next_down` chains.
+const NONE: u32 = u32::MAX;
+
+/// A bucket's volume and extreme points (keys are [`Sample`] dose keys).
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    volume: f64,
+    /// Highest dose key and the volume of the samples at exactly that dose.
+    hi: u32,
+    hi_cc: f64,
+    /// Lowest dose key and its volume.
+    lo: u32,
+    lo_cc: f64,
+}
+
+/// A point of a sorted bucket: a distinct dose, its merged volume and the volume of the
+/// bucket's points above it.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    key: u32,
+    cc: f64,
+    above: f64,
+}
+
+fn key_dose(key: u32) -> f64 {
+    f64::from(from_order_key(key))
+}
+
+/// The index (in widths) of the bucket holding dose `x`: the `j` with
+/// `j * width <= x < (j + 1) * width`, with the edges computed as the callers compute them.
+/// `inverse` is `1 / width`: the estimate (a product and a truncation, no `floor` call) is
+/// off by at most one and corrected against the edges themselves.
+#[inline]
+fn edge_index(x: f64, width: f64, inverse: f64) -> i64 {
+    // Clamped so that j + 1 cannot overflow; doses that large all share one bucket.
+    let mut j = (x * inverse).clamp(-4.0e15, 4.0e15) as i64;
+    if (j as f64) * width > x {
+        j -= 1;
+    } else if ((j + 1) as f64) * width <= x {
+        j += 1;
+    }
+    j
+}
+
+/// The smallest dose key whose dose (as f64) is at least `e`.
+fn smallest_key_at_least(e: f64) -> u32 {
+    let mut key = order_key(e as f32);
+    while key > 0 && key_dose(key - 1) >= e {
+        key -= 1;
+    }
+    while key < u32::MAX && key_dose(key) < e {
+        key += 1;
+    }
+    key
+}
+
+/// Sorts samples by descending dose key, stably: a least-significant-digit radix sort
+/// (11-bit digits; a digit all samples share is skipped) for a large bucket (the low-dose
+/// bucket of a body outline holds a fifth of its samples), the standard stable sort for a
+/// small one.
+fn sort_desc_stable(v: &mut Vec<Sample>) {
+    if v.len() < 256 {
+        v.sort_by_key(|s| std::cmp::Reverse(s.key()));
+        return;
+    }
+    let digit = |s: &Sample, shift: u32| ((!s.key() >> shift) & 0x7FF) as usize;
+    let mut spare = vec![Sample(0); v.len()];
+    for shift in [0u32, 11, 22] {
+        let mut counts = [0usize; 2048];
+        for s in v.iter() {
+            counts[digit(s, shift)] += 1;
+        }
+        if counts.contains(&v.len()) {
+            continue;
+        }
+        let mut total = 0;
+        for c in counts.iter_mut() {
+            (*c, total) = (total, total + *c);
+        }
+        for s in v.iter() {
+            let d = digit(s, shift);
+            spare[counts[d]] = *s;
+            counts[d] += 1;
+        }
+        std::mem::swap(v, &mut spare);
+    }
+}
 
 impl Dvh {
     /// Builds the DVH from `(dose, volume cc)` samples in any order (see [`Dvh::from_chunks`]).
@@ -52,109 +163,211 @@ impl Dvh {
     }
 
     /// Builds the DVH from samples gathered in chunks (e.g. one per contour plane), freeing
-    /// each chunk once it is copied. Samples without volume are ignored. The sort by dose is
-    /// stable (a radix sort on the dose key), so equal doses are summed in the order of the
-    /// chunks: the result depends only on that order, never on the thread count.
+    /// each chunk once it is copied. Samples without volume are ignored. Every sum runs in
+    /// the order of the chunks (equal doses too), so the result depends only on that order,
+    /// never on the thread count.
     pub fn from_chunks(chunks: Vec<Vec<Sample>>) -> Self {
-        let mut points = sort_by_dose(chunks);
-        // One pass down the sorted samples: runs of equal dose merged into one point each
-        // (in place: points never overtake the samples still to read), the running sum of
-        // volume stored at each block start, and the weighted dose.
-        let n = points.len();
-        let mut before = Vec::new();
-        let (mut m, mut k) = (0, 0);
-        let (mut sum, mut weighted) = (0.0, 0.0);
-        while k < n {
-            let key = points[k].key();
-            let mut w = 0.0;
-            while k < n && points[k].key() == key {
-                let x = points[k].volume_cc();
-                if x > 0.0 {
-                    w += x;
-                }
+        let counted = |s: &Sample| s.volume_cc() > 0.0;
+        let (mut lo, mut hi, mut n) = (u32::MAX, 0u32, 0usize);
+        for s in chunks.iter().flatten().filter(|s| counted(s)) {
+            lo = lo.min(s.key());
+            hi = hi.max(s.key());
+            n += 1;
+        }
+        if n == 0 {
+            return Dvh {
+                width: BUCKET_GY,
+                first: 0,
+                samples: Vec::new(),
+                starts: vec![0],
+                buckets: Vec::new(),
+                above: Vec::new(),
+                next_up: Vec::new(),
+                next_down: Vec::new(),
+                sorted: Vec::new(),
+                total_cc: 0.0,
+                mean: f64::NAN,
+            };
+        }
+        // The narrowest width of BUCKET_GY * 2^p that keeps the bucket count in bounds.
+        let most = (n / MIN_SAMPLES_PER_BUCKET).clamp(1, MAX_BUCKETS) as f64;
+        let (lo_gy, hi_gy) = (key_dose(lo), key_dose(hi));
+        let mut width = BUCKET_GY;
+        while ((hi_gy - lo_gy) / width).floor() + 1.0 > most {
+            width *= 2.0;
+        }
+        let inverse = 1.0 / width;
+        let first = edge_index(lo_gy, width, inverse);
+        let count = (edge_index(hi_gy, width, inverse) - first + 1) as usize;
+        // The bucket of a sample from its key alone: the edges as the smallest key at or
+        // above each, and an f32 estimate of the index corrected against them.
+        let edges: Vec<u32> = (0..=count as i64)
+            .map(|k| smallest_key_at_least((first + k) as f64 * width))
+            .collect();
+        let (inverse32, first32) = (inverse as f32, first as f32);
+        let last = count - 1;
+        let bucket_of = |key: u32| {
+            let guess = from_order_key(key) * inverse32 - first32;
+            let mut k = (guess.max(0.0) as usize).min(last);
+            while k > 0 && key < edges[k] {
+                k -= 1;
+            }
+            while k < last && key >= edges[k + 1] {
                 k += 1;
             }
-            let w = w as f32;
-            if w > 0.0 {
-                if m % BLOCK == 0 {
-                    before.push(sum);
-                }
-                let p = Sample((u64::from(key) << 32) | u64::from(w.to_bits()));
-                points[m] = p;
-                m += 1;
-                let w = f64::from(w);
-                weighted += p.dose() * w;
-                sum += w;
+            k as u16
+        };
+
+        // Each sample's bucket (SKIP: no volume), and the buckets' sizes.
+        let mut of: Vec<u16> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        let mut starts = vec![0usize; count + 1];
+        for s in chunks.iter().flatten() {
+            let k = if counted(s) { bucket_of(s.key()) } else { SKIP };
+            of.push(k);
+            if k != SKIP {
+                starts[k as usize + 1] += 1;
             }
         }
-        points.truncate(m);
-        if points.capacity() - m > points.capacity() / 4 {
-            // Give back what merging freed when it is worth a copy.
-            points.shrink_to_fit();
+        for k in 0..count {
+            starts[k + 1] += starts[k];
+        }
+        // The samples grouped by bucket, in gathered order within each.
+        let mut samples = vec![Sample(0); n];
+        let mut next = starts.clone();
+        let mut i = 0;
+        for chunk in chunks {
+            for (s, &k) in chunk.iter().zip(&of[i..]) {
+                if k != SKIP {
+                    let slot = &mut next[k as usize];
+                    samples[*slot] = *s;
+                    *slot += 1;
+                }
+            }
+            i += chunk.len();
+        }
+        drop(of);
+        // Each bucket's volume, extremes (with the volume at exactly the extreme dose) and
+        // weighted dose, along its samples in gathered order.
+        let mut weighted = 0.0;
+        let buckets: Vec<Bucket> = (0..count)
+            .map(|k| {
+                let mut b = Bucket {
+                    lo: u32::MAX,
+                    ..Bucket::default()
+                };
+                for s in &samples[starts[k]..starts[k + 1]] {
+                    let (key, w) = (s.key(), s.volume_cc());
+                    b.volume += w;
+                    weighted += key_dose(key) * w;
+                    if key > b.hi || b.hi_cc == 0.0 {
+                        (b.hi, b.hi_cc) = (key, w);
+                    } else if key == b.hi {
+                        b.hi_cc += w;
+                    }
+                    if key < b.lo {
+                        (b.lo, b.lo_cc) = (key, w);
+                    } else if key == b.lo {
+                        b.lo_cc += w;
+                    }
+                }
+                b
+            })
+            .collect();
+        let mut above = vec![0.0; count];
+        let mut sum = 0.0;
+        for k in (0..count).rev() {
+            above[k] = sum;
+            sum += buckets[k].volume;
+        }
+        let mut next_up = vec![NONE; count];
+        let mut next_down = vec![NONE; count];
+        let mut last = NONE;
+        for k in (0..count).rev() {
+            next_up[k] = last;
+            if buckets[k].volume > 0.0 {
+                last = k as u32;
+            }
+        }
+        last = NONE;
+        for k in 0..count {
+            next_down[k] = last;
+            if buckets[k].volume > 0.0 {
+                last = k as u32;
+            }
         }
         Dvh {
-            mean: if sum > 0.0 { weighted / sum } else { f64::NAN },
-            points,
-            before,
+            width,
+            first,
+            samples,
+            starts,
+            buckets,
+            above,
+            next_up,
+            next_down,
+            sorted: (0..count).map(|_| OnceLock::new()).collect(),
             total_cc: sum,
+            mean: weighted / sum,
         }
     }
 
-    /// The point of rank `r` (0: the highest dose).
-    #[inline]
-    fn point(&self, r: usize) -> Sample {
-        self.points[r]
-    }
-
-    /// The dose of the point of rank `r`.
-    fn dose(&self, r: usize) -> f64 {
-        self.point(r).dose()
-    }
-
-    /// Volume of the points above rank `r` (the higher doses), cc: the stored running sum
-    /// of its block completed along the block.
-    fn above(&self, r: usize) -> f64 {
-        let b = r / BLOCK;
-        (b * BLOCK..r).fold(self.before[b], |sum, q| sum + self.point(q).volume_cc())
-    }
-
-    /// Curve abscissa of the point of rank `r`: the volume above it plus half its own, cc.
-    fn mid_cc(&self, r: usize) -> f64 {
-        self.above(r) + 0.5 * self.point(r).volume_cc()
-    }
-
-    /// `(mid_cc(r), mid_cc(r + 1))`, with one walk along the block.
-    fn mid_pair(&self, r: usize) -> (f64, f64) {
-        let above = self.above(r);
-        let w = self.point(r).volume_cc();
-        (
-            above + 0.5 * w,
-            above + w + 0.5 * self.point(r + 1).volume_cc(),
-        )
-    }
-
-    /// The last rank whose abscissa is `<= x`, given `mid_cc(0) <= x`: the last block whose
-    /// first point is at most `x` (by bisection on the stored sums), then along that block.
-    fn last_mid_at_most(&self, x: f64) -> usize {
-        let (mut lo, mut hi) = (1, self.before.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.mid_cc(mid * BLOCK) <= x {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+    /// The sorted, merged points of bucket `k` (highest dose first), made on first use.
+    fn points(&self, k: usize) -> &[Point] {
+        self.sorted[k].get_or_init(|| {
+            let mut v = self.samples[self.starts[k]..self.starts[k + 1]].to_vec();
+            // Stable: equal doses keep the gathered order, so their volumes add up as in
+            // `from_chunks` (the bucket's extremes are the same numbers).
+            sort_desc_stable(&mut v);
+            let mut points: Vec<Point> = Vec::new();
+            let mut above = 0.0;
+            for s in v {
+                match points.last_mut() {
+                    Some(p) if p.key == s.key() => p.cc += s.volume_cc(),
+                    _ => {
+                        if let Some(p) = points.last() {
+                            above += p.cc;
+                        }
+                        points.push(Point {
+                            key: s.key(),
+                            cc: s.volume_cc(),
+                            above,
+                        });
+                    }
+                }
             }
-        }
-        let start = (lo - 1) * BLOCK;
-        let end = self.points.len().min(start + BLOCK);
-        (start + 1..end)
-            .take_while(|&r| self.mid_cc(r) <= x)
-            .last()
-            .unwrap_or(start)
+            points.into_boxed_slice()
+        })
+    }
+
+    /// The bucket that holds dose `d`, clamped to the buckets there are.
+    fn bucket_at(&self, d: f64) -> usize {
+        let j = edge_index(d, self.width, 1.0 / self.width) - self.first;
+        j.clamp(0, self.buckets.len() as i64 - 1) as usize
+    }
+
+    /// The highest point of the nearest non-empty bucket below `k`: (dose, volume, its
+    /// curve abscissa), or `None`.
+    fn top_below(&self, k: usize) -> Option<(f64, f64)> {
+        let j = self.next_down[k];
+        (j != NONE).then(|| {
+            let b = &self.buckets[j as usize];
+            (key_dose(b.hi), self.above[j as usize] + 0.5 * b.hi_cc)
+        })
+    }
+
+    /// The lowest point of bucket `k` (non-empty): (dose, curve abscissa).
+    fn bottom_of(&self, k: usize) -> (f64, f64) {
+        let b = &self.buckets[k];
+        (key_dose(b.lo), self.above[k] + b.volume - 0.5 * b.lo_cc)
+    }
+
+    /// The highest point of bucket `k` (non-empty): (dose, curve abscissa).
+    fn top_of(&self, k: usize) -> (f64, f64) {
+        let b = &self.buckets[k];
+        (key_dose(b.hi), self.above[k] + 0.5 * b.hi_cc)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.samples.is_empty()
     }
 
     /// Volume of the samples, cc.
@@ -163,42 +376,79 @@ impl Dvh {
     }
 
     pub fn max(&self) -> Option<f64> {
-        self.points.first().map(|p| p.dose())
+        let top = self.buckets.last()?;
+        Some(key_dose(top.hi))
     }
 
     pub fn min(&self) -> Option<f64> {
-        self.points.last().map(|p| p.dose())
+        let bottom = self.buckets.first()?;
+        Some(key_dose(bottom.lo))
     }
 
     pub fn mean(&self) -> Option<f64> {
         (!self.is_empty()).then_some(self.mean)
     }
 
+    /// The curve's first abscissa (the highest point's) and last (the lowest point's).
+    fn ends(&self) -> (f64, f64) {
+        let top = self.buckets.len() - 1;
+        (self.top_of(top).1, self.bottom_of(0).1)
+    }
+
     /// `D_x` for `x` in cc: the dose received by at least `x` cc.
     pub fn dose_at_volume_cc(&self, x: f64) -> Option<f64> {
-        let n = self.points.len();
-        if n == 0 || x.is_nan() || x < 0.0 {
+        if self.is_empty() || x.is_nan() || x < 0.0 {
             return None;
         }
         if x > self.total_cc {
             // More volume than the structure has: undefined.
             return None;
         }
-        if x <= self.mid_cc(0) {
-            return Some(self.dose(0));
+        let (first_mid, last_mid) = self.ends();
+        if x <= first_mid {
+            return self.max();
         }
-        if x >= self.mid_cc(n - 1) {
-            return Some(self.dose(n - 1));
+        if x >= last_mid {
+            return self.min();
         }
-        // Largest i with mid_cc(i) <= x.
-        let i = self.last_mid_at_most(x);
-        let (m0, m1) = self.mid_pair(i);
-        let t = if m1 > m0 { (x - m0) / (m1 - m0) } else { 0.0 };
-        let (d0, d1) = (self.dose(i), self.dose(i + 1));
+        // The bucket whose volume interval [above, above + volume) holds x.
+        let k = self
+            .above
+            .partition_point(|&a| a > x)
+            .min(self.buckets.len() - 1);
+        let (k_top, top_mid) = self.top_of(k);
+        let (k_bottom, bottom_mid) = self.bottom_of(k);
+        let ((d0, m0), (d1, m1)) = if x < top_mid {
+            // Between the lowest point of the bucket above and this one's highest.
+            let up = self.next_up[k] as usize;
+            (self.bottom_of(up), (k_top, top_mid))
+        } else if x >= bottom_mid {
+            // Between this bucket's lowest point and the highest of the bucket below.
+            let below = self.top_below(k).expect("x is above the last abscissa");
+            ((k_bottom, bottom_mid), below)
+        } else {
+            // Inside the bucket: the last point whose abscissa is <= x, and the next.
+            let base = self.above[k];
+            let p = self.points(k);
+            let mid = |i: usize| base + p[i].above + 0.5 * p[i].cc;
+            let i = (p
+                .partition_point(|q| base + q.above + 0.5 * q.cc <= x)
+                .max(1)
+                - 1)
+            .min(p.len() - 2);
+            (
+                (key_dose(p[i].key), mid(i)),
+                (key_dose(p[i + 1].key), mid(i + 1)),
+            )
+        };
+        let t = if m1 > m0 {
+            ((x - m0) / (m1 - m0)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         Some(d0 + t * (d1 - d0))
     }
 
-    /// `D_x` for `x` in percent of the sampled volume.
     pub fn dose_at_volume_percent(&self, pct: f64) -> Option<f64> {
         if !(0.0..=100.0).contains(&pct) {
             return None;
@@ -206,28 +456,51 @@ impl Dvh {
         self.dose_at_volume_cc(pct / 100.0 * self.total_cc)
     }
 
-    /// `V(>= d)` in cc.
+    /// `V(>= d)`, cc: the curve's volume at dose `d`.
     pub fn volume_at_dose_cc(&self, d: f64) -> f64 {
-        let n = self.points.len();
         if d.is_nan() {
-            // No threshold, no volume: a NaN in is a NaN out (never a number that passes).
             return f64::NAN;
         }
-        if n == 0 || d > self.dose(0) {
+        let (Some(max), Some(min)) = (self.max(), self.min()) else {
+            return 0.0;
+        };
+        if d > max {
             return 0.0;
         }
-        if d <= self.dose(n - 1) {
+        if d <= min {
             return self.total_cc;
         }
-        // Last rank i with dose >= d (ranks descend in dose); then dose(i+1) < d.
-        let i = self.points.partition_point(|p| p.dose() >= d) - 1;
-        let (d0, d1) = (self.dose(i), self.dose(i + 1));
+        // The lowest point at or above d, (d0, m0), and the next one below, (d1, m1).
+        let k = self.bucket_at(d);
+        let b = &self.buckets[k];
+        let empty = b.volume <= 0.0;
+        let ((d0, m0), (d1, m1)) = if !empty && key_dose(b.lo) >= d {
+            (
+                self.bottom_of(k),
+                self.top_below(k).expect("d is above the minimum"),
+            )
+        } else if empty || key_dose(b.hi) < d {
+            let up = self.next_up[k] as usize;
+            let below = if empty {
+                self.top_below(k).expect("d is above the minimum")
+            } else {
+                self.top_of(k)
+            };
+            (self.bottom_of(up), below)
+        } else {
+            let base = self.above[k];
+            let p = self.points(k);
+            let i = p.partition_point(|q| key_dose(q.key) >= d) - 1;
+            let mid = |i: usize| base + p[i].above + 0.5 * p[i].cc;
+            (
+                (key_dose(p[i].key), mid(i)),
+                (key_dose(p[i + 1].key), mid(i + 1)),
+            )
+        };
         let t = if d0 > d1 { (d0 - d) / (d0 - d1) } else { 0.0 };
-        let (m0, m1) = self.mid_pair(i);
         m0 + t * (m1 - m0)
     }
 
-    /// `V(>= d)` in percent of the sampled volume.
     pub fn volume_at_dose_percent(&self, d: f64) -> f64 {
         if self.total_cc > 0.0 {
             100.0 * self.volume_at_dose_cc(d) / self.total_cc
@@ -236,9 +509,8 @@ impl Dvh {
         }
     }
 
-    /// The cumulative DVH at bin edges `0, w, 2w, ...` up to the first edge above the
-    /// maximum (where it is 0): `(dose_gy, volume_cc)`. Starts at the full volume and never
-    /// increases.
+    /// The cumulative DVH at `0, w, 2w, ...` up to the maximum dose and one bin beyond
+    /// (doses rounded for printing; volumes at the exact multiples, never increasing).
     pub fn cumulative(&self, bin_width: f64) -> (Vec<f64>, Vec<f64>) {
         let Some(max) = self.max() else {
             return (vec![0.0], vec![0.0]);
@@ -255,111 +527,6 @@ impl Dvh {
             .map(|b| round_to(b as f64 * bin_width, 1e-9))
             .collect();
         (doses, vols)
-    }
-}
-
-/// The samples of all chunks sorted by dose, descending, stable; each chunk is freed
-/// once copied. Large inputs: one radix pass on the top 11 bits of the (inverted) order
-/// key (sign, exponent and two mantissa bits: a quarter octave of dose each) straight from
-/// the chunks, then each bucket on its own, while it is in cache: an LSD radix sort on the low 21 bits in
-/// two passes (a pass whose digit is the same for every sample is skipped), or an
-/// insertion sort for a few samples. Small inputs: the standard stable sort.
-fn sort_by_dose(chunks: Vec<Vec<Sample>>) -> Vec<Sample> {
-    const SMALL: usize = 4_096;
-    let n: usize = chunks.iter().map(Vec::len).sum();
-    if n < SMALL {
-        let mut sorted = chunks.concat();
-        sorted.sort_by_key(|s| desc(*s));
-        return sorted;
-    }
-    let mut sorted = vec![Sample(0); n];
-    const TOP: u32 = 21;
-    let mut next = [0usize; 2048];
-    for chunk in &chunks {
-        for s in chunk {
-            next[(desc(*s) >> TOP) as usize] += 1;
-        }
-    }
-    let mut starts = [0usize; 2049];
-    for d in 0..2048 {
-        starts[d + 1] = starts[d] + next[d];
-    }
-    next.copy_from_slice(&starts[..2048]);
-    for chunk in chunks {
-        scatter(&chunk, &mut sorted, &mut next, TOP, 2047);
-    }
-    // The spare buffer only ever holds one bucket.
-    let largest = (0..2048)
-        .map(|d| starts[d + 1] - starts[d])
-        .max()
-        .unwrap_or(0);
-    let mut spare = vec![Sample(0); largest];
-    for d in 0..2048 {
-        let (lo, hi) = (starts[d], starts[d + 1]);
-        sort_low_bits(&mut sorted[lo..hi], &mut spare[..hi - lo]);
-    }
-    sorted
-}
-
-/// The sort key: dose descending.
-#[inline]
-fn desc(s: Sample) -> u32 {
-    !s.key()
-}
-
-/// Sorts samples that share the top 11 bits of their key by the low 21 bits, stable.
-fn sort_low_bits(v: &mut [Sample], spare: &mut [Sample]) {
-    if v.len() < 64 {
-        // Insertion sort: stable, and quick for a few samples.
-        for i in 1..v.len() {
-            let x = v[i];
-            let mut j = i;
-            while j > 0 && desc(v[j - 1]) > desc(x) {
-                v[j] = v[j - 1];
-                j -= 1;
-            }
-            v[j] = x;
-        }
-        return;
-    }
-    let mut low = [0usize; 2048];
-    let mut mid = [0usize; 1024];
-    for s in v.iter() {
-        let k = desc(*s) as usize;
-        low[k & 2047] += 1;
-        mid[(k >> 11) & 1023] += 1;
-    }
-    let n = v.len();
-    let mut in_v = true;
-    for (counts, shift, mask) in [(&mut low[..], 0u32, 2047usize), (&mut mid[..], 11, 1023)] {
-        if counts.contains(&n) {
-            continue;
-        }
-        let mut total = 0;
-        for x in counts.iter_mut() {
-            let m = *x;
-            *x = total;
-            total += m;
-        }
-        if in_v {
-            scatter(v, spare, counts, shift, mask);
-        } else {
-            scatter(spare, v, counts, shift, mask);
-        }
-        in_v = !in_v;
-    }
-    if !in_v {
-        v.copy_from_slice(spare);
-    }
-}
-
-/// One counting-sort pass: each sample goes to the next free place of its bucket (the
-/// digit `(key >> shift) & mask`).
-fn scatter(from: &[Sample], to: &mut [Sample], next: &mut [usize], shift: u32, mask: usize) {
-    for s in from {
-        let d = (desc(*s) >> shift) as usize & mask;
-        to[next[d]] = *s;
-        next[d] += 1;
     }
 }
 
@@ -553,48 +720,170 @@ mod tests {
         );
     }
 
-    #[test]
-    fn cumulative_and_blocked_abscissae_match_running_sums() {
-        // Many points (several blocks of stored sums), repeats, a few doses on bin edges.
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let d: Vec<f64> = (0..5_000)
-            .map(|i| if i % 50 == 0 { 2.5 } else { 30.0 * next() })
-            .collect();
-        let w: Vec<f64> = (0..5_000).map(|_| 0.001 + next()).collect();
-        let h = Dvh::new(&d, &w);
-        let (edges, vols) = h.cumulative(0.01);
-        let mut last = f64::INFINITY;
-        for (b, v) in vols.iter().enumerate() {
-            // The edges are printed rounded; the volumes are at the exact multiples.
-            let d = b as f64 * 0.01;
-            assert!((edges[b] - d).abs() < 1e-9);
-            let expected = h.volume_at_dose_cc(d).min(last);
-            last = expected;
-            assert_eq!(*v, expected, "at {d} Gy");
-        }
-        // And the blocked abscissae equal a plain running sum.
-        let mut sum = 0.0;
-        let n = h.points.len();
-        for r in 0..n {
-            let w = h.point(r).volume_cc();
-            assert_eq!(h.mid_cc(r), sum + 0.5 * w);
-            if r + 1 < n {
-                assert_eq!(h.mid_pair(r), (h.mid_cc(r), h.mid_cc(r + 1)));
+    /// The curve by definition: all samples sorted (stable), equal doses merged, abscissae
+    /// from one running sum; D_x and V(>= D) interpolated along it as the module says.
+    struct Reference {
+        points: Vec<(f64, f64, f64)>, // (dose, merged volume, abscissa)
+        total: f64,
+    }
+
+    impl Reference {
+        fn new(samples: &[Sample]) -> Self {
+            let mut v: Vec<Sample> = samples
+                .iter()
+                .copied()
+                .filter(|s| s.volume_cc() > 0.0)
+                .collect();
+            v.sort_by_key(|s| std::cmp::Reverse(s.key()));
+            let mut merged: Vec<(u32, f64)> = Vec::new();
+            for s in v {
+                match merged.last_mut() {
+                    Some(m) if m.0 == s.key() => m.1 += s.volume_cc(),
+                    _ => merged.push((s.key(), s.volume_cc())),
+                }
             }
-            sum += w;
+            let mut sum = 0.0;
+            let points = merged
+                .into_iter()
+                .map(|(k, w)| {
+                    let p = (f64::from(from_order_key(k)), w, sum + 0.5 * w);
+                    sum += w;
+                    p
+                })
+                .collect();
+            Reference { points, total: sum }
         }
-        assert_eq!(sum, h.volume_cc());
-        // The bisection over blocks finds the same rank as a search along every point.
-        for x in [h.mid_cc(0), 0.3, 17.0, 1234.5, h.mid_cc(n - 1) - 1e-9] {
-            let linear = (0..n).rev().find(|&r| h.mid_cc(r) <= x).unwrap();
-            assert_eq!(h.last_mid_at_most(x), linear, "at {x} cc");
+
+        fn dose_at(&self, x: f64) -> Option<f64> {
+            let p = &self.points;
+            if p.is_empty() || x < 0.0 || x > self.total {
+                return None;
+            }
+            if x <= p[0].2 {
+                return Some(p[0].0);
+            }
+            if x >= p[p.len() - 1].2 {
+                return Some(p[p.len() - 1].0);
+            }
+            let i = p.partition_point(|q| q.2 <= x) - 1;
+            let t = (x - p[i].2) / (p[i + 1].2 - p[i].2);
+            Some(p[i].0 + t * (p[i + 1].0 - p[i].0))
         }
+
+        fn volume_at(&self, d: f64) -> f64 {
+            let p = &self.points;
+            if p.is_empty() || d > p[0].0 {
+                return 0.0;
+            }
+            if d <= p[p.len() - 1].0 {
+                return self.total;
+            }
+            let i = p.partition_point(|q| q.0 >= d) - 1;
+            let t = (p[i].0 - d) / (p[i].0 - p[i + 1].0);
+            p[i].2 + t * (p[i + 1].2 - p[i].2)
+        }
+    }
+
+    fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn the_bucketed_curve_is_the_fully_sorted_curve() {
+        // Sizes below and above the narrowest buckets, doses on bucket edges, plateaus
+        // (repeats), zero and negative volumes (ignored), gaps of empty buckets, doses
+        // over a wide range (wider buckets), in uneven chunks.
+        let mut seed = 11u64;
+        for (n, range, chunk) in [
+            (5usize, 3.0, 2usize),
+            (300, 0.05, 7),
+            (20_000, 30.0, 977),
+            (60_000, 14.7, 4_096),
+            (40_000, 2_000.0, 10_000),
+        ] {
+            let samples: Vec<Sample> = (0..n)
+                .map(|i| {
+                    let u = lcg(&mut seed);
+                    let d = match i % 10 {
+                        0 => 2.5,                               // a plateau
+                        1 => (u * range / 0.01).floor() * 0.01, // on a bucket edge
+                        2 => range * 0.9 + 0.2 * u,             // above a gap
+                        _ => range * 0.4 * u,
+                    };
+                    let w = match i % 97 {
+                        0 => 0.0,
+                        1 => -0.5,
+                        _ => 0.001 + lcg(&mut seed),
+                    };
+                    Sample::new(d, w)
+                })
+                .collect();
+            let chunks: Vec<Vec<Sample>> = samples.chunks(chunk).map(<[Sample]>::to_vec).collect();
+            let h = Dvh::from_chunks(chunks);
+            let r = Reference::new(&samples);
+            let close = |a: f64, b: f64, what: &str| {
+                assert!(
+                    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs())),
+                    "n {n}: {what}: {a} vs {b}"
+                );
+            };
+            close(h.volume_cc(), r.total, "volume");
+            assert_eq!(h.max(), Some(r.points[0].0));
+            assert_eq!(h.min(), Some(r.points[r.points.len() - 1].0));
+            let mut volumes: Vec<f64> = r.points.iter().flat_map(|p| [p.2, p.2 + 1e-7]).collect();
+            volumes.extend((0..=200).map(|i| r.total * f64::from(i) / 200.0));
+            for x in volumes {
+                match (h.dose_at_volume_cc(x), r.dose_at(x)) {
+                    (Some(a), Some(b)) => close(a, b, &format!("D at {x} cc")),
+                    (a, b) => assert_eq!(a, b, "n {n}: D at {x} cc"),
+                }
+            }
+            let mut doses: Vec<f64> = r.points.iter().flat_map(|p| [p.0, p.0 - 1e-6]).collect();
+            doses.extend((0..=(r.points[0].0 / 0.01) as usize + 1).map(|b| b as f64 * 0.01));
+            for d in doses {
+                close(
+                    h.volume_at_dose_cc(d),
+                    r.volume_at(d),
+                    &format!("V at {d} Gy"),
+                );
+            }
+            let (_, cumulative) = h.cumulative(0.01);
+            let mut last = f64::INFINITY;
+            for (b, v) in cumulative.iter().enumerate() {
+                let expected = r.volume_at(b as f64 * 0.01).min(last);
+                last = expected;
+                close(*v, expected, &format!("cumulative bin {b}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_cumulative_dvh_at_the_bucket_width_sorts_no_bucket() {
+        let mut seed = 5u64;
+        let d: Vec<f64> = (0..50_000).map(|_| 20.0 * lcg(&mut seed)).collect();
+        let w: Vec<f64> = (0..50_000).map(|_| 0.01 + lcg(&mut seed)).collect();
+        let h = Dvh::new(&d, &w);
+        assert_eq!(h.width, BUCKET_GY);
+        let _ = h.cumulative(BUCKET_GY);
+        assert!(h.sorted.iter().all(|s| s.get().is_none()));
+        // A D_x inside a bucket sorts that bucket alone.
+        let _ = h.dose_at_volume_percent(37.3);
+        assert_eq!(h.sorted.iter().filter(|s| s.get().is_some()).count(), 1);
+    }
+
+    #[test]
+    fn an_empty_dvh_answers_every_query() {
+        let h = Dvh::new(&[], &[]);
+        assert!(h.is_empty());
+        assert_eq!((h.min(), h.max(), h.mean()), (None, None, None));
+        assert_eq!(h.dose_at_volume_cc(0.0), None);
+        assert_eq!(h.volume_at_dose_cc(1.0), 0.0);
+        assert_eq!(h.cumulative(0.01), (vec![0.0], vec![0.0]));
+        let zero = Dvh::new(&[1.0, 2.0], &[0.0, -1.0]);
+        assert!(zero.is_empty());
     }
 
     #[test]
@@ -609,7 +898,7 @@ mod tests {
     }
 
     #[test]
-    fn order_keys_sort_like_the_floats_and_radix_sort_is_stable() {
+    fn order_keys_sort_like_the_floats() {
         let xs = [-3.5f32, -0.0, 0.0, 1e-30, 2.5, 2.5000002, 40.0, -1e-20];
         let mut sorted = xs;
         sorted.sort_by(f32::total_cmp);
@@ -617,42 +906,50 @@ mod tests {
         keys.sort();
         let back: Vec<f32> = keys.iter().map(|k| from_order_key(*k)).collect();
         assert_eq!(back, sorted);
-        // Large input through the radix path, in chunks: same as a stable sort.
-        let v: Vec<Sample> = (0..50_000u64)
-            .map(|i| Sample(((i * 7919 % 1000) << 32) | i))
-            .collect();
-        let chunks: Vec<Vec<Sample>> = v.chunks(7_000).map(<[Sample]>::to_vec).collect();
-        let mut w = v.clone();
-        w.sort_by_key(|s| std::cmp::Reverse(s.key()));
-        assert_eq!(sort_by_dose(chunks), w);
-        let few: Vec<Sample> = w[..20_000].iter().rev().copied().collect();
-        let mut expected = few.clone();
-        expected.sort_by_key(|s| std::cmp::Reverse(s.key()));
-        assert_eq!(sort_by_dose(vec![few]), expected);
-        // Doses over many octaves with repeats (buckets of every size), in uneven chunks,
-        // weights numbering the samples: the same order as the standard stable sort.
-        let mut seed = 99u64;
-        let doses: Vec<Sample> = (0..60_000u32)
-            .map(|i| {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-                let octave = (seed >> 60) as i32 - 8;
-                let dose = f64::from((seed >> 40) as u32 % 50) / 50.0 * 2f64.powi(octave);
-                Sample((u64::from(Sample::new(dose, 1.0).key()) << 32) | u64::from(i))
-            })
-            .collect();
-        let chunks: Vec<Vec<Sample>> = doses.chunks(977).map(<[Sample]>::to_vec).collect();
-        let mut expected = doses.clone();
-        expected.sort_by_key(|s| std::cmp::Reverse(s.key()));
-        assert_eq!(sort_by_dose(chunks), expected);
-        // Keys that differ only in the high digit (the low pass is skipped), and only in
-        // the low digit (the high pass is skipped).
-        for scale in [1u64 << 16, 1] {
-            let v: Vec<Sample> = (0..30_000u64)
-                .map(|i| Sample((((i * 31 % 500) * scale) << 32) | i))
+    }
+
+    #[test]
+    fn the_radix_sort_of_a_bucket_is_the_stable_sort() {
+        let mut seed = 3u64;
+        for (n, spread) in [
+            (100usize, 1e3),
+            (5_000, 0.01),
+            (40_000, 30.0),
+            (40_000, 1e-6),
+        ] {
+            // Weights number the samples, so stability shows.
+            let v: Vec<Sample> = (0..n)
+                .map(|i| {
+                    let d = (spread * lcg(&mut seed) * 50.0).round() / 50.0;
+                    Sample((u64::from(Sample::new(d, 1.0).key()) << 32) | i as u64)
+                })
                 .collect();
-            let mut w = v.clone();
-            w.sort_by_key(|s| std::cmp::Reverse(s.key()));
-            assert_eq!(sort_by_dose(vec![v]), w);
+            let mut expected = v.clone();
+            expected.sort_by_key(|s| std::cmp::Reverse(s.key()));
+            let mut got = v;
+            sort_desc_stable(&mut got);
+            assert_eq!(got, expected, "n {n}, spread {spread}");
+        }
+    }
+
+    #[test]
+    fn bucket_edges_are_the_callers_multiples() {
+        for b in [0usize, 1, 3, 7, 30, 100, 1_468, 99_999] {
+            let e = b as f64 * BUCKET_GY;
+            let inv = 1.0 / BUCKET_GY;
+            assert_eq!(edge_index(e, BUCKET_GY, inv), b as i64, "edge {e}");
+            if b > 0 {
+                let below = f64::from_bits(e.to_bits() - 1);
+                assert_eq!(edge_index(below, BUCKET_GY, inv), b as i64 - 1, "below {e}");
+            }
+        }
+        assert_eq!(edge_index(-0.005, BUCKET_GY, 1.0 / BUCKET_GY), -1);
+        assert_eq!(edge_index(-0.01, BUCKET_GY, 1.0 / BUCKET_GY), -1);
+        assert_eq!(edge_index(-0.0100001, BUCKET_GY, 1.0 / BUCKET_GY), -2);
+        // The key of an edge: its dose is at least the edge, the key below it is not.
+        for e in [0.0, 0.01, 0.07, 2.53, 14.68, 1e-9] {
+            let k = smallest_key_at_least(e);
+            assert!(key_dose(k) >= e && key_dose(k - 1) < e, "edge {e}");
         }
     }
 
