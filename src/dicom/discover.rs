@@ -14,8 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use super::read;
 use super::{DoseGrid, Plan, RtObject, StructureSet};
@@ -137,37 +136,13 @@ fn read_one(path: &Path) -> Result<Option<RtObject>> {
 }
 
 /// Reads `files`, the largest first, each thread taking the next file when it is done
-/// with one: the dose and the structure set start together and the plan goes to the
-/// first thread free (rayon's halving of the list in name order gave one thread the plan
-/// and then the structure set while the other read the dose alone). The results come back
-/// in the order of `files`, whatever thread read which.
+/// with one ([`crate::par::map_longest_first`]): the dose and the structure set start
+/// together and the plan goes to the first thread free (rayon's halving of the list in
+/// name order gave one thread the plan and then the structure set while the other read
+/// the dose alone). The results come back in the order of `files`.
 fn read_all(files: &[PathBuf]) -> Vec<Result<Option<RtObject>>> {
-    let mut order: Vec<(u64, usize)> = files
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), i))
-        .collect();
-    order.sort_by_key(|&(len, i)| (std::cmp::Reverse(len), i));
-    let slots: Vec<OnceLock<Result<Option<RtObject>>>> =
-        files.iter().map(|_| OnceLock::new()).collect();
-    let next = AtomicUsize::new(0);
-    let work = || loop {
-        let k = next.fetch_add(1, Ordering::Relaxed);
-        let Some(&(_, i)) = order.get(k) else {
-            break;
-        };
-        let _ = slots[i].set(read_one(&files[i]));
-    };
-    rayon::scope(|s| {
-        for _ in 1..rayon::current_num_threads().min(files.len()) {
-            s.spawn(|_| work());
-        }
-        work();
-    });
-    slots
-        .into_iter()
-        .map(|slot| slot.into_inner().expect("every file was read"))
-        .collect()
+    let size = |p: &PathBuf| std::fs::metadata(p).map_or(0.0, |m| m.len() as f64);
+    crate::par::map_longest_first(files, size, |p| read_one(p))
 }
 
 /// Reads every file under `paths` and links the RT objects into plan sets.

@@ -2,10 +2,9 @@
 //! inside each, over contour planes). Results are identical for any thread count: samples
 //! are gathered in plane order and reduced in a fixed order.
 
-use rayon::prelude::*;
-
 use super::metrics::Dvh;
 use crate::dicom::{DoseGrid, Roi};
+use crate::raster::sample::estimated_samples;
 use crate::raster::{sample_roi, SamplingOptions};
 
 /// The DVH of one ROI and what is known about its quality.
@@ -60,9 +59,13 @@ where
     T: Send,
     F: Fn(StructureDvh) -> T + Sync,
 {
-    rois.par_iter()
-        .map(|roi| finish(one(dose, roi, opts)))
-        .collect()
+    // The ROIs with the most samples first (the body outline), so that the others fill
+    // the remaining threads around them instead of one of them starting last.
+    crate::par::map_longest_first(
+        rois,
+        |roi| estimated_samples(roi, dose, opts),
+        |roi| finish(one(dose, roi, opts)),
+    )
 }
 
 fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {

@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use super::coverage::Coverage;
-use crate::dicom::{DoseGrid, Roi};
+use crate::dicom::{ContourType, DoseGrid, Roi};
 use crate::geometry::polygon::{self, Polygon};
 use crate::geometry::GridGeometry;
 
@@ -333,12 +333,8 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
         .zip(&areas)
         .map(|(s, a)| a * (s.z_hi_mm - s.z_lo_mm) / 1000.0)
         .sum();
-    let voxel_cc = g.column_spacing_mm * g.row_spacing_mm * dz / 1000.0;
-    let voxels = (total_cc / voxel_cc).max(1e-9);
-    // Rounded, not ceiled: the sample count stays within about 0.3-2.4x of the target.
-    let factor = opts.factor.unwrap_or_else(|| {
-        ((opts.min_samples as f64 / voxels).cbrt().round() as usize).clamp(1, opts.max_factor)
-    });
+    let voxels = total_cc / voxel_cc(g, dz);
+    let factor = supersampling(voxels, opts);
 
     let per_slab: Vec<SlabSamples> = slabs
         .par_iter()
@@ -365,6 +361,45 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
     }
     out.warnings = warnings;
     out
+}
+
+/// Volume of a voxel of the sampling grid, cc.
+fn voxel_cc(g: &GridGeometry, dz: f64) -> f64 {
+    g.column_spacing_mm * g.row_spacing_mm * dz / 1000.0
+}
+
+/// The in-plane supersampling factor of an ROI of `voxels` dose voxels.
+fn supersampling(voxels: f64, opts: &SamplingOptions) -> usize {
+    // Rounded, not ceiled: the sample count stays within about 0.3-2.4x of the target.
+    opts.factor.unwrap_or_else(|| {
+        ((opts.min_samples as f64 / voxels.max(1e-9)).cbrt().round() as usize)
+            .clamp(1, opts.max_factor)
+    })
+}
+
+/// About how many samples [`sample_roi`] will take of `roi`, from its contours' areas
+/// (nesting ignored) and the factor its volume gives: a cost estimate for scheduling.
+pub fn estimated_samples(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> f64 {
+    let dz = slice_spacing_mm(&dose.geometry);
+    let area_mm2: f64 = roi
+        .contours
+        .iter()
+        .filter(|c| c.kind == ContourType::ClosedPlanar && c.points_mm.len() >= 3)
+        .map(|c| {
+            let p = &c.points_mm;
+            let twice: f64 = (0..p.len())
+                .map(|i| {
+                    let (a, b) = (p[i], p[(i + 1) % p.len()]);
+                    a[0] * b[1] - b[0] * a[1]
+                })
+                .sum();
+            0.5 * twice.abs()
+        })
+        .sum();
+    let voxels = area_mm2 * dz / 1000.0 / voxel_cc(&dose.geometry, dz);
+    // `factor` sub-cells a voxel in x, y and z.
+    let factor = supersampling(voxels, opts) as f64;
+    voxels * factor.powi(3)
 }
 
 /// Exact even-odd area of a slab's polygons (nesting by depth), mm^2.
@@ -708,6 +743,38 @@ pub(crate) mod tests_support {
 mod tests {
     use super::tests_support::linear_grid;
     use super::*;
+
+    #[test]
+    fn the_cost_estimate_follows_the_samples_taken() {
+        // The trial fixture: a body outline, targets and organs of very different sizes.
+        let found =
+            crate::dicom::discover(&[std::path::PathBuf::from("fixtures/trial_pass")]).unwrap();
+        let set = &found.plan_sets[0];
+        let (dose, ss) = (set.dose.as_ref().unwrap(), set.structures.as_ref().unwrap());
+        let opts = SamplingOptions::default();
+        let mut pairs: Vec<(f64, usize)> = ss
+            .rois
+            .iter()
+            .filter(|r| !r.contours.is_empty())
+            .map(|r| {
+                (
+                    estimated_samples(r, dose, &opts),
+                    sample_roi(r, dose, &opts).len(),
+                )
+            })
+            .collect();
+        assert!(pairs.len() >= 4);
+        for &(estimate, taken) in &pairs {
+            let ratio = estimate / taken as f64;
+            assert!(
+                (0.5..2.0).contains(&ratio),
+                "{estimate} estimated, {taken} taken"
+            );
+        }
+        // The ROI estimated largest is the one with the most samples.
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        assert_eq!(pairs[0].1, pairs.iter().map(|p| p.1).max().unwrap());
+    }
     use crate::dicom::{Contour, ContourType};
     use approx::assert_relative_eq;
 
