@@ -4,7 +4,7 @@
 
 use super::metrics::Dvh;
 use crate::dicom::{DoseGrid, Roi};
-use crate::raster::sample::estimated_samples;
+use crate::raster::sample::estimated_cost;
 use crate::raster::{sample_roi, SamplingOptions};
 
 /// The DVH of one ROI and what is known about its quality.
@@ -59,11 +59,11 @@ where
     T: Send,
     F: Fn(StructureDvh) -> T + Sync,
 {
-    // The ROIs with the most samples first (the body outline), so that the others fill
-    // the remaining threads around them instead of one of them starting last.
+    // The costliest ROIs first (the body outline), so that the others fill the remaining
+    // threads around them instead of one of them starting last.
     crate::par::map_longest_first(
         rois,
-        |roi| estimated_samples(roi, dose, opts),
+        |roi| estimated_cost(roi, dose, opts),
         |roi| finish(one(dose, roi, opts)),
     )
 }
