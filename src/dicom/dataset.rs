@@ -358,32 +358,34 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
         (b'+', rest) => (false, rest),
         _ => (false, s),
     };
+    // Digits before and after the point, in two plain loops (no per-digit overflow check:
+    // more than 19 digits, which could overflow, go to `str::parse`).
     let mut mantissa: u64 = 0;
-    let mut decimals = 0i64;
-    let mut digits = 0usize;
-    let mut point = false;
-    let mut exponent = None;
-    for (at, &b) in s.iter().enumerate() {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-                digits += 1;
-                if point {
-                    decimals += 1;
-                }
-            }
-            b'.' if !point => point = true,
-            b'e' | b'E' => {
-                exponent = Some(small_integer(&s[at + 1..])?);
-                break;
-            }
-            _ => return None,
+    let mut at = 0;
+    let digits_from = |at: &mut usize, mantissa: &mut u64| {
+        let start = *at;
+        while let Some(d) = s.get(*at).map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            *at += 1;
         }
+        *at - start
+    };
+    let mut digits = digits_from(&mut at, &mut mantissa);
+    let mut decimals = 0;
+    if s.get(at) == Some(&b'.') {
+        at += 1;
+        decimals = digits_from(&mut at, &mut mantissa);
+        digits += decimals;
     }
-    if digits == 0 || mantissa > 1 << 53 {
+    if digits == 0 || digits > 19 || mantissa > 1 << 53 {
         return None;
     }
-    let power = exponent.unwrap_or(0) - decimals;
+    let exponent = match s.get(at) {
+        None => 0,
+        Some(b'e' | b'E') => small_integer(&s[at + 1..])?,
+        Some(_) => return None,
+    };
+    let power = exponent - decimals as i64;
     let exact = |p: i64| EXACT_POWERS_OF_TEN.get(usize::try_from(p).ok()?).copied();
     let v = if power >= 0 {
         mantissa as f64 * exact(power)?
