@@ -207,8 +207,12 @@ impl Dvh {
         let (inverse32, first32) = (inverse as f32, first as f32);
         let last = count - 1;
         let bucket_of = |key: u32| {
-            let guess = from_order_key(key) * inverse32 - first32;
-            let mut k = (guess.max(0.0) as usize).min(last);
+            // Clamped as a float (NaN becomes 0), so the conversion needs no saturation.
+            let guess = (from_order_key(key) * inverse32 - first32)
+                .max(0.0)
+                .min(last as f32);
+            // SAFETY: `guess` is finite and within [0, last], which fits in a u32.
+            let mut k = unsafe { guess.to_int_unchecked::<u32>() } as usize;
             while k > 0 && key < edges[k] {
                 k -= 1;
             }
@@ -218,19 +222,23 @@ impl Dvh {
             k as u16
         };
 
-        // Each sample's bucket (SKIP: no volume), and the buckets' sizes.
+        // Each sample's bucket (SKIP: no volume), and the buckets' sizes, counted in two
+        // tallies by turns: neighbouring samples often share a bucket, and with one tally
+        // each count would wait for the one before.
         let mut of: Vec<u16> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        let mut starts = vec![0usize; count + 1];
+        let mut tallies = [vec![0usize; count], vec![0usize; count]];
         for s in chunks.iter().flatten() {
             let k = if counted(s) { bucket_of(s.key()) } else { SKIP };
-            of.push(k);
             if k != SKIP {
-                starts[k as usize + 1] += 1;
+                tallies[of.len() & 1][k as usize] += 1;
             }
+            of.push(k);
         }
+        let mut starts = vec![0usize; count + 1];
         for k in 0..count {
-            starts[k + 1] += starts[k];
+            starts[k + 1] = starts[k] + tallies[0][k] + tallies[1][k];
         }
+        drop(tallies);
         // The samples grouped by bucket, in gathered order within each.
         let mut samples = vec![Sample(0); n];
         let mut next = starts.clone();
@@ -247,7 +255,9 @@ impl Dvh {
         }
         drop(of);
         // Each bucket's volume, extremes (with the volume at exactly the extreme dose) and
-        // weighted dose, along its samples in gathered order.
+        // weighted dose, along its samples in gathered order. The volume and the weighted
+        // dose are summed in two lanes by turns (one running sum would make each addition
+        // wait for the one before).
         let mut weighted = 0.0;
         let buckets: Vec<Bucket> = (0..count)
             .map(|k| {
@@ -255,10 +265,11 @@ impl Dvh {
                     lo: u32::MAX,
                     ..Bucket::default()
                 };
-                for s in &samples[starts[k]..starts[k + 1]] {
+                let (mut volume, mut dose_cc) = ([0.0f64; 2], [0.0f64; 2]);
+                for (i, s) in samples[starts[k]..starts[k + 1]].iter().enumerate() {
                     let (key, w) = (s.key(), s.volume_cc());
-                    b.volume += w;
-                    weighted += key_dose(key) * w;
+                    volume[i & 1] += w;
+                    dose_cc[i & 1] += key_dose(key) * w;
                     if key > b.hi || b.hi_cc == 0.0 {
                         (b.hi, b.hi_cc) = (key, w);
                     } else if key == b.hi {
@@ -270,6 +281,8 @@ impl Dvh {
                         b.lo_cc += w;
                     }
                 }
+                b.volume = volume[0] + volume[1];
+                weighted += dose_cc[0] + dose_cc[1];
                 b
             })
             .collect();
@@ -430,6 +443,11 @@ impl Dvh {
             // Inside the bucket: the last point whose abscissa is <= x, and the next.
             let base = self.above[k];
             let p = self.points(k);
+            if p.len() < 2 {
+                // One dose in the bucket (its volume summed in another order than its
+                // point's made the bucket look wider than the point): that dose.
+                return p.first().map(|q| key_dose(q.key));
+            }
             let mid = |i: usize| base + p[i].above + 0.5 * p[i].cc;
             let i = (p
                 .partition_point(|q| base + q.above + 0.5 * q.cc <= x)
