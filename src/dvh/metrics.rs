@@ -326,26 +326,45 @@ impl Dvh {
     /// The sorted, merged points of bucket `k` (highest dose first), made on first use.
     fn points(&self, k: usize) -> &[Point] {
         self.sorted[k].get_or_init(|| {
-            let mut v = self.samples[self.starts[k]..self.starts[k + 1]].to_vec();
-            // Stable: equal doses keep the gathered order, so their volumes add up as in
-            // `from_chunks` (the bucket's extremes are the same numbers).
-            sort_desc_stable(&mut v);
-            let mut points: Vec<Point> = Vec::new();
-            let mut above = 0.0;
-            for s in v {
-                match points.last_mut() {
-                    Some(p) if p.key == s.key() => p.cc += s.volume_cc(),
-                    _ => {
-                        if let Some(p) = points.last() {
-                            above += p.cc;
-                        }
-                        points.push(Point {
-                            key: s.key(),
-                            cc: s.volume_cc(),
-                            above,
-                        });
-                    }
+            // The samples at the bucket's highest and lowest dose need no sorting: their
+            // merged volumes are the bucket's `hi_cc` and `lo_cc`. Only those in between
+            // are copied and sorted (a bucket of a body outline can hold nearly all of its
+            // million samples at 0 Gy and a few above).
+            let b = &self.buckets[k];
+            let mut middle: Vec<Sample> = self.samples[self.starts[k]..self.starts[k + 1]]
+                .iter()
+                .filter(|s| s.key() != b.hi && s.key() != b.lo)
+                .copied()
+                .collect();
+            // Stable: equal doses keep the gathered order, so their volumes add up in the
+            // order `from_chunks` adds them.
+            sort_desc_stable(&mut middle);
+            let mut points: Vec<Point> = vec![Point {
+                key: b.hi,
+                cc: b.hi_cc,
+                above: 0.0,
+            }];
+            let after = |p: &Point| p.above + p.cc;
+            for s in middle {
+                let last = points.last_mut().expect("the highest point is there");
+                if last.key == s.key() {
+                    last.cc += s.volume_cc();
+                } else {
+                    let above = after(last);
+                    points.push(Point {
+                        key: s.key(),
+                        cc: s.volume_cc(),
+                        above,
+                    });
                 }
+            }
+            if b.lo != b.hi {
+                let above = after(points.last().expect("the highest point is there"));
+                points.push(Point {
+                    key: b.lo,
+                    cc: b.lo_cc,
+                    above,
+                });
             }
             points.into_boxed_slice()
         })
@@ -876,6 +895,44 @@ mod tests {
                 close(*v, expected, &format!("cumulative bin {b}"));
             }
         }
+    }
+
+    #[test]
+    fn a_bucket_of_mostly_one_dose_is_the_fully_sorted_curve() {
+        // Most samples at exactly 0 Gy and a few just above in the same bucket (a body
+        // outline far from the beams), a plateau at 2.5 Gy with a few doses around it,
+        // and the queries that land inside those buckets.
+        let mut seed = 21u64;
+        let samples: Vec<Sample> = (0..30_000)
+            .map(|i| {
+                let d = match i % 50 {
+                    0 => 0.01 * lcg(&mut seed),
+                    1 => 2.5 + 0.009 * lcg(&mut seed),
+                    2..=9 => 2.5,
+                    _ => 0.0,
+                };
+                Sample::new(d, 0.001 + lcg(&mut seed))
+            })
+            .collect();
+        let chunks: Vec<Vec<Sample>> = samples.chunks(1_000).map(<[Sample]>::to_vec).collect();
+        let h = Dvh::from_chunks(chunks);
+        let r = Reference::new(&samples);
+        for i in 0..=1_000 {
+            let x = r.total * f64::from(i) / 1_000.0;
+            let (a, b) = (h.dose_at_volume_cc(x).unwrap(), r.dose_at(x).unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                "D at {x}: {a} vs {b}"
+            );
+        }
+        for d in [0.0, 1e-6, 0.003, 0.0099, 2.5, 2.5001, 2.505, 2.509] {
+            let (a, b) = (h.volume_at_dose_cc(d), r.volume_at(d));
+            assert!(
+                (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                "V at {d}: {a} vs {b}"
+            );
+        }
+        assert!(h.sorted.iter().any(|s| s.get().is_some()));
     }
 
     #[test]
