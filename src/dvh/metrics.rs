@@ -34,7 +34,8 @@ pub struct Dvh {
     width: f64,
     /// Global index of bucket 0's lower edge, in widths.
     first: i64,
-    /// The samples of bucket `k`: `samples[starts[k]..starts[k + 1]]`, in gathered order.
+    /// The samples of bucket `k` strictly between its lowest and highest dose:
+    /// `samples[starts[k]..starts[k + 1]]`, in gathered order.
     samples: Vec<Sample>,
     starts: Vec<usize>,
     buckets: Vec<Bucket>,
@@ -286,6 +287,30 @@ impl Dvh {
                 b
             })
             .collect();
+        // Only the samples strictly between their bucket's extremes are kept: those at an
+        // extreme are never sorted (their merged volumes are in the bucket). A plateau (a
+        // body outline at 0 Gy, a uniformly dosed target) then takes no memory, which
+        // matters where every ROI's DVH is held at once (`check`).
+        let mut kept = 0;
+        let mut from = 0;
+        for k in 0..count {
+            let (lo, hi) = (buckets[k].lo, buckets[k].hi);
+            let end = starts[k + 1];
+            for i in from..end {
+                let s = samples[i];
+                if s.key() != lo && s.key() != hi {
+                    samples[kept] = s;
+                    kept += 1;
+                }
+            }
+            from = end;
+            starts[k + 1] = kept;
+        }
+        samples.truncate(kept);
+        if samples.capacity() - kept > samples.capacity() / 4 {
+            // Give back what the extremes held when it is worth a copy.
+            samples.shrink_to_fit();
+        }
         let mut above = vec![0.0; count];
         let mut sum = 0.0;
         for k in (0..count).rev() {
@@ -327,15 +352,11 @@ impl Dvh {
     fn points(&self, k: usize) -> &[Point] {
         self.sorted[k].get_or_init(|| {
             // The samples at the bucket's highest and lowest dose need no sorting: their
-            // merged volumes are the bucket's `hi_cc` and `lo_cc`. Only those in between
-            // are copied and sorted (a bucket of a body outline can hold nearly all of its
+            // merged volumes are the bucket's `hi_cc` and `lo_cc`, and `from_chunks` kept
+            // only those in between (a bucket of a body outline can hold nearly all of its
             // million samples at 0 Gy and a few above).
             let b = &self.buckets[k];
-            let mut middle: Vec<Sample> = self.samples[self.starts[k]..self.starts[k + 1]]
-                .iter()
-                .filter(|s| s.key() != b.hi && s.key() != b.lo)
-                .copied()
-                .collect();
+            let mut middle = self.samples[self.starts[k]..self.starts[k + 1]].to_vec();
             // Stable: equal doses keep the gathered order, so their volumes add up in the
             // order `from_chunks` adds them.
             sort_desc_stable(&mut middle);
@@ -399,7 +420,7 @@ impl Dvh {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
+        self.buckets.is_empty()
     }
 
     /// Volume of the samples, cc.
@@ -933,6 +954,13 @@ mod tests {
             );
         }
         assert!(h.sorted.iter().any(|s| s.get().is_some()));
+        // The plateaus (0 and 2.5 Gy, 90 % of the samples) are their buckets' extremes and
+        // take no memory.
+        assert!(
+            h.samples.len() < samples.len() / 10,
+            "{} kept",
+            h.samples.len()
+        );
     }
 
     #[test]
