@@ -55,10 +55,11 @@ pub struct Dvh {
 /// Width of the dose buckets, Gy: the default bin width of cumulative DVHs.
 pub const BUCKET_GY: f64 = 0.01;
 
-/// No more buckets than this (a dose range over 655 Gy gets wider buckets)...
-const MAX_BUCKETS: usize = u16::MAX as usize;
-/// The bucket index of a sample without volume (left out).
+/// The bucket index of a sample left out (no volume, or a dose that is not finite).
 const SKIP: u16 = u16::MAX;
+/// No more buckets than this, so that every bucket index is below [`SKIP`] (a dose range
+/// over 655 Gy gets wider buckets)...
+const MAX_BUCKETS: usize = SKIP as usize;
 /// ...and none narrower than needed to hold this many samples each on average (small
 /// ROIs: every query sorts a bucket, and the buckets are few).
 const MIN_SAMPLES_PER_BUCKET: usize = 16;
@@ -164,11 +165,13 @@ impl Dvh {
     }
 
     /// Builds the DVH from samples gathered in chunks (e.g. one per contour plane), freeing
-    /// each chunk once it is copied. Samples without volume are ignored. Every sum runs in
-    /// the order of the chunks (equal doses too), so the result depends only on that order,
-    /// never on the thread count.
+    /// each chunk once it is copied. Samples without volume are ignored, and so are those
+    /// whose dose is not finite (none come from [`crate::raster::sample_roi`]: a dose grid
+    /// with such values is refused when it is read). Every sum runs in the order of the
+    /// chunks (equal doses too), so the result depends only on that order, never on the
+    /// thread count.
     pub fn from_chunks(chunks: Vec<Vec<Sample>>) -> Self {
-        let counted = |s: &Sample| s.volume_cc() > 0.0;
+        let counted = |s: &Sample| s.volume_cc() > 0.0 && from_order_key(s.key()).is_finite();
         let (mut lo, mut hi, mut n) = (u32::MAX, 0u32, 0usize);
         for s in chunks.iter().flatten().filter(|s| counted(s)) {
             lo = lo.min(s.key());
@@ -190,16 +193,22 @@ impl Dvh {
                 mean: f64::NAN,
             };
         }
-        // The narrowest width of BUCKET_GY * 2^p that keeps the bucket count in bounds.
-        let most = (n / MIN_SAMPLES_PER_BUCKET).clamp(1, MAX_BUCKETS) as f64;
+        // The narrowest width of BUCKET_GY * 2^p whose buckets from the lowest dose's to
+        // the highest's are within bounds.
+        let most = (n / MIN_SAMPLES_PER_BUCKET).clamp(1, MAX_BUCKETS) as i64;
         let (lo_gy, hi_gy) = (key_dose(lo), key_dose(hi));
+        let span = |width: f64| {
+            let inverse = 1.0 / width;
+            let first = edge_index(lo_gy, width, inverse);
+            (first, edge_index(hi_gy, width, inverse) - first + 1)
+        };
         let mut width = BUCKET_GY;
-        while ((hi_gy - lo_gy) / width).floor() + 1.0 > most {
+        while span(width).1 > most {
             width *= 2.0;
         }
         let inverse = 1.0 / width;
-        let first = edge_index(lo_gy, width, inverse);
-        let count = (edge_index(hi_gy, width, inverse) - first + 1) as usize;
+        let (first, count) = span(width);
+        let count = count as usize;
         // The bucket of a sample from its key alone: the edges as the smallest key at or
         // above each, and an f32 estimate of the index corrected against them.
         let edges: Vec<u32> = (0..=count as i64)
@@ -397,8 +406,14 @@ impl Dvh {
         j.clamp(0, self.buckets.len() as i64 - 1) as usize
     }
 
-    /// The highest point of the nearest non-empty bucket below `k`: (dose, volume, its
-    /// curve abscissa), or `None`.
+    /// The nearest non-empty bucket above `k`.
+    fn up(&self, k: usize) -> Option<usize> {
+        let j = self.next_up[k];
+        (j != NONE).then_some(j as usize)
+    }
+
+    /// The highest point of the nearest non-empty bucket below `k`: (dose, its curve
+    /// abscissa), or `None`.
     fn top_below(&self, k: usize) -> Option<(f64, f64)> {
         let j = self.next_down[k];
         (j != NONE).then(|| {
@@ -472,12 +487,18 @@ impl Dvh {
         let (k_top, top_mid) = self.top_of(k);
         let (k_bottom, bottom_mid) = self.bottom_of(k);
         let ((d0, m0), (d1, m1)) = if x < top_mid {
-            // Between the lowest point of the bucket above and this one's highest.
-            let up = self.next_up[k] as usize;
+            // Between the lowest point of the bucket above and this one's highest (there is
+            // one above: x is past the first abscissa).
+            let Some(up) = self.up(k) else {
+                return self.max();
+            };
             (self.bottom_of(up), (k_top, top_mid))
         } else if x >= bottom_mid {
-            // Between this bucket's lowest point and the highest of the bucket below.
-            let below = self.top_below(k).expect("x is above the last abscissa");
+            // Between this bucket's lowest point and the highest of the bucket below (there
+            // is one: x is before the last abscissa).
+            let Some(below) = self.top_below(k) else {
+                return self.min();
+            };
             ((k_bottom, bottom_mid), below)
         } else {
             // Inside the bucket: the last point whose abscissa is <= x, and the next.
@@ -532,17 +553,25 @@ impl Dvh {
         let k = self.bucket_at(d);
         let b = &self.buckets[k];
         let empty = b.volume <= 0.0;
+        // Doses above the minimum have a point below them, and doses up to the maximum
+        // one at or above them: the `else` answers are the curve's ends.
         let ((d0, m0), (d1, m1)) = if !empty && key_dose(b.lo) >= d {
-            (
-                self.bottom_of(k),
-                self.top_below(k).expect("d is above the minimum"),
-            )
+            let Some(below) = self.top_below(k) else {
+                return self.total_cc;
+            };
+            (self.bottom_of(k), below)
         } else if empty || key_dose(b.hi) < d {
-            let up = self.next_up[k] as usize;
             let below = if empty {
-                self.top_below(k).expect("d is above the minimum")
+                self.top_below(k)
             } else {
-                self.top_of(k)
+                Some(self.top_of(k))
+            };
+            let (Some(up), Some(below)) = (self.up(k), below) else {
+                return if self.up(k).is_none() {
+                    0.0
+                } else {
+                    self.total_cc
+                };
             };
             (self.bottom_of(up), below)
         } else {
@@ -961,6 +990,33 @@ mod tests {
             "{} kept",
             h.samples.len()
         );
+    }
+
+    #[test]
+    fn doses_that_are_not_finite_are_left_out_without_hanging() {
+        let h = Dvh::new(
+            &[1.0, f64::INFINITY, f64::NAN, 2.0, f64::NEG_INFINITY],
+            &[1.0; 5],
+        );
+        assert_eq!(h.volume_cc(), 2.0);
+        assert_eq!((h.min(), h.max()), (Some(1.0), Some(2.0)));
+        assert!(Dvh::new(&[f64::NAN], &[1.0]).is_empty());
+    }
+
+    #[test]
+    fn the_bucket_count_stays_below_the_index_that_marks_left_out_samples() {
+        // 16 x 65,535 samples from 0.009 to 655.351 Gy: 655.342 Gy is 65,534.2 bucket
+        // widths, but the lowest and highest doses lie 65,536 buckets apart. A bucket count
+        // bounded by the width alone gave the top bucket the index of left-out samples.
+        let n = MIN_SAMPLES_PER_BUCKET * MAX_BUCKETS;
+        let mut d = vec![300.0; n];
+        d[0] = 0.009;
+        d[n - 1] = 655.351;
+        let h = Dvh::new(&d, &vec![0.001; n]);
+        assert!(h.buckets.len() <= MAX_BUCKETS);
+        assert_eq!(h.max(), Some(f64::from(655.351f32)));
+        assert_eq!(h.min(), Some(f64::from(0.009f32)));
+        assert!((h.volume_cc() - f64::from(0.001f32) * n as f64).abs() < 1e-6);
     }
 
     #[test]
