@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use super::coverage::Coverage;
-use crate::dicom::{ContourType, DoseGrid, Roi};
+use crate::dicom::{Contour, DoseGrid, Roi};
 use crate::geometry::polygon::{self, Polygon};
 use crate::geometry::GridGeometry;
 
@@ -198,17 +198,7 @@ pub fn slabs(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> (Vec<Sla
                 z_mm: p.z_mm,
                 z_lo_mm: p.z_mm - half(below, above),
                 z_hi_mm: p.z_mm + half(above, below),
-                polygons: p
-                    .contours
-                    .iter()
-                    .map(|&c| {
-                        roi.contours[c]
-                            .points_mm
-                            .iter()
-                            .map(|q| [q[0], q[1]])
-                            .collect()
-                    })
-                    .collect(),
+                polygons: p.contours.iter().map(|&c| xy(&roi.contours[c])).collect(),
             }
         })
         .collect();
@@ -388,28 +378,24 @@ const VERTEX_COST_IN_SAMPLES: f64 = 12.0;
 /// more than its 124,000 samples do.
 pub fn estimated_cost(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> f64 {
     let dz = slice_spacing_mm(&dose.geometry);
-    let closed = || {
-        roi.contours
+    let planes = roi.planes();
+    let contours = || {
+        planes
             .iter()
-            .filter(|c| c.kind == ContourType::ClosedPlanar && c.points_mm.len() >= 3)
+            .flat_map(|p| &p.contours)
+            .map(|&c| &roi.contours[c])
     };
-    let area_mm2: f64 = closed()
-        .map(|c| {
-            let p = &c.points_mm;
-            let twice: f64 = (0..p.len())
-                .map(|i| {
-                    let (a, b) = (p[i], p[(i + 1) % p.len()]);
-                    a[0] * b[1] - b[0] * a[1]
-                })
-                .sum();
-            0.5 * twice.abs()
-        })
-        .sum();
-    let vertices: usize = closed().map(|c| c.points_mm.len()).sum();
+    let area_mm2: f64 = contours().map(|c| polygon::signed_area(&xy(c)).abs()).sum();
+    let vertices: usize = contours().map(|c| c.points_mm.len()).sum();
     let voxels = area_mm2 * dz / 1000.0 / voxel_cc(&dose.geometry, dz);
     // `factor` sub-cells a voxel in x, y and z.
     let factor = supersampling(voxels, opts) as f64;
     voxels * factor.powi(3) + VERTEX_COST_IN_SAMPLES * vertices as f64
+}
+
+/// A contour's points in the plane (x, y), mm.
+fn xy(c: &Contour) -> Polygon {
+    c.points_mm.iter().map(|q| [q[0], q[1]]).collect()
 }
 
 /// Exact even-odd area of a slab's polygons (nesting by depth), mm^2.
@@ -753,6 +739,8 @@ pub(crate) mod tests_support {
 mod tests {
     use super::tests_support::linear_grid;
     use super::*;
+    use crate::dicom::{Contour, ContourType};
+    use approx::assert_relative_eq;
 
     #[test]
     fn the_cost_estimate_follows_the_samples_taken_and_counts_vertices() {
@@ -768,7 +756,8 @@ mod tests {
             .filter(|r| !r.contours.is_empty())
             .map(|r| {
                 let vertices: usize = r.contours.iter().map(|c| c.points_mm.len()).sum();
-                let cost = estimated_cost(r, dose, &opts) - 12.0 * vertices as f64;
+                let cost =
+                    estimated_cost(r, dose, &opts) - VERTEX_COST_IN_SAMPLES * vertices as f64;
                 (cost, sample_roi(r, dose, &opts).len())
             })
             .collect();
@@ -784,8 +773,6 @@ mod tests {
         pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
         assert_eq!(pairs[0].1, pairs.iter().map(|p| p.1).max().unwrap());
     }
-    use crate::dicom::{Contour, ContourType};
-    use approx::assert_relative_eq;
 
     fn square_roi(half: f64, z: &[f64]) -> Roi {
         Roi {
