@@ -1,8 +1,8 @@
 //! A global allocator that puts large allocations on transparent huge pages (Linux) and
 //! hands memory freed by one step of a run to the next instead of back to the kernel.
 //!
-//! A DVH run touches tens of megabytes of memory (the dose file, the dose grid, the sorted
-//! samples, the curves). Memory fresh from the kernel costs a page fault and the kernel's
+//! A DVH run touches tens of megabytes of memory (the dose grid, the samples, the
+//! curves). Memory fresh from the kernel costs a page fault and the kernel's
 //! zeroing of each page on first touch; on the project's machine (a virtual machine with
 //! container memory accounting) that first touch runs at 0.3 to 1.9 GB/s, against about
 //! 7 GB/s for memory the process already holds. So:
@@ -11,8 +11,8 @@
 //!   `MADV_HUGEPAGE`, so the kernel can back them with 2 MiB pages (one fault each).
 //! - When such a mapping is freed it is kept, up to [`CACHE_SLOTS`] mappings and
 //!   [`CACHE_BYTES`] in all, and the next large allocation that fits in one takes it (its
-//!   pages already present) and gives back the part it does not need. The dose file's
-//!   buffer, freed once the grid is converted, becomes the largest ROI's sort buffer.
+//!   pages already present) and gives back the part it does not need: what one ROI's
+//!   DVH frees, the next one uses.
 //! - A large allocation shrunk by `realloc` gives back its tail in place (no copy).
 //! - [`tune_system_allocator`] keeps glibc's heap from returning freed memory to the kernel
 //!   during the run, for the allocations below 2 MiB (per-plane samples, the sort buffers
