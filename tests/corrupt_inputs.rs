@@ -353,6 +353,50 @@ fn contours_with_two_points_or_nan_coordinates_are_not_evaluated() {
     }
 }
 
+/// Contour defects found while the contours are read in parallel land on their own ROI, in
+/// file order, and keep it from being evaluated; the other ROIs read as before.
+#[test]
+fn contour_defects_are_reported_on_their_roi() {
+    let tmp = tempfile::tempdir().unwrap();
+    let miscounted = |c: &mut InMemDicomObject| {
+        put_str(c, tags::NUMBER_OF_CONTOUR_POINTS, VR::IS, "9999");
+    };
+    let tilted = |c: &mut InMemDicomObject| {
+        let text = c
+            .element(tags::CONTOUR_DATA)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let mut values: Vec<String> = text.split('\\').map(str::to_string).collect();
+        let z: f64 = values[2].trim().parse().unwrap();
+        values[2] = format!("{}", z + 5.0);
+        put_str(c, tags::CONTOUR_DATA, VR::DS, &values.join("\\"));
+    };
+    for (kind, edit, defect) in [
+        (
+            "miscounted",
+            &miscounted as &dyn Fn(&mut InMemDicomObject),
+            "says 9999",
+        ),
+        ("tilted", &tilted, "not in one axial plane"),
+    ] {
+        let dir = struct_variant(tmp.path(), kind, |o| edit_first_contour(o, PTV, edit));
+        let (code, out, err) = run(&[
+            "inspect".as_ref(),
+            os(&dir),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(code, 0, "{out}{err}");
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let text = json.to_string();
+        assert!(text.contains(defect), "expected '{defect}' in {text}");
+        assert_check_error(&dir, "PTV");
+    }
+}
+
 #[test]
 fn duplicate_roi_numbers_are_refused() {
     let tmp = tempfile::tempdir().unwrap();

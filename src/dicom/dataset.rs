@@ -4,21 +4,23 @@
 //! 1. [`check_lengths`] walks the headers and skips the values (nothing is decoded or
 //!    allocated) and checks, before the parser would allocate anything, that every declared
 //!    length fits in the data and that sequences nest at most [`MAX_NESTING`] deep.
-//! 2. dicom-object builds the object through a decoder that reads decimal strings (DS:
-//!    ContourData, the leaf positions of an RT Plan...) straight from their ASCII bytes
-//!    into numbers. dicom-rs would make one `String` per number through the character-set
-//!    codec, which was most of the time spent reading a structure set or a plan. sbrt-verify
-//!    reads DS attributes only as numbers ([`super::read::Attrs::numbers_opt`]). A DS that
-//!    is not plain decimal numbers is read by dicom-rs as before, so the errors about it
-//!    stay the same. Integer strings, dates and times (IS, DA, TM, DT) made only of
-//!    digits, signs, points, exponents, colons and spaces are split into strings directly:
-//!    every DICOM character set decodes those bytes to themselves.
+//! 2. dicom-object builds the object through a decoder that keeps each ASCII decimal
+//!    string (DS: ContourData, the leaf positions of an RT Plan...) as one string, its
+//!    text as stored. dicom-rs would make one `String` per number through the
+//!    character-set codec, which was most of the time spent reading a structure set or a
+//!    plan. sbrt-verify reads DS attributes only as numbers
+//!    ([`super::read::Attrs::numbers_opt`]), straight from that text ([`ds_numbers`]) when
+//!    they are read: most of a plan's are never read, and a structure set's contours are
+//!    read in parallel. A DS that is not ASCII is read by dicom-rs as before. Integer
+//!    strings, dates and times (IS, DA, TM, DT) made only of digits, signs, points,
+//!    exponents, colons and spaces are split into strings directly: every DICOM character
+//!    set decodes those bytes to themselves.
 
 use std::cell::Cell;
 use std::ops::Range;
 
 use dicom_core::header::{DataElementHeader, Length, SequenceItemHeader};
-use dicom_core::value::{PrimitiveValue, C};
+use dicom_core::value::PrimitiveValue;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
 use dicom_encoding::text::SpecificCharacterSet;
@@ -238,10 +240,10 @@ impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
     }
 }
 
-/// A decoder that reads decimal strings as numbers and integer strings, dates and times in
-/// plain ASCII without the character-set codec (see the module documentation), leaves the value
-/// at `leave` (the top-level PixelData) unread, and reads everything else as the wrapped
-/// decoder does. `data` is what the wrapped decoder reads, from its position 0.
+/// A decoder that keeps ASCII decimal strings as their text and reads integer strings,
+/// dates and times in plain ASCII without the character-set codec (see the module
+/// documentation), leaves the value at `leave` (the top-level PixelData) unread, and reads
+/// everything else as the wrapped decoder does. `data` is what the wrapped decoder reads, from its position 0.
 struct FastValues<'a, D> {
     inner: D,
     data: &'a [u8],
@@ -270,7 +272,12 @@ impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
             _ => return self.inner.read_value_preserved(header),
         };
         let value = if header.vr == VR::DS {
-            ds_numbers(bytes).map(|numbers| PrimitiveValue::F64(C::from_vec(numbers)))
+            // Kept as its text, parsed when read (see the module documentation).
+            bytes
+                .is_ascii()
+                .then(|| String::from_utf8(bytes.to_vec()).ok())
+                .flatten()
+                .map(PrimitiveValue::Str)
         } else if matches!(header.vr, VR::IS | VR::DA | VR::TM | VR::DT)
             && bytes
                 .iter()
@@ -318,27 +325,56 @@ impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
 
 /// The numbers of a DS value when every backslash-separated part is a plain decimal number
 /// (digits, sign, point, exponent; spaces around it); `None` otherwise.
-fn ds_numbers(bytes: &[u8]) -> Option<Vec<f64>> {
-    let mut out = Vec::with_capacity(bytes.len() / 8 + 1);
-    for part in bytes.split(|b| *b == b'\\') {
-        let part = part.trim_ascii();
-        let value = match plain_decimal(part) {
-            Some(v) => v,
+///
+/// One pass over the bytes: each part is read where it starts ([`plain_decimal_at`]) and
+/// must be followed by spaces and a backslash or the end. A part that is not read so (a
+/// long mantissa, other white space) is trimmed and read by `str::parse`, as it would be
+/// on its own.
+pub(super) fn ds_numbers(bytes: &[u8]) -> Option<Vec<f64>> {
+    let mut out = Vec::with_capacity(bytes.iter().filter(|b| **b == b'\\').count() + 1);
+    let spaces_from = |mut at: usize| {
+        while bytes.get(at) == Some(&b' ') {
+            at += 1;
+        }
+        at
+    };
+    let mut at = 0;
+    loop {
+        let fast = plain_decimal_at(bytes, spaces_from(at)).and_then(|(v, end)| {
+            let end = spaces_from(end);
+            matches!(bytes.get(end), None | Some(b'\\')).then_some((v, end))
+        });
+        let (value, end) = match fast {
+            Some(read) => read,
             None => {
-                if part.is_empty()
-                    || !part.iter().all(|b| {
-                        b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E')
-                    })
-                {
-                    return None;
-                }
-                // Only ASCII bytes are left, so this is valid UTF-8.
-                std::str::from_utf8(part).ok()?.parse::<f64>().ok()?
+                let end = bytes[at..]
+                    .iter()
+                    .position(|b| *b == b'\\')
+                    .map_or(bytes.len(), |i| at + i);
+                (other_decimal(&bytes[at..end])?, end)
             }
         };
         out.push(value);
+        if end == bytes.len() {
+            return Some(out);
+        }
+        at = end + 1;
     }
-    Some(out)
+}
+
+/// A part of a DS value that is not a plain decimal: trimmed, made only of digits, signs,
+/// points and exponents, and read by `str::parse`.
+fn other_decimal(part: &[u8]) -> Option<f64> {
+    let part = part.trim_ascii();
+    if part.is_empty()
+        || !part
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    // Only ASCII bytes are left, so this is valid UTF-8.
+    std::str::from_utf8(part).ok()?.parse::<f64>().ok()
 }
 
 /// Powers of ten that are exact in f64.
@@ -347,44 +383,50 @@ const EXACT_POWERS_OF_TEN: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// `[+-]digits[.digits][(e|E)[+-]digits]` whose digits make an integer of at most 2^53 and
-/// whose power of ten (exponent less decimals) is within +-22 (what contour coordinates and
-/// plan values look like): that integer times or divided by an exact power of ten, one
-/// correctly rounded operation, so the same f64 as `str::parse`. `None` for anything else
-/// (long mantissas, large powers), which `str::parse` then reads.
+/// The whole of `s` as a plain decimal number ([`plain_decimal_at`]).
+#[cfg(test)]
 fn plain_decimal(s: &[u8]) -> Option<f64> {
-    let (negative, s) = match s.split_first()? {
-        (b'-', rest) => (true, rest),
-        (b'+', rest) => (false, rest),
-        _ => (false, s),
-    };
-    // Digits before and after the point, in two plain loops (no per-digit overflow check:
+    plain_decimal_at(s, 0).and_then(|(v, end)| (end == s.len()).then_some(v))
+}
+
+/// `[+-]digits[.digits][(e|E)[+-]digits]` from `s[at]` on, whose digits make an integer of
+/// at most 2^53 and whose power of ten (exponent less decimals) is within +-22 (what
+/// contour coordinates and plan values look like): that integer times or divided by an
+/// exact power of ten, one correctly rounded operation, so the same f64 as `str::parse`.
+/// Returns the number and where it ends (the first byte that cannot continue it). `None`
+/// for anything else (long mantissas, large powers), which `str::parse` then reads.
+fn plain_decimal_at(s: &[u8], mut at: usize) -> Option<(f64, usize)> {
+    let negative = s.get(at) == Some(&b'-');
+    if matches!(s.get(at), Some(b'-' | b'+')) {
+        at += 1;
+    }
+    // Digits before and after the point, in plain loops (no per-digit overflow check:
     // more than 19 digits, which could overflow, go to `str::parse`).
     let mut mantissa: u64 = 0;
-    let mut at = 0;
-    let digits_from = |at: &mut usize, mantissa: &mut u64| {
-        let start = *at;
-        while let Some(d) = s.get(*at).map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9) {
-            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            *at += 1;
-        }
-        *at - start
-    };
-    let mut digits = digits_from(&mut at, &mut mantissa);
+    let mut digits = digits_at(s, &mut at, &mut mantissa);
     let mut decimals = 0;
     if s.get(at) == Some(&b'.') {
         at += 1;
-        decimals = digits_from(&mut at, &mut mantissa);
+        decimals = digits_at(s, &mut at, &mut mantissa);
         digits += decimals;
     }
     if digits == 0 || digits > 19 || mantissa > 1 << 53 {
         return None;
     }
-    let exponent = match s.get(at) {
-        None => 0,
-        Some(b'e' | b'E') => small_integer(&s[at + 1..])?,
-        Some(_) => return None,
-    };
+    let mut exponent = 0;
+    if matches!(s.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        let negative = s.get(at) == Some(&b'-');
+        if matches!(s.get(at), Some(b'-' | b'+')) {
+            at += 1;
+        }
+        let mut e = 0u64;
+        // At most 4 exponent digits.
+        if !(1..=4).contains(&digits_at(s, &mut at, &mut e)) {
+            return None;
+        }
+        exponent = if negative { -(e as i64) } else { e as i64 };
+    }
     let power = exponent - decimals as i64;
     let exact = |p: i64| EXACT_POWERS_OF_TEN.get(usize::try_from(p).ok()?).copied();
     let v = if power >= 0 {
@@ -392,27 +434,23 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
     } else {
         mantissa as f64 / exact(-power)?
     };
-    Some(if negative { -v } else { v })
+    Some((if negative { -v } else { v }, at))
 }
 
-/// `[+-]digits` with at most 4 digits (an exponent).
-fn small_integer(s: &[u8]) -> Option<i64> {
-    let (negative, s) = match s.split_first()? {
-        (b'-', rest) => (true, rest),
-        (b'+', rest) => (false, rest),
-        _ => (false, s),
-    };
-    if s.is_empty() || s.len() > 4 {
-        return None;
-    }
-    let mut v = 0i64;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
+/// The decimal digits from `s[*at]` on, accumulated into `value` (wrapping); moves `at`
+/// past them and returns how many there were.
+#[inline(always)]
+fn digits_at(s: &[u8], at: &mut usize, value: &mut u64) -> usize {
+    let start = *at;
+    while let Some(&b) = s.get(*at) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
         }
-        v = v * 10 + i64::from(b - b'0');
+        *value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+        *at += 1;
     }
-    Some(if negative { -v } else { v })
+    *at - start
 }
 
 #[cfg(test)]
@@ -488,6 +526,73 @@ mod tests {
         assert_eq!(
             plain_decimal(b"-0").map(f64::to_bits),
             Some((-0.0f64).to_bits())
+        );
+    }
+
+    #[test]
+    fn ds_numbers_reads_every_part_as_str_parse_reads_it_trimmed() {
+        // The reference: split at backslashes, trim, and every part must be made of digits,
+        // signs, points and exponents that `str::parse` reads.
+        let reference = |text: &str| -> Option<Vec<u64>> {
+            text.split('\\')
+                .map(|part| {
+                    let part = part.trim_ascii();
+                    let allowed = !part.is_empty()
+                        && part
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+                    allowed
+                        .then(|| part.parse::<f64>().ok().map(f64::to_bits))
+                        .flatten()
+                })
+                .collect()
+        };
+        let parts = [
+            "17.72",
+            "-336.73",
+            "+0.5",
+            "1e3",
+            "-2.5E-2",
+            " 4.25 ",
+            "  7",
+            "12345678901234567890.5",
+            "\t3.5",
+            "1e400",
+            "",
+            " ",
+            "1.2.3",
+            "abc",
+            "-",
+            ".5",
+            "5.",
+            "0000000000000000000001",
+        ];
+        let mut seed = 99u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let (mut read, mut refused) = (0, 0);
+        for _ in 0..5_000 {
+            let n = 1 + next() % 6;
+            let text = (0..n)
+                .map(|_| parts[next() % parts.len()])
+                .collect::<Vec<_>>()
+                .join("\\");
+            let got =
+                ds_numbers(text.as_bytes()).map(|v| v.into_iter().map(f64::to_bits).collect());
+            assert_eq!(got, reference(&text), "{text:?}");
+            if got.is_some() {
+                read += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(
+            read > 500 && refused > 500,
+            "{read} read, {refused} refused"
         );
     }
 

@@ -623,31 +623,22 @@ impl<'a> Attrs<'a> {
             return Ok(None);
         };
         let vr = el.vr();
-        // Decimal strings read straight from their text (see `dataset`) are numbers
-        // already.
-        let textual = !matches!(el.value(), Value::Primitive(PrimitiveValue::F64(_)));
-        let values: Vec<f64> = match vr {
-            VR::DS | VR::IS | VR::UN | VR::LO | VR::SH | VR::CS if textual => {
-                let Some(text) = self.str_opt(at)? else {
-                    return Ok(None);
-                };
-                if vr == VR::UN && !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-                    return Err(self.bad(at, "unreadable value stored as UN"));
+        // A decimal string kept as its text (see `dataset`) is read straight from its
+        // bytes when it is plain decimal numbers, else as any other text.
+        let values: Vec<f64> = match (vr, el.value()) {
+            (VR::DS, Value::Primitive(PrimitiveValue::Str(text))) => {
+                match dataset::ds_numbers(text.as_bytes()) {
+                    Some(values) => values,
+                    None => self.text_numbers(at, vr)?.unwrap_or_default(),
                 }
-                text.split('\\')
-                    .map(|s| {
-                        let s = s.trim();
-                        s.parse::<f64>()
-                            .map_err(|_| self.bad(at, format!("'{s}' is not a number")))
-                    })
-                    .collect::<Result<_>>()?
             }
-            _ => match el.value() {
-                Value::Primitive(p) => p
-                    .to_multi_float64()
-                    .map_err(|e| self.bad(at, one_line(&e.to_string())))?,
-                _ => return Err(self.bad(at, "expected numbers, found a sequence")),
-            },
+            (VR::DS | VR::IS | VR::UN | VR::LO | VR::SH | VR::CS, _) => {
+                self.text_numbers(at, vr)?.unwrap_or_default()
+            }
+            (_, Value::Primitive(p)) => p
+                .to_multi_float64()
+                .map_err(|e| self.bad(at, one_line(&e.to_string())))?,
+            _ => return Err(self.bad(at, "expected numbers, found a sequence")),
         };
         if values.is_empty() {
             return Ok(None);
@@ -656,6 +647,24 @@ impl<'a> Attrs<'a> {
             return Err(self.bad(at, format!("non-finite value {v}")));
         }
         Ok(Some(values))
+    }
+
+    /// The numbers of a textual attribute split at backslashes (`None` when empty).
+    fn text_numbers(&self, at: Attr, vr: VR) -> Result<Option<Vec<f64>>> {
+        let Some(text) = self.str_opt(at)? else {
+            return Ok(None);
+        };
+        if vr == VR::UN && !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(self.bad(at, "unreadable value stored as UN"));
+        }
+        text.split('\\')
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<f64>()
+                    .map_err(|_| self.bad(at, format!("'{s}' is not a number")))
+            })
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
     /// A required numeric attribute with exactly `n` values (any count when `n` is 0).

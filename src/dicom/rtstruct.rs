@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::read::{a, Attrs, DicomFile};
@@ -166,6 +167,7 @@ impl StructureSet {
         }
 
         let mut seen_contour_rois = BTreeSet::new();
+        let mut contours: Vec<(i64, Attrs<'_>)> = Vec::new();
         for item in at.items(a::ROI_CONTOUR_SEQUENCE) {
             let number = item
                 .int_opt(a::REFERENCED_ROI_NUMBER)?
@@ -183,9 +185,21 @@ impl StructureSet {
                 ));
             }
             roi.color = read_color(&item);
-            for c in item.items(a::CONTOUR_SEQUENCE) {
-                read_contour(&c, roi)?;
-            }
+            contours.extend(
+                item.items(a::CONTOUR_SEQUENCE)
+                    .into_iter()
+                    .map(|c| (number, c)),
+            );
+        }
+        // The contours read in parallel (their coordinates are parsed from their text as
+        // they are read), and added to their ROIs in file order.
+        let read: Vec<Result<ContourRead>> =
+            contours.par_iter().map(|(_, c)| read_contour(c)).collect();
+        for ((number, _), read) in contours.iter().zip(read) {
+            let read = read?;
+            let roi = rois.get_mut(number).expect("contours are of known ROIs");
+            roi.defects.extend(read.defects);
+            roi.contours.extend(read.contour);
         }
 
         for item in at.items(a::RT_ROI_OBSERVATIONS_SEQUENCE) {
@@ -254,7 +268,10 @@ fn read_color(item: &Attrs<'_>) -> Option<[u8; 3]> {
         .then(|| [v[0] as u8, v[1] as u8, v[2] as u8])
 }
 
-fn read_contour(c: &Attrs<'_>, roi: &mut Roi) -> Result<()> {
+/// One ContourSequence item: its contour, or the defects that keep it out (a defect may
+/// also come with the contour).
+fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
+    let mut read = ContourRead::default();
     let kind = match c.str_opt(a::CONTOUR_GEOMETRIC_TYPE)?.as_deref() {
         Some("CLOSED_PLANAR") => ContourType::ClosedPlanar,
         Some("OPEN_PLANAR") => ContourType::OpenPlanar,
@@ -262,40 +279,40 @@ fn read_contour(c: &Attrs<'_>, roi: &mut Roi) -> Result<()> {
         Some("POINT") => ContourType::Point,
         Some(other) => ContourType::Other(other.to_string()),
         None => {
-            roi.defects
+            read.defects
                 .push("a contour has no ContourGeometricType (3006,0042)".into());
-            return Ok(());
+            return Ok(read);
         }
     };
     let data = match c.numbers_opt(a::CONTOUR_DATA) {
         Ok(Some(d)) => d,
         Ok(None) => {
-            roi.defects
+            read.defects
                 .push("a contour has no ContourData (3006,0050)".into());
-            return Ok(());
+            return Ok(read);
         }
         Err(e) => {
-            roi.defects.push(format!("unreadable contour: {e}"));
-            return Ok(());
+            read.defects.push(format!("unreadable contour: {e}"));
+            return Ok(read);
         }
     };
     if data.len() % 3 != 0 {
-        roi.defects.push(format!(
+        read.defects.push(format!(
             "ContourData (3006,0050) has {} values, not a multiple of 3",
             data.len()
         ));
-        return Ok(());
+        return Ok(read);
     }
     if let Some(v) = data.iter().find(|v| v.abs() > MAX_COORDINATE_MM) {
-        roi.defects.push(format!(
+        read.defects.push(format!(
             "ContourData (3006,0050) has a coordinate of {v} mm, beyond {MAX_COORDINATE_MM} mm"
         ));
-        return Ok(());
+        return Ok(read);
     }
     let points_mm: Vec<[f64; 3]> = data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
     if let Ok(Some(n)) = c.uint_opt(a::NUMBER_OF_CONTOUR_POINTS, u32::MAX.into()) {
         if n as usize != points_mm.len() {
-            roi.defects.push(format!(
+            read.defects.push(format!(
                 "NumberOfContourPoints (3006,0046) says {n}, ContourData has {} points",
                 points_mm.len()
             ));
@@ -303,23 +320,30 @@ fn read_contour(c: &Attrs<'_>, roi: &mut Roi) -> Result<()> {
     }
     if kind == ContourType::ClosedPlanar {
         if points_mm.len() < 3 {
-            roi.defects.push(format!(
+            read.defects.push(format!(
                 "a closed planar contour has {} points (at least 3 needed)",
                 points_mm.len()
             ));
-            return Ok(());
+            return Ok(read);
         }
         let z0 = points_mm[0][2];
         if points_mm
             .iter()
             .any(|p| (p[2] - z0).abs() > PLANE_TOLERANCE_MM)
         {
-            roi.defects.push(format!(
+            read.defects.push(format!(
                 "a closed planar contour near z = {z0} mm is not in one axial plane"
             ));
-            return Ok(());
+            return Ok(read);
         }
     }
-    roi.contours.push(Contour { kind, points_mm });
-    Ok(())
+    read.contour = Some(Contour { kind, points_mm });
+    Ok(read)
+}
+
+/// What [`read_contour`] makes of a contour item.
+#[derive(Default)]
+struct ContourRead {
+    contour: Option<Contour>,
+    defects: Vec<String>,
 }
