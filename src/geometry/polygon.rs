@@ -63,40 +63,57 @@ fn probe_point(p: &[[f64; 2]]) -> [f64; 2] {
 }
 
 /// True when two edges of the polygons cross (proper intersection, not touching at
-/// vertices). O(n*m): meant for a warning check on one plane.
+/// vertices). A sweep in x like [`self_intersects`]: the edges of both, in order of their
+/// left end, each compared only with the other polygon's edges still open there whose y
+/// range overlaps (about O((n + m) log(n + m)) for contours).
 pub fn any_edges_cross(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
-    let bbox = |p: &[[f64; 2]]| {
-        p.iter().fold(
-            [
-                f64::INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-            ],
-            |m, q| {
-                [
-                    m[0].min(q[0]),
-                    m[1].min(q[1]),
-                    m[2].max(q[0]),
-                    m[3].max(q[1]),
-                ]
-            },
-        )
-    };
-    let (ba, bb) = (bbox(a), bbox(b));
-    if ba[2] < bb[0] || bb[2] < ba[0] || ba[3] < bb[1] || bb[3] < ba[1] {
-        return false;
+    let mut edges: Vec<(usize, usize, [f64; 4])> = Vec::with_capacity(a.len() + b.len());
+    for (which, p) in [a, b].into_iter().enumerate() {
+        edges.extend(edge_boxes(p).into_iter().map(|(i, r)| (which, i, r)));
     }
-    let edges = |p: &[[f64; 2]]| {
-        let n = p.len();
-        (0..n)
-            .map(move |i| (p[i], p[(i + 1) % n]))
-            .collect::<Vec<_>>()
+    edges.sort_by(|x, y| x.2[0].total_cmp(&y.2[0]));
+    let polygons = [a, b];
+    let edge = |which: usize, i: usize| {
+        let p = polygons[which];
+        (p[i], p[(i + 1) % p.len()])
     };
-    let eb = edges(b);
-    edges(a)
-        .iter()
-        .any(|&(p, q)| eb.iter().any(|&(r, s)| segments_cross(p, q, r, s)))
+    let mut open: [Vec<(usize, [f64; 4])>; 2] = [Vec::new(), Vec::new()];
+    for &(which, i, r) in &edges {
+        let other = 1 - which;
+        open[other].retain(|(_, o)| o[1] >= r[0]);
+        let (p, q) = edge(which, i);
+        for &(j, o) in &open[other] {
+            if o[3] < r[2] || o[2] > r[3] {
+                continue;
+            }
+            let (c, d) = edge(other, j);
+            if segments_cross(p, q, c, d) {
+                return true;
+            }
+        }
+        open[which].push((i, r));
+    }
+    false
+}
+
+/// Each edge `i` of a closed polygon (from point `i` to the next) with its x and y ranges
+/// `[xmin, xmax, ymin, ymax]`.
+fn edge_boxes(p: &[[f64; 2]]) -> Vec<(usize, [f64; 4])> {
+    let n = p.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (p[i], p[(i + 1) % n]);
+            (
+                i,
+                [
+                    a[0].min(b[0]),
+                    a[0].max(b[0]),
+                    a[1].min(b[1]),
+                    a[1].max(b[1]),
+                ],
+            )
+        })
+        .collect()
 }
 
 /// True when a polygon's own non-adjacent edges cross. A sweep in x: edges are taken in
@@ -110,20 +127,7 @@ pub fn self_intersects(p: &[[f64; 2]]) -> bool {
     let adjacent = |i: usize, j: usize| i.abs_diff(j) <= 1 || (i.min(j) == 0 && i.max(j) == n - 1);
     let edge = |i: usize| (p[i], p[(i + 1) % n]);
     // Each edge's index and its x and y ranges, in order of the left end.
-    let mut edges: Vec<(usize, [f64; 4])> = (0..n)
-        .map(|i| {
-            let (a, b) = edge(i);
-            (
-                i,
-                [
-                    a[0].min(b[0]),
-                    a[0].max(b[0]),
-                    a[1].min(b[1]),
-                    a[1].max(b[1]),
-                ],
-            )
-        })
-        .collect();
+    let mut edges = edge_boxes(p);
     edges.sort_by(|x, y| x.1[0].total_cmp(&y.1[0]));
     let mut open: Vec<(usize, [f64; 4])> = Vec::new();
     for &(i, r) in &edges {
@@ -278,6 +282,58 @@ mod tests {
         assert!(!self_intersects(&circle));
         circle.swap(10, 200);
         assert!(self_intersects(&circle));
+    }
+
+    #[test]
+    fn the_sweep_between_two_polygons_finds_what_comparing_every_pair_finds() {
+        let brute = |a: &[[f64; 2]], b: &[[f64; 2]]| {
+            (0..a.len()).any(|i| {
+                (0..b.len())
+                    .any(|j| segments_cross(a[i], a[(i + 1) % a.len()], b[j], b[(j + 1) % b.len()]))
+            })
+        };
+        // Stars of random radii around nearby centres (nested, apart, crossing) and random
+        // points on a small lattice (touching and overlapping in every way).
+        let mut seed = 777u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / f64::from(1u32 << 31)
+        };
+        let (mut apart, mut crossing) = (0, 0);
+        for case in 0..600 {
+            let polygon = |n: usize, next: &mut dyn FnMut() -> f64| -> Polygon {
+                if case % 2 == 0 {
+                    let (cx, cy, scale) = (8.0 * next(), 8.0 * next(), 1.0 + 6.0 * next());
+                    (0..n)
+                        .map(|k| {
+                            let t = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                            let r = scale * (0.6 + 0.4 * next());
+                            [cx + r * t.cos(), cy + r * t.sin()]
+                        })
+                        .collect()
+                } else {
+                    (0..n)
+                        .map(|_| [(next() * 6.0).floor(), (next() * 6.0).floor()])
+                        .collect()
+                }
+            };
+            let a = polygon(3 + case % 23, &mut next);
+            let b = polygon(3 + case % 17, &mut next);
+            let expected = brute(&a, &b);
+            assert_eq!(any_edges_cross(&a, &b), expected, "{a:?} {b:?}");
+            assert_eq!(any_edges_cross(&b, &a), expected, "{b:?} {a:?}");
+            if expected {
+                crossing += 1;
+            } else {
+                apart += 1;
+            }
+        }
+        assert!(
+            apart > 50 && crossing > 100,
+            "{apart} apart, {crossing} crossing"
+        );
     }
 
     #[test]
