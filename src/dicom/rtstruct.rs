@@ -309,7 +309,12 @@ fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
         ));
         return Ok(read);
     }
-    let points_mm: Vec<[f64; 3]> = data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    // The parser sizes the numbers exactly, so they become the points in place (no copy
+    // of the coordinates, nor fresh memory for it); otherwise they are copied.
+    let points_mm: Vec<[f64; 3]> = match bytemuck::allocation::try_cast_vec(data) {
+        Ok(points) => points,
+        Err((_, data)) => data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect(),
+    };
     if let Ok(Some(n)) = c.uint_opt(a::NUMBER_OF_CONTOUR_POINTS, u32::MAX.into()) {
         if n as usize != points_mm.len() {
             read.defects.push(format!(
