@@ -361,10 +361,22 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         min_samples: a.min_samples,
         ..Default::default()
     };
-    // Each structure is reported as soon as its DVH is done, and its curve freed.
-    let structures = dvhmod::compute_each(dose, &rois, &opts, |s| {
-        dvhreport::structure_report(&s, &metrics, a.bin_width)
-    });
+    // Each structure is reported as soon as its DVH is done, and its curve freed; its JSON
+    // is rendered there too, in parallel with the structures still being computed.
+    // The grid's maximum is found meanwhile, by a thread free of structures.
+    let json = matches!(a.format, DvhFormat::Json);
+    let (structures, max_dose) = rayon::join(
+        || {
+            dvhmod::compute_each(dose, &rois, &opts, |s| {
+                let mut r = dvhreport::structure_report(&s, &metrics, a.bin_width);
+                if json {
+                    r.prerender();
+                }
+                r
+            })
+        },
+        || dose.max_value(),
+    );
     let mut warnings: Vec<String> = set.warnings.clone();
     warnings.extend(dose.warnings.iter().cloned());
     if dose.summation != dicom::DoseSummation::Plan {
@@ -373,25 +385,28 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             dose.summation.as_str()
         ));
     }
-    let report = dvhreport::assemble(dose, structures, end_cap, a.bin_width, warnings);
-    let text = match a.format {
-        DvhFormat::Table => dvhreport::render_table(&report, &metrics),
-        DvhFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&report).expect("report serializes");
-            s.push('\n');
-            s
-        }
-        DvhFormat::Csv => dvhreport::render_csv(&report),
-    };
+    let report = dvhreport::assemble(
+        dose,
+        f64::from(max_dose),
+        structures,
+        end_cap,
+        a.bin_width,
+        warnings,
+    );
     if let Some(plot) = &a.plot {
         let colors: Vec<Option<[u8; 3]>> = rois.iter().map(|r| r.color).collect();
         let svg = dvhreport::render_plot(&report, &colors);
         let inputs: Vec<std::path::PathBuf> = dicom::discover::list_files(&a.paths)?;
         output::write_atomic(plot, svg.as_bytes(), &inputs)?;
     }
-    print_stdout(&text);
     // An explicitly requested structure that could not be evaluated is an error.
     let failed = report.structures.iter().any(|s| s.error.is_some());
+    let text = match a.format {
+        DvhFormat::Table => dvhreport::render_table(&report, &metrics),
+        DvhFormat::Json => dvhreport::render_json(report),
+        DvhFormat::Csv => dvhreport::render_csv(&report),
+    };
+    print_stdout(&text);
     Ok(if failed {
         ExitCode::CannotEvaluate
     } else {

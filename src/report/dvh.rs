@@ -53,6 +53,10 @@ pub struct StructureReport {
     pub cumulative: Cumulative,
     pub warnings: Vec<String>,
     pub error: Option<String>,
+    /// This structure's part of the JSON report, rendered by [`StructureReport::prerender`]
+    /// (on the thread that computed it, while the others still work).
+    #[serde(skip)]
+    pub json: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,9 +65,11 @@ pub struct Cumulative {
     pub volume_cc: Vec<f64>,
 }
 
-/// The report of structures reported one by one (see [`structure_report`]).
+/// The report of structures reported one by one (see [`structure_report`]); `max_gy` is
+/// the dose grid's maximum ([`DoseGrid::max_value`]).
 pub fn assemble(
     dose: &DoseGrid,
+    max_gy: f64,
     structures: Vec<StructureReport>,
     end_cap: EndCap,
     bin_width_gy: f64,
@@ -74,7 +80,7 @@ pub fn assemble(
         dose: DoseInfo {
             file: dose.path.display().to_string(),
             summation_type: dose.summation.as_str().to_string(),
-            max_gy: f64::from(dose.max_value()),
+            max_gy,
         },
         end_cap,
         bin_width_gy,
@@ -113,7 +119,72 @@ pub fn structure_report(
         cumulative: Cumulative { dose_gy, volume_cc },
         warnings: s.warnings.clone(),
         error: s.error.clone(),
+        json: None,
     }
+}
+
+/// Indentation of a structure in the pretty JSON report (an element of its `structures`).
+const STRUCTURE_INDENT: &str = "    ";
+
+impl StructureReport {
+    /// Renders this structure's part of the JSON report now, as [`render_json`] would.
+    pub fn prerender(&mut self) {
+        self.json = Some(structure_json(self));
+    }
+}
+
+/// A structure as pretty JSON, indented as an element of the report's `structures`.
+fn structure_json(s: &StructureReport) -> String {
+    let text = serde_json::to_string_pretty(s).expect("a structure report serializes");
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(STRUCTURE_INDENT);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// The report as pretty JSON (the same text as `serde_json::to_string_pretty`), with each
+/// structure's part taken from [`StructureReport::prerender`] when it was rendered there.
+pub fn render_json(mut r: DvhReport) -> String {
+    let structures = std::mem::take(&mut r.structures);
+    let head = serde_json::to_string_pretty(&r).expect("the report serializes");
+    // The empty array as the pretty printer writes it at the top level: a JSON string holds
+    // no raw newline, so this can only be the `structures` field.
+    const EMPTY: &str = "\n  \"structures\": [],";
+    let at = match head.find(EMPTY) {
+        Some(at) if !structures.is_empty() => at,
+        _ => return head + "\n",
+    };
+    let rendered: Vec<std::borrow::Cow<'_, str>> = structures
+        .iter()
+        .map(|s| match &s.json {
+            Some(json) => json.as_str().into(),
+            None => structure_json(s).into(),
+        })
+        .collect();
+    // One allocation for the whole text (the curves make it hundreds of kB).
+    let size = head.len()
+        + rendered
+            .iter()
+            .map(|j| j.len() + 2 + STRUCTURE_INDENT.len())
+            .sum::<usize>()
+        + 16;
+    let mut text = String::with_capacity(size);
+    text.push_str(&head[..at]);
+    text.push_str("\n  \"structures\": [");
+    for (i, json) in rendered.iter().enumerate() {
+        text.push_str(if i == 0 { "\n" } else { ",\n" });
+        text.push_str(STRUCTURE_INDENT);
+        text.push_str(json);
+    }
+    text.push_str("\n  ],");
+    text.push_str(&head[at + EMPTY.len()..]);
+    text.push('\n');
+    text
 }
 
 /// The report's cumulative DVHs as an SVG plot (volume in % of each structure).
@@ -262,7 +333,78 @@ pub fn csv_field(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::*;
+
+    fn structure(name: &str, n: usize) -> StructureReport {
+        StructureReport {
+            name: name.to_string(),
+            number: n as i64,
+            interpreted_type: (n % 2 == 0).then(|| "PTV".to_string()),
+            volume_cc: 12.5 + n as f64,
+            outside_dose_grid_cc: 0.0,
+            outside_dose_grid_percent: 0.0,
+            complete: n % 3 != 0,
+            min_gy: Some(0.1),
+            mean_gy: None,
+            max_gy: Some(f64::from(n as u32) * 1.5e-7),
+            metrics: [
+                ("D95%".to_string(), Some(29.5)),
+                ("V30Gy_%".to_string(), None),
+            ]
+            .into_iter()
+            .collect(),
+            samples: 1000 * n,
+            supersampling: 4,
+            planes: 7,
+            cumulative: Cumulative {
+                dose_gy: (0..n).map(|i| i as f64 * 0.01).collect(),
+                volume_cc: (0..n).map(|i| 10.0 / (1.0 + i as f64)).collect(),
+            },
+            warnings: vec![format!("line one\nline \"two\" of {name}")],
+            error: None,
+            json: None,
+        }
+    }
+
+    fn report(structures: Vec<StructureReport>) -> DvhReport {
+        DvhReport {
+            schema_version: SCHEMA_VERSION,
+            dose: DoseInfo {
+                file: "dir/\"structures\": [],\n.dcm".to_string(),
+                summation_type: "PLAN".to_string(),
+                max_gy: 35.2,
+            },
+            end_cap: EndCap::Half,
+            bin_width_gy: 0.01,
+            structures,
+            warnings: vec!["w".to_string()],
+        }
+    }
+
+    #[test]
+    fn the_json_report_with_prerendered_structures_is_the_pretty_printed_report() {
+        let names = ["PTV", "Cord \"PRV\"", "Lung\nL", "Ösophagus", "", "x"];
+        for count in [0, 1, 2, 6] {
+            for prerendered in [0usize, 1, 2] {
+                let build = || -> Vec<StructureReport> {
+                    (0..count).map(|i| structure(names[i], i)).collect()
+                };
+                let expected = serde_json::to_string_pretty(&report(build())).unwrap() + "\n";
+                let mut structures = build();
+                for (i, s) in structures.iter_mut().enumerate() {
+                    // None, some or all rendered ahead.
+                    if prerendered == 2 || (prerendered == 1 && i % 2 == 0) {
+                        s.prerender();
+                    }
+                }
+                assert_eq!(
+                    render_json(report(structures)),
+                    expected,
+                    "{count} {prerendered}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_never_formulas() {
