@@ -331,7 +331,9 @@ impl Dvh {
         for k in 0..count {
             starts[k + 1] = starts[k] + tally[k].middle();
         }
-        let mut samples = vec![Sample(0); starts[count]];
+        // Zeroed by the allocator (fresh memory is zero already), not by a fill pass: every
+        // slot is written below.
+        let mut samples: Vec<Sample> = bytemuck::zeroed_vec(starts[count]);
         let mut next = starts.clone();
         let mut i = 0;
         for chunk in chunks {

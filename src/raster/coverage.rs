@@ -21,11 +21,14 @@ pub struct Coverage {
 
 impl Coverage {
     pub fn new(width: usize, height: usize) -> Self {
-        Coverage {
-            width,
-            height,
-            acc: vec![0.0; (width + 2) * height],
-        }
+        // Zeroed by writing, not by the allocator: `add_contour` adds to cells (a read
+        // first), and a calloc'ed page that is read first is the kernel's shared zero page,
+        // whose copy on the first write costs a second fault and a TLB flush on every CPU
+        // the process runs on.
+        let n = (width + 2) * height;
+        let mut acc = Vec::with_capacity(n);
+        acc.resize(n, 0.0);
+        Coverage { width, height, acc }
     }
 
     fn stride(&self) -> usize {

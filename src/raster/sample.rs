@@ -111,7 +111,12 @@ impl RoiSamples {
 /// 64 bits so that sorting by dose moves 8 bytes and reads nothing else. The high half is an
 /// order-preserving key of the dose, the low half the bits of the volume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
 pub struct Sample(pub(crate) u64);
+
+// SAFETY: a `Sample` is a `u64` (repr(transparent)), for which all zero bits are valid: a
+// zeroed vector of samples comes from the allocator's zeroed memory (no fill pass).
+unsafe impl bytemuck::Zeroable for Sample {}
 
 impl Sample {
     #[inline]
