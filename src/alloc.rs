@@ -258,9 +258,86 @@ pub fn tune_system_allocator() {
     }
 }
 
+/// The glibc tunable that puts glibc's own heaps on transparent huge pages: glibc then
+/// advises huge pages for the memory its arenas get from the kernel (the main heap's and
+/// each worker thread's arena).
+pub const GLIBC_HUGETLB_TUNABLE: &str = "glibc.malloc.hugetlb";
+
+/// Runs the program again with [`GLIBC_HUGETLB_TUNABLE`]`=1` added to `GLIBC_TUNABLES`,
+/// unless the environment already sets it (so at most once, and never against the
+/// user's choice, e.g. `GLIBC_TUNABLES=glibc.malloc.hugetlb=0`). Glibc reads tunables only
+/// when a process starts, and this one is worth it: the DVH samples are gathered in
+/// per-plane vectors below 2 MiB, in glibc's heaps, and on 4 KiB pages their first touch
+/// is most of a run's page faults (on the breast plan with 2 threads 5,600 faults, 2,100
+/// with the tunable, for 0.3 MB more resident memory; 2-thread median 58 -> 52 ms in 40
+/// alternating runs). Returns (and the run goes on without it) when the program cannot be
+/// run again (no /proc, an exec failure).
+///
+/// The binary calls it first thing, before any thread or handler exists.
+pub fn run_with_glibc_huge_pages() {
+    #[cfg(target_env = "gnu")]
+    {
+        use std::os::unix::process::CommandExt;
+        let Some(tunables) = with_glibc_huge_pages(std::env::var_os("GLIBC_TUNABLES")) else {
+            return;
+        };
+        let mut args = std::env::args_os();
+        let Some(arg0) = args.next() else {
+            return;
+        };
+        // exec only returns on failure.
+        let _ = std::process::Command::new("/proc/self/exe")
+            .arg0(arg0)
+            .args(args)
+            .env("GLIBC_TUNABLES", tunables)
+            .exec();
+    }
+}
+
+/// `GLIBC_TUNABLES` with [`GLIBC_HUGETLB_TUNABLE`]`=1` added to what it holds; `None` when
+/// it sets that tunable already (to any value).
+pub fn with_glibc_huge_pages(current: Option<std::ffi::OsString>) -> Option<std::ffi::OsString> {
+    let mut tunables = current.unwrap_or_default();
+    if tunables
+        .to_string_lossy()
+        .split(':')
+        .any(|t| t.split('=').next() == Some(GLIBC_HUGETLB_TUNABLE))
+    {
+        return None;
+    }
+    if !tunables.is_empty() {
+        tunables.push(":");
+    }
+    tunables.push(format!("{GLIBC_HUGETLB_TUNABLE}=1"));
+    Some(tunables)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_huge_page_tunable_is_added_once_and_never_overrides_a_choice() {
+        let t = |s: Option<&str>| with_glibc_huge_pages(s.map(Into::into));
+        assert_eq!(t(None), Some("glibc.malloc.hugetlb=1".into()));
+        assert_eq!(t(Some("")), Some("glibc.malloc.hugetlb=1".into()));
+        assert_eq!(
+            t(Some("glibc.malloc.tcache_count=0")),
+            Some("glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1".into())
+        );
+        for set in [
+            "glibc.malloc.hugetlb=1",
+            "glibc.malloc.hugetlb=0",
+            "glibc.malloc.arena_max=1:glibc.malloc.hugetlb=2",
+        ] {
+            assert_eq!(t(Some(set)), None, "{set}");
+        }
+        // Another tunable whose name starts the same is not this one.
+        assert_eq!(
+            t(Some("glibc.malloc.hugetlbx=0")),
+            Some("glibc.malloc.hugetlbx=0:glibc.malloc.hugetlb=1".into())
+        );
+    }
 
     #[test]
     fn large_and_small_allocations_are_aligned_zeroed_writable_and_freed() {

@@ -11,7 +11,12 @@ static GLOBAL: sbrt_verify::alloc::HugePageAlloc = sbrt_verify::alloc::HugePageA
 
 fn main() -> std::process::ExitCode {
     #[cfg(target_os = "linux")]
-    sbrt_verify::alloc::tune_system_allocator();
+    {
+        // glibc's heaps on huge pages too: a tunable read at start, so the program runs
+        // itself once more with it (see `sbrt_verify::alloc`).
+        sbrt_verify::alloc::run_with_glibc_huge_pages();
+        sbrt_verify::alloc::tune_system_allocator();
+    }
     // Large inputs are mapped instead of copied; a file cut short meanwhile ends the run
     // with exit code 3 (see `sbrt_verify::dicom::mapped`).
     sbrt_verify::dicom::mapped::enable();

@@ -71,3 +71,43 @@ fn check_and_inspect_json_are_identical_for_one_and_two_threads_and_across_runs(
         }
     }
 }
+
+/// The binary runs itself once more with glibc's huge-page tunable (see
+/// `sbrt_verify::alloc::run_with_glibc_huge_pages`): the same output and exit code as a run
+/// that already has the tunable (no second start), for a passing, a failing and an
+/// unevaluable case, and with the arguments as given.
+#[test]
+fn the_run_with_glibc_huge_pages_is_the_same_run() {
+    let run = |case: &str, tunables: Option<&str>| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(case);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"));
+        cmd.arg("check")
+            .arg(&dir)
+            .args(["--format", "json", "--protocol", "nct06863584"])
+            .env_remove("GLIBC_TUNABLES");
+        if let Some(t) = tunables {
+            cmd.env("GLIBC_TUNABLES", t);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), out.stdout, out.stderr)
+    };
+    for (case, code) in [
+        ("trial_pass", 0),
+        ("trial_cord_overdose", 1),
+        ("trial_outside_grid", 3),
+    ] {
+        let again = run(case, None);
+        assert_eq!(
+            again.0,
+            Some(code),
+            "{case}: {}",
+            String::from_utf8_lossy(&again.2)
+        );
+        for preset in ["glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=1"] {
+            let once = run(case, Some(preset));
+            assert_eq!(again, once, "{case} with {preset}");
+        }
+    }
+}
