@@ -271,7 +271,7 @@ pub const GLIBC_HUGETLB_TUNABLE: &str = "glibc.malloc.hugetlb";
 /// is most of a run's page faults (on the breast plan with 2 threads 5,600 faults, 2,100
 /// with the tunable, for 0.3 MB more resident memory; 2-thread median 58 -> 52 ms in 40
 /// alternating runs). Returns (and the run goes on without it) when the program cannot be
-/// run again (no /proc, an exec failure).
+/// run again (its path unknown or gone, an exec failure).
 ///
 /// The binary calls it first thing, before any thread or handler exists.
 pub fn run_with_glibc_huge_pages() {
@@ -285,8 +285,13 @@ pub fn run_with_glibc_huge_pages() {
         let Some(arg0) = args.next() else {
             return;
         };
+        // The program's own path (not /proc/self/exe, which would rename the process
+        // "exe" in ps and top).
+        let Ok(program) = std::env::current_exe() else {
+            return;
+        };
         // exec only returns on failure.
-        let _ = std::process::Command::new("/proc/self/exe")
+        let _ = std::process::Command::new(program)
             .arg0(arg0)
             .args(args)
             .env("GLIBC_TUNABLES", tunables)
