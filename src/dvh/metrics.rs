@@ -79,70 +79,6 @@ struct Bucket {
     lo_cc: f64,
 }
 
-/// What [`Dvh::from_chunks`] tallies of a bucket along its samples: sizes and sums in two
-/// lanes, and the extreme doses with the volume and the number of samples at each.
-#[derive(Clone, Copy)]
-struct Tally {
-    size: [u32; 2],
-    volume: [f64; 2],
-    dose_cc: [f64; 2],
-    hi: u32,
-    hi_cc: f64,
-    hi_n: u32,
-    lo: u32,
-    lo_cc: f64,
-    lo_n: u32,
-}
-
-impl Tally {
-    const EMPTY: Tally = Tally {
-        size: [0; 2],
-        volume: [0.0; 2],
-        dose_cc: [0.0; 2],
-        hi: 0,
-        hi_cc: 0.0,
-        hi_n: 0,
-        lo: u32::MAX,
-        lo_cc: 0.0,
-        lo_n: 0,
-    };
-
-    #[inline]
-    fn add(&mut self, key: u32, w: f64, lane: usize) {
-        self.size[lane] += 1;
-        self.volume[lane] += w;
-        self.dose_cc[lane] += key_dose(key) * w;
-        if key > self.hi || self.hi_n == 0 {
-            (self.hi, self.hi_cc, self.hi_n) = (key, w, 1);
-        } else if key == self.hi {
-            self.hi_cc += w;
-            self.hi_n += 1;
-        }
-        if key < self.lo {
-            (self.lo, self.lo_cc, self.lo_n) = (key, w, 1);
-        } else if key == self.lo {
-            self.lo_cc += w;
-            self.lo_n += 1;
-        }
-    }
-
-    /// How many samples lie strictly between the extremes.
-    fn middle(&self) -> usize {
-        let size = (self.size[0] + self.size[1]) as usize;
-        let at_extremes = if self.hi == self.lo {
-            self.hi_n
-        } else {
-            self.hi_n + self.lo_n
-        };
-        size - at_extremes as usize
-    }
-
-    #[inline]
-    fn is_middle(&self, key: u32) -> bool {
-        key != self.lo && key != self.hi
-    }
-}
-
 /// A point of a sorted bucket: a distinct dose, its merged volume and the volume of the
 /// bucket's points above it.
 #[derive(Debug, Clone, Copy)]
@@ -287,58 +223,41 @@ impl Dvh {
                 .min(last as f32);
             // SAFETY: `guess` is finite and within [0, last], which fits in a u32.
             let mut k = unsafe { guess.to_int_unchecked::<u32>() } as usize;
-            // The estimate is off by at most one bucket; it is corrected by a step each
-            // way computed, not branched on (whether a dose is in the lowest bucket would
-            // be a branch mispredicted all along a body outline). Every counted key is in
-            // [edges[0], edges[count]), so neither step leaves the buckets.
-            k -= usize::from(key < edges[k]);
-            k += usize::from(key >= edges[k + 1]);
-            if key < edges[k] || key >= edges[k + 1] {
-                // Not taken with the f32 estimate; the bucket stays exact regardless.
-                while k > 0 && key < edges[k] {
-                    k -= 1;
-                }
-                while k < last && key >= edges[k + 1] {
-                    k += 1;
-                }
+            while k > 0 && key < edges[k] {
+                k -= 1;
+            }
+            while k < last && key >= edges[k + 1] {
+                k += 1;
             }
             k as u16
         };
 
-        // Pass 1, along the samples in gathered order: each sample's bucket (SKIP: left
-        // out), and each bucket's tallies: its size, volume and weighted dose, and its
-        // extremes (with the volume and the number of samples at exactly the extreme
-        // dose). Sizes and sums are kept in two lanes taken by turns: neighbouring samples
-        // often share a bucket, and with one lane each addition would wait for the one
-        // before.
+        // Each sample's bucket (SKIP: no volume), and the buckets' sizes, counted in two
+        // tallies by turns: neighbouring samples often share a bucket, and with one tally
+        // each count would wait for the one before.
         let mut of: Vec<u16> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        let mut tally = vec![Tally::EMPTY; count];
+        let mut tallies = [vec![0usize; count], vec![0usize; count]];
         for s in chunks.iter().flatten() {
-            if !counted(s) {
-                of.push(SKIP);
-                continue;
+            let k = if counted(s) { bucket_of(s.key()) } else { SKIP };
+            if k != SKIP {
+                tallies[of.len() & 1][k as usize] += 1;
             }
-            let k = bucket_of(s.key());
-            let lane = of.len() & 1;
             of.push(k);
-            tally[k as usize].add(s.key(), s.volume_cc(), lane);
         }
-        // Pass 2: the samples strictly between their bucket's extremes, grouped by bucket
-        // in gathered order. Those at an extreme are never sorted (their merged volumes
-        // are in the bucket): a plateau (a body outline at 0 Gy, a uniformly dosed target)
-        // takes no memory, which matters where every ROI's DVH is held at once (`check`).
         let mut starts = vec![0usize; count + 1];
         for k in 0..count {
-            starts[k + 1] = starts[k] + tally[k].middle();
+            starts[k + 1] = starts[k] + tallies[0][k] + tallies[1][k];
         }
-        // Zeroed by the allocator (fresh memory is zero already), not by a fill pass: every
-        // slot is written below.
-        let mut samples: Vec<Sample> = bytemuck::zeroed_vec(starts[count]);
+        drop(tallies);
+        // The samples grouped by bucket, in gathered order within each. Zeroed by the
+        // allocator (fresh memory is zero already), not by a fill pass: every slot is
+        // written below.
+        let mut samples: Vec<Sample> = bytemuck::zeroed_vec(n);
         let mut next = starts.clone();
         let mut i = 0;
         for chunk in chunks {
             for (s, &k) in chunk.iter().zip(&of[i..]) {
-                if k != SKIP && tally[k as usize].is_middle(s.key()) {
+                if k != SKIP {
                     let slot = &mut next[k as usize];
                     samples[*slot] = *s;
                     *slot += 1;
@@ -347,21 +266,62 @@ impl Dvh {
             i += chunk.len();
         }
         drop(of);
+        // Each bucket's volume, extremes (with the volume at exactly the extreme dose) and
+        // weighted dose, along its samples in gathered order. The volume and the weighted
+        // dose are summed in two lanes by turns (one running sum would make each addition
+        // wait for the one before).
         let mut weighted = 0.0;
-        let buckets: Vec<Bucket> = tally
-            .iter()
-            .map(|t| {
-                weighted += t.dose_cc[0] + t.dose_cc[1];
-                Bucket {
-                    volume: t.volume[0] + t.volume[1],
-                    hi: t.hi,
-                    hi_cc: t.hi_cc,
-                    lo: t.lo,
-                    lo_cc: t.lo_cc,
+        let buckets: Vec<Bucket> = (0..count)
+            .map(|k| {
+                let mut b = Bucket {
+                    lo: u32::MAX,
+                    ..Bucket::default()
+                };
+                let (mut volume, mut dose_cc) = ([0.0f64; 2], [0.0f64; 2]);
+                for (i, s) in samples[starts[k]..starts[k + 1]].iter().enumerate() {
+                    let (key, w) = (s.key(), s.volume_cc());
+                    volume[i & 1] += w;
+                    dose_cc[i & 1] += key_dose(key) * w;
+                    if key > b.hi || b.hi_cc == 0.0 {
+                        (b.hi, b.hi_cc) = (key, w);
+                    } else if key == b.hi {
+                        b.hi_cc += w;
+                    }
+                    if key < b.lo {
+                        (b.lo, b.lo_cc) = (key, w);
+                    } else if key == b.lo {
+                        b.lo_cc += w;
+                    }
                 }
+                b.volume = volume[0] + volume[1];
+                weighted += dose_cc[0] + dose_cc[1];
+                b
             })
             .collect();
-        drop(tally);
+        // Only the samples strictly between their bucket's extremes are kept: those at an
+        // extreme are never sorted (their merged volumes are in the bucket). A plateau (a
+        // body outline at 0 Gy, a uniformly dosed target) then takes no memory, which
+        // matters where every ROI's DVH is held at once (`check`).
+        let mut kept = 0;
+        let mut from = 0;
+        for k in 0..count {
+            let (lo, hi) = (buckets[k].lo, buckets[k].hi);
+            let end = starts[k + 1];
+            for i in from..end {
+                let s = samples[i];
+                if s.key() != lo && s.key() != hi {
+                    samples[kept] = s;
+                    kept += 1;
+                }
+            }
+            from = end;
+            starts[k + 1] = kept;
+        }
+        samples.truncate(kept);
+        if samples.capacity() - kept > samples.capacity() / 4 {
+            // Give back what the extremes held when it is worth a copy.
+            samples.shrink_to_fit();
+        }
         let mut above = vec![0.0; count];
         let mut sum = 0.0;
         for k in (0..count).rev() {
