@@ -152,13 +152,6 @@ fn structure_json(s: &StructureReport) -> String {
 pub fn render_json(mut r: DvhReport) -> String {
     let structures = std::mem::take(&mut r.structures);
     let head = serde_json::to_string_pretty(&r).expect("the report serializes");
-    // The empty array as the pretty printer writes it at the top level: a JSON string holds
-    // no raw newline, so this can only be the `structures` field.
-    const EMPTY: &str = "\n  \"structures\": [],";
-    let at = match head.find(EMPTY) {
-        Some(at) if !structures.is_empty() => at,
-        _ => return head + "\n",
-    };
     let rendered: Vec<std::borrow::Cow<'_, str>> = structures
         .iter()
         .map(|s| match &s.json {
@@ -166,6 +159,30 @@ pub fn render_json(mut r: DvhReport) -> String {
             None => structure_json(s).into(),
         })
         .collect();
+    let mut text = match splice_structures(&head, &rendered) {
+        Some(text) => text,
+        None => {
+            // The head is not laid out as expected: serialize the whole report instead of
+            // ever writing one without its structures.
+            drop(rendered);
+            r.structures = structures;
+            serde_json::to_string_pretty(&r).expect("the report serializes")
+        }
+    };
+    text.push('\n');
+    text
+}
+
+/// `head` (the report serialized with no structures) with the rendered structures in its
+/// `structures` array; `None` when that empty array is not where the pretty printer puts it.
+fn splice_structures(head: &str, rendered: &[std::borrow::Cow<'_, str>]) -> Option<String> {
+    // The empty array as the pretty printer writes it at the top level: a JSON string holds
+    // no raw newline, so this can only be the `structures` field.
+    const EMPTY: &str = "\n  \"structures\": [],";
+    let at = head.find(EMPTY)?;
+    if rendered.is_empty() {
+        return Some(head.to_string());
+    }
     // One allocation for the whole text (the curves make it hundreds of kB).
     let size = head.len()
         + rendered
@@ -183,8 +200,7 @@ pub fn render_json(mut r: DvhReport) -> String {
     }
     text.push_str("\n  ],");
     text.push_str(&head[at + EMPTY.len()..]);
-    text.push('\n');
-    text
+    Some(text)
 }
 
 /// The report's cumulative DVHs as an SVG plot (volume in % of each structure).
@@ -404,6 +420,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn structures_are_never_spliced_into_a_head_laid_out_otherwise() {
+        let parts = [std::borrow::Cow::from("{}")];
+        for head in ["{\n  \"structures\": []\n}", "{\"structures\":[]}", "{}"] {
+            assert_eq!(splice_structures(head, &parts), None, "{head}");
+        }
+        let head = "{\n  \"a\": 1,\n  \"structures\": [],\n  \"w\": []\n}";
+        assert_eq!(
+            splice_structures(head, &parts).as_deref(),
+            Some("{\n  \"a\": 1,\n  \"structures\": [\n    {}\n  ],\n  \"w\": []\n}")
+        );
+        assert_eq!(splice_structures(head, &[]).as_deref(), Some(head));
     }
 
     #[test]
