@@ -313,6 +313,19 @@ fn edit_first_contour(o: &mut InMemDicomObject, roi: i64, edit: impl Fn(&mut InM
     });
 }
 
+/// Rewrites a contour's ContourData through `edit` on its values as text.
+fn edit_contour_data(c: &mut InMemDicomObject, edit: impl FnOnce(&mut Vec<String>)) {
+    let text = c
+        .element(tags::CONTOUR_DATA)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut values: Vec<String> = text.split('\\').map(str::to_string).collect();
+    edit(&mut values);
+    put_str(c, tags::CONTOUR_DATA, VR::DS, &values.join("\\"));
+}
+
 #[test]
 fn contours_with_two_points_or_nan_coordinates_are_not_evaluated() {
     let tmp = tempfile::tempdir().unwrap();
@@ -320,17 +333,7 @@ fn contours_with_two_points_or_nan_coordinates_are_not_evaluated() {
         put_str(c, tags::CONTOUR_DATA, VR::DS, "0\\0\\0\\10\\0\\0");
         put_str(c, tags::NUMBER_OF_CONTOUR_POINTS, VR::IS, "2");
     };
-    let nan = |c: &mut InMemDicomObject| {
-        let text = c
-            .element(tags::CONTOUR_DATA)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        let mut values: Vec<&str> = text.split('\\').collect();
-        values[0] = "NaN";
-        put_str(c, tags::CONTOUR_DATA, VR::DS, &values.join("\\"));
-    };
+    let nan = |c: &mut InMemDicomObject| edit_contour_data(c, |v| v[0] = "NaN".to_string());
     for (roi, label) in [(PTV, "PTV"), (CORD, "SpinalCord")] {
         for (kind, edit) in [
             ("two", &two_points as &dyn Fn(&mut InMemDicomObject)),
@@ -353,8 +356,8 @@ fn contours_with_two_points_or_nan_coordinates_are_not_evaluated() {
     }
 }
 
-/// Contour defects found while the contours are read in parallel land on their own ROI, in
-/// file order, and keep it from being evaluated; the other ROIs read as before.
+/// Contour defects found while the contours are read in parallel land on their own ROI and
+/// keep it from being evaluated.
 #[test]
 fn contour_defects_are_reported_on_their_roi() {
     let tmp = tempfile::tempdir().unwrap();
@@ -362,16 +365,10 @@ fn contour_defects_are_reported_on_their_roi() {
         put_str(c, tags::NUMBER_OF_CONTOUR_POINTS, VR::IS, "9999");
     };
     let tilted = |c: &mut InMemDicomObject| {
-        let text = c
-            .element(tags::CONTOUR_DATA)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        let mut values: Vec<String> = text.split('\\').map(str::to_string).collect();
-        let z: f64 = values[2].trim().parse().unwrap();
-        values[2] = format!("{}", z + 5.0);
-        put_str(c, tags::CONTOUR_DATA, VR::DS, &values.join("\\"));
+        edit_contour_data(c, |v| {
+            let z: f64 = v[2].trim().parse().unwrap();
+            v[2] = format!("{}", z + 5.0);
+        })
     };
     for (kind, edit, defect) in [
         (

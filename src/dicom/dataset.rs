@@ -243,7 +243,8 @@ impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
 /// A decoder that keeps ASCII decimal strings as their text and reads integer strings,
 /// dates and times in plain ASCII without the character-set codec (see the module
 /// documentation), leaves the value at `leave` (the top-level PixelData) unread, and reads
-/// everything else as the wrapped decoder does. `data` is what the wrapped decoder reads, from its position 0.
+/// everything else as the wrapped decoder does. `data` is what the wrapped decoder reads,
+/// from its position 0.
 struct FastValues<'a, D> {
     inner: D,
     data: &'a [u8],
