@@ -128,6 +128,107 @@ fn truncated_files_are_refused_by_the_cli() {
     }
 }
 
+// ---------------------------------------------------------------- bytes added or lost
+
+/// Where the first element with `tag` (explicit VR, short length) starts, and its value's
+/// range.
+fn first_short_element(bytes: &[u8], tag: (u16, u16)) -> (usize, std::ops::Range<usize>) {
+    let mut key = tag.0.to_le_bytes().to_vec();
+    key.extend_from_slice(&tag.1.to_le_bytes());
+    let at = bytes.windows(4).position(|w| w == key).unwrap();
+    let len = u16::from_le_bytes([bytes[at + 6], bytes[at + 7]]) as usize;
+    (at, at + 8..at + 8 + len)
+}
+
+#[test]
+fn bytes_after_the_last_whole_element_are_refused() {
+    // A file cut inside its last element's header (1 to 7 of its 8 bytes left) ends with
+    // bytes too few for a header; with fewer than 4 (a part of the tag) the parser took
+    // them for the end of the data set: the plan read without its last element.
+    let tmp = tempfile::tempdir().unwrap();
+    let header = [0x0E, 0x30, 0x02, 0x00, b'C', b'S', 0x0A, 0x00];
+    for left in 1..header.len() {
+        let dir = variant(tmp.path(), &format!("header_cut_{left}"));
+        let mut bytes = std::fs::read(dir.join("RP.dcm")).unwrap();
+        bytes.extend_from_slice(&header[..left]);
+        std::fs::write(dir.join("RP.dcm"), &bytes).unwrap();
+        // From 4 bytes on (the tag whole) the parser fails on the header itself.
+        let what = if left < 4 {
+            format!("{left} byte(s) after the last whole element")
+        } else {
+            "cannot parse DICOM".to_string()
+        };
+        assert_refused(&dir, "RP.dcm", &what);
+    }
+    // Three bytes added inside the dose's pixel data: every voxel after them shifted, the
+    // last three bytes left over after the element.
+    let dir = variant(tmp.path(), "pixel_data_shifted");
+    let mut bytes = std::fs::read(dir.join("RD.dcm")).unwrap();
+    let at = bytes.len() * 2 / 3;
+    bytes.splice(at..at, [7u8, 7, 7]);
+    std::fs::write(dir.join("RD.dcm"), &bytes).unwrap();
+    assert_refused(&dir, "RD.dcm", "3 byte(s) after the last whole element");
+}
+
+#[test]
+fn an_item_read_into_the_one_before_is_refused() {
+    // 16 bytes lost inside a contour's ContourData (its declared length unchanged): the
+    // value then ends 16 bytes later, past the item's end and the next item's start, and
+    // the parser reads the next contour's elements into this contour's item, where they
+    // replaced its own: a contour gone without a trace. Elements out of ascending order
+    // (or repeated) in one item give it away.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = variant(tmp.path(), "contour_lost");
+    let mut bytes = std::fs::read(dir.join("RS.dcm")).unwrap();
+    let (_, value) = first_short_element(&bytes, (0x3006, 0x0050));
+    // The premise: an item delimiter and the next item's start follow the value.
+    let item_end_and_start = [0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0x00, 0xE0];
+    assert_eq!(bytes[value.end..value.end + 12], item_end_and_start);
+    let middle = value.start + value.len() / 2;
+    bytes.drain(middle..middle + 16);
+    std::fs::write(dir.join("RS.dcm"), &bytes).unwrap();
+    assert_refused(&dir, "RS.dcm", "out of order or repeated");
+}
+
+#[test]
+fn elements_out_of_order_or_repeated_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = |v: &[u8]| explicit((0x0010, 0x0010), b"PN", v);
+    let id = explicit((0x0010, 0x0020), b"LO", b"ID");
+    for (file, body, what) in [
+        (
+            "swapped.dcm",
+            [rt_dose_class(), id.clone(), name(b"A^B ")].concat(),
+            "(0010,0010) after (0010,0020)",
+        ),
+        (
+            "repeated.dcm",
+            [rt_dose_class(), name(b"A^B "), name(b"C^D ")].concat(),
+            "(0010,0010) after (0010,0010)",
+        ),
+    ] {
+        let path = tmp.path().join(file);
+        std::fs::write(&path, part10(&body)).unwrap();
+        let (code, _, err) = run(&["inspect".as_ref(), os(&path)]);
+        assert_eq!(code, 3, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(file) && err.contains(what),
+            "expected '{what}': {err}"
+        );
+    }
+    // The same elements in order read (and are not an RT object: exit 3 for that, not for
+    // the order).
+    let path = tmp.path().join("in_order.dcm");
+    std::fs::write(
+        &path,
+        part10(&[rt_dose_class(), name(b"A^B "), id].concat()),
+    )
+    .unwrap();
+    let (_, _, err) = run(&["inspect".as_ref(), os(&path)]);
+    assert!(!err.contains("out of order"), "{err}");
+}
+
 // ---------------------------------------------------------------- RT Dose
 
 fn dose_variant(tmp: &Path, name: &str, edit: impl FnOnce(&mut InMemDicomObject)) -> PathBuf {

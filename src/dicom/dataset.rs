@@ -3,7 +3,8 @@
 //!
 //! 1. [`check_lengths`] walks the headers and skips the values (nothing is decoded or
 //!    allocated) and checks, before the parser would allocate anything, that every declared
-//!    length fits in the data and that sequences nest at most [`MAX_NESTING`] deep.
+//!    length fits in the data and that sequences nest at most [`MAX_NESTING`] deep; and
+//!    what the parser lets pass: elements out of order or repeated, bytes left over.
 //! 2. dicom-object builds the object through a decoder that keeps each ASCII decimal
 //!    string (DS: ContourData, the leaf positions of an RT Plan...) as one string, its
 //!    text as stored. dicom-rs would make one `String` per number through the
@@ -80,7 +81,12 @@ fn decoder<'a>(
 /// declared length fits in the data and that sequences nest at most [`MAX_NESTING`] deep.
 /// Values are skipped, not read; a value that runs past the end of the data is read by the
 /// parser (after its length was found to fit), which reports the truncation as it would.
-/// Returns where the value of a top-level native PixelData lies in `data`.
+/// Also refused, as the parser would take them silently: elements of one data set or item
+/// out of ascending tag order or repeated (PS3.5 7.1; what a value whose bytes were cut
+/// looks like once the parser falls back into step, with one item's elements read into
+/// another), and bytes after the last whole element (a file cut inside an element's
+/// header, or with bytes added inside a value). Returns where the value of a top-level
+/// native PixelData lies in `data`.
 fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>>, String> {
     let size = data.len() as u64;
     let fits = |len: Length, what: &dyn Fn() -> String| match len.get() {
@@ -91,16 +97,36 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
         _ => Ok(()),
     };
     let skipped = Cell::new(None);
+    let reached = Cell::new(0);
     let skim = SkipValues {
         inner: decoder(data, ts)?,
         size,
         skipped: &skipped,
+        reached: &reached,
     };
     let reader = DataSetReader::new(skim, DataSetReaderOptions::default());
     // Sequences and items each count one level.
     let mut depth = 0usize;
     let mut pixel_data = None;
     let mut top_pixel_header = false;
+    // The last tag of the data set (first) and of each item open inside it.
+    let mut last_tags: Vec<Option<Tag>> = vec![None];
+    let in_order = |tag: Tag, last_tags: &mut Vec<Option<Tag>>| {
+        let last = last_tags
+            .last_mut()
+            .expect("the data set's level is never closed");
+        match *last {
+            Some(before) if tag <= before => Err(format!(
+                "element {} after {}: elements out of order or repeated (corrupted file?)",
+                tag_text(tag),
+                tag_text(before)
+            )),
+            _ => {
+                *last = Some(tag);
+                Ok(())
+            }
+        }
+    };
     for token in reader {
         let token = token.map_err(|e| one_line(&e.to_string()))?;
         if std::mem::take(&mut top_pixel_header) {
@@ -111,19 +137,31 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
         match token {
             DataToken::ElementHeader(h) => {
                 fits(h.len, &|| format!("element {}", tag_text(h.tag)))?;
+                in_order(h.tag, &mut last_tags)?;
                 top_pixel_header = h.tag == PIXEL_DATA && depth == 0;
                 skipped.set(None);
             }
             DataToken::SequenceStart { tag, len } => {
                 fits(len, &|| format!("sequence {}", tag_text(tag)))?;
+                in_order(tag, &mut last_tags)?;
                 depth += 1;
             }
-            DataToken::PixelSequenceStart => depth += 1,
+            DataToken::PixelSequenceStart => {
+                in_order(PIXEL_DATA, &mut last_tags)?;
+                depth += 1;
+            }
             DataToken::ItemStart { len } => {
                 fits(len, &|| "an item".to_string())?;
+                last_tags.push(None);
                 depth += 1;
             }
-            DataToken::ItemEnd | DataToken::SequenceEnd => depth = depth.saturating_sub(1),
+            DataToken::ItemEnd => {
+                if last_tags.len() > 1 {
+                    last_tags.pop();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            DataToken::SequenceEnd => depth = depth.saturating_sub(1),
             _ => {}
         }
         if depth > 2 * MAX_NESTING {
@@ -134,6 +172,13 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
     // which would silently drop the rest of the sequence (e.g. the last contours).
     if depth != 0 {
         return Err("the data ends inside a sequence (truncated file?)".to_string());
+    }
+    // The parser also takes bytes too few for an element's header for the end.
+    let extra = size.saturating_sub(reached.get());
+    if extra > 0 {
+        return Err(format!(
+            "{extra} byte(s) after the last whole element (truncated or corrupted file?)"
+        ));
     }
     Ok(pixel_data)
 }
@@ -171,16 +216,26 @@ macro_rules! headers_and_position_from_inner {
 
 /// A decoder that skips values instead of reading them, when they fit in the data; a
 /// value that does not is handed to the real decoder, which fails on it. The place of the
-/// last value skipped is kept in `skipped`.
+/// last value skipped is kept in `skipped`, and the position after the last header or
+/// value read whole in `reached`.
 struct SkipValues<'a, D> {
     inner: D,
     size: u64,
     skipped: &'a Cell<Option<Range<usize>>>,
+    reached: &'a Cell<u64>,
 }
 
 impl<D: StatefulDecode> SkipValues<'_, D> {
     fn room_for(&self, len: u32) -> bool {
         self.inner.position() + u64::from(len) <= self.size
+    }
+
+    /// `result`, with the position after it kept in `reached` when it succeeded.
+    fn mark<T>(&self, result: DecodeResult<T>) -> DecodeResult<T> {
+        if result.is_ok() {
+            self.reached.set(self.inner.position());
+        }
+        result
     }
 
     fn skip_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
@@ -197,34 +252,65 @@ impl<D: StatefulDecode> SkipValues<'_, D> {
 }
 
 impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
-    headers_and_position_from_inner!();
+    type Reader = D::Reader;
+
+    fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
+        let header = self.inner.decode_header();
+        self.mark(header)
+    }
+
+    fn decode_item_header(&mut self) -> DecodeResult<SequenceItemHeader> {
+        let header = self.inner.decode_item_header();
+        self.mark(header)
+    }
+
+    fn skip_bytes(&mut self, length: u32) -> DecodeResult<()> {
+        let skipped = self.inner.skip_bytes(length);
+        self.mark(skipped)
+    }
+
+    fn seek(&mut self, position: u64) -> DecodeResult<()>
+    where
+        Self::Reader: std::io::Seek,
+    {
+        self.inner.seek(position)
+    }
+
+    fn position(&self) -> u64 {
+        self.inner.position()
+    }
 
     fn read_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
-        self.skip_value(header)
+        let value = self.skip_value(header);
+        self.mark(value)
     }
 
     fn read_value_preserved(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
-        self.skip_value(header)
+        let value = self.skip_value(header);
+        self.mark(value)
     }
 
     fn read_value_bytes(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
-        self.skip_value(header)
+        let value = self.skip_value(header);
+        self.mark(value)
     }
 
     fn read_to_vec(&mut self, length: u32, vec: &mut Vec<u8>) -> DecodeResult<()> {
-        if self.room_for(length) {
+        let read = if self.room_for(length) {
             self.inner.skip_bytes(length)
         } else {
             self.inner.read_to_vec(length, vec)
-        }
+        };
+        self.mark(read)
     }
 
     fn read_u32_to_vec(&mut self, length: u32, vec: &mut Vec<u32>) -> DecodeResult<()> {
-        if self.room_for(length) {
+        let read = if self.room_for(length) {
             self.inner.skip_bytes(length)
         } else {
             self.inner.read_u32_to_vec(length, vec)
-        }
+        };
+        self.mark(read)
     }
 
     fn read_to<W>(&mut self, length: u32, out: W) -> DecodeResult<()>
@@ -232,11 +318,12 @@ impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
         Self: Sized,
         W: std::io::Write,
     {
-        if self.room_for(length) {
+        let read = if self.room_for(length) {
             self.inner.skip_bytes(length)
         } else {
             self.inner.read_to(length, out)
-        }
+        };
+        self.mark(read)
     }
 }
 
