@@ -69,8 +69,6 @@ def main() -> int:
                 f.write(mutate(data, kind, rng) if n == victim else data)
         command = rng.choice(["check", "dvh", "inspect"])
         argv = [a.bin, command, case] + rng.choice([[], ["--format", "json"]])
-        if command == "inspect":
-            argv = argv[:3]
         env = dict(os.environ, RAYON_NUM_THREADS=str(rng.choice([1, 2])))
         try:
             r = subprocess.run(argv, capture_output=True, timeout=30, env=env)
@@ -84,7 +82,7 @@ def main() -> int:
         outcomes[(kind, victim, outcome)] += 1
         if failed:
             failures += 1
-            print(f"FAILED round {rounds}: {' '.join(argv[1:2])} {victim} {kind}: "
+            print(f"FAILED round {rounds}: {command} {victim} {kind}: "
                   f"exit {code}: {err.strip()[-300:]}", flush=True)
         if a.keep and (failed or (passed and kind != "overwrite")):
             shutil.copytree(case, os.path.join(a.keep, f"round{rounds}_{kind}_{victim}"))

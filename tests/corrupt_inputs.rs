@@ -130,14 +130,13 @@ fn truncated_files_are_refused_by_the_cli() {
 
 // ---------------------------------------------------------------- bytes added or lost
 
-/// Where the first element with `tag` (explicit VR, short length) starts, and its value's
-/// range.
-fn first_short_element(bytes: &[u8], tag: (u16, u16)) -> (usize, std::ops::Range<usize>) {
+/// Where the value of the first element with `tag` (explicit VR, short length) lies.
+fn first_short_value(bytes: &[u8], tag: (u16, u16)) -> std::ops::Range<usize> {
     let mut key = tag.0.to_le_bytes().to_vec();
     key.extend_from_slice(&tag.1.to_le_bytes());
     let at = bytes.windows(4).position(|w| w == key).unwrap();
     let len = u16::from_le_bytes([bytes[at + 6], bytes[at + 7]]) as usize;
-    (at, at + 8..at + 8 + len)
+    at + 8..at + 8 + len
 }
 
 #[test]
@@ -180,7 +179,7 @@ fn an_item_read_into_the_one_before_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = variant(tmp.path(), "contour_lost");
     let mut bytes = std::fs::read(dir.join("RS.dcm")).unwrap();
-    let (_, value) = first_short_element(&bytes, (0x3006, 0x0050));
+    let value = first_short_value(&bytes, (0x3006, 0x0050));
     // The premise: an item delimiter and the next item's start follow the value.
     let item_end_and_start = [0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0x00, 0xE0];
     assert_eq!(bytes[value.end..value.end + 12], item_end_and_start);

@@ -109,22 +109,18 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
     let mut depth = 0usize;
     let mut pixel_data = None;
     let mut top_pixel_header = false;
-    // The last tag of the data set (first) and of each item open inside it.
-    let mut last_tags: Vec<Option<Tag>> = vec![None];
-    let in_order = |tag: Tag, last_tags: &mut Vec<Option<Tag>>| {
-        let last = last_tags
-            .last_mut()
-            .expect("the data set's level is never closed");
-        match *last {
-            Some(before) if tag <= before => Err(format!(
-                "element {} after {}: elements out of order or repeated (corrupted file?)",
-                tag_text(tag),
-                tag_text(before)
-            )),
-            _ => {
-                *last = Some(tag);
-                Ok(())
-            }
+    // The last tag of the data set or item being read, and those of the ones around it.
+    let mut last: Option<Tag> = None;
+    let mut outer: Vec<Option<Tag>> = Vec::new();
+    let in_order = |tag: Tag, last: &mut Option<Tag>| match *last {
+        Some(before) if tag <= before => Err(format!(
+            "element {} after {}: elements out of order or repeated (corrupted file?)",
+            tag_text(tag),
+            tag_text(before)
+        )),
+        _ => {
+            *last = Some(tag);
+            Ok(())
         }
     };
     for token in reader {
@@ -137,27 +133,27 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
         match token {
             DataToken::ElementHeader(h) => {
                 fits(h.len, &|| format!("element {}", tag_text(h.tag)))?;
-                in_order(h.tag, &mut last_tags)?;
+                in_order(h.tag, &mut last)?;
                 top_pixel_header = h.tag == PIXEL_DATA && depth == 0;
                 skipped.set(None);
             }
             DataToken::SequenceStart { tag, len } => {
                 fits(len, &|| format!("sequence {}", tag_text(tag)))?;
-                in_order(tag, &mut last_tags)?;
+                in_order(tag, &mut last)?;
                 depth += 1;
             }
             DataToken::PixelSequenceStart => {
-                in_order(PIXEL_DATA, &mut last_tags)?;
+                in_order(PIXEL_DATA, &mut last)?;
                 depth += 1;
             }
             DataToken::ItemStart { len } => {
                 fits(len, &|| "an item".to_string())?;
-                last_tags.push(None);
+                outer.push(last.take());
                 depth += 1;
             }
             DataToken::ItemEnd => {
-                if last_tags.len() > 1 {
-                    last_tags.pop();
+                if let Some(around) = outer.pop() {
+                    last = around;
                 }
                 depth = depth.saturating_sub(1);
             }
@@ -184,21 +180,25 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
 }
 
 /// The decoder methods both wrappers below leave to the decoder they wrap: headers,
-/// skipping and position (only values are read differently).
+/// skipping and position (only values are read differently). Each header or skip's result
+/// is passed through the wrapper's method `$after` (which may note the position).
 macro_rules! headers_and_position_from_inner {
-    () => {
+    ($after:ident) => {
         type Reader = D::Reader;
 
         fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
-            self.inner.decode_header()
+            let header = self.inner.decode_header();
+            self.$after(header)
         }
 
         fn decode_item_header(&mut self) -> DecodeResult<SequenceItemHeader> {
-            self.inner.decode_item_header()
+            let header = self.inner.decode_item_header();
+            self.$after(header)
         }
 
         fn skip_bytes(&mut self, length: u32) -> DecodeResult<()> {
-            self.inner.skip_bytes(length)
+            let skipped = self.inner.skip_bytes(length);
+            self.$after(skipped)
         }
 
         fn seek(&mut self, position: u64) -> DecodeResult<()>
@@ -252,33 +252,7 @@ impl<D: StatefulDecode> SkipValues<'_, D> {
 }
 
 impl<D: StatefulDecode> StatefulDecode for SkipValues<'_, D> {
-    type Reader = D::Reader;
-
-    fn decode_header(&mut self) -> DecodeResult<DataElementHeader> {
-        let header = self.inner.decode_header();
-        self.mark(header)
-    }
-
-    fn decode_item_header(&mut self) -> DecodeResult<SequenceItemHeader> {
-        let header = self.inner.decode_item_header();
-        self.mark(header)
-    }
-
-    fn skip_bytes(&mut self, length: u32) -> DecodeResult<()> {
-        let skipped = self.inner.skip_bytes(length);
-        self.mark(skipped)
-    }
-
-    fn seek(&mut self, position: u64) -> DecodeResult<()>
-    where
-        Self::Reader: std::io::Seek,
-    {
-        self.inner.seek(position)
-    }
-
-    fn position(&self) -> u64 {
-        self.inner.position()
-    }
+    headers_and_position_from_inner!(mark);
 
     fn read_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
         let value = self.skip_value(header);
@@ -338,8 +312,15 @@ struct FastValues<'a, D> {
     leave: Option<Range<usize>>,
 }
 
+impl<D> FastValues<'_, D> {
+    /// A header or skip's result, as it is (see [`headers_and_position_from_inner`]).
+    fn unchanged<T>(&self, result: DecodeResult<T>) -> DecodeResult<T> {
+        result
+    }
+}
+
 impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
-    headers_and_position_from_inner!();
+    headers_and_position_from_inner!(unchanged);
 
     fn read_value(&mut self, header: &DataElementHeader) -> DecodeResult<PrimitiveValue> {
         self.inner.read_value(header)
