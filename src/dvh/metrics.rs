@@ -19,12 +19,13 @@ use crate::raster::sample::{from_order_key, order_key, Sample};
 
 /// A cumulative DVH over `(dose, volume)` samples.
 ///
-/// The samples are not sorted whole. They are grouped once by dose into buckets
-/// [`BUCKET_GY`] wide (the default bin width, so a cumulative DVH at those bins is read
-/// at bucket edges), in the order they were gathered. Each bucket knows its volume and its
-/// highest and lowest points (dose and merged volume), which is all a query needs when its
-/// dose or volume falls between two buckets' points; a bucket is sorted (and its equal
-/// doses merged) only when a query falls inside it, once, on first use. The curve is the
+/// The samples are not sorted whole, nor moved. One pass over them, in the order they were
+/// gathered, sums them by dose into buckets [`BUCKET_GY`] wide (the default bin width, so a
+/// cumulative DVH at those bins is read at bucket edges). Each bucket knows its volume and
+/// its highest and lowest points (dose and merged volume), which is all a query needs when
+/// its dose or volume falls between two buckets' points; a bucket's samples are picked out
+/// and sorted (and its equal doses merged) only when a query falls inside it, once, on
+/// first use. The curve is the
 /// one a full sort gives: the same points, the same interpolation.
 #[derive(Debug, Clone)]
 pub struct Dvh {
@@ -34,10 +35,11 @@ pub struct Dvh {
     width: f64,
     /// Global index of bucket 0's lower edge, in widths.
     first: i64,
-    /// The samples of bucket `k` strictly between its lowest and highest dose:
-    /// `samples[starts[k]..starts[k + 1]]`, in gathered order.
-    samples: Vec<Sample>,
-    starts: Vec<usize>,
+    /// The samples as gathered (one chunk per contour plane). A bucket's samples are
+    /// gathered from them when a query first falls inside it, never all moved at once:
+    /// the buckets' dose ranges do not overlap, so the samples strictly between a bucket's
+    /// lowest and highest dose are those of the bucket that need sorting.
+    chunks: Vec<Vec<Sample>>,
     buckets: Vec<Bucket>,
     /// `above[k]`: volume of the buckets above `k` (higher doses), summed from the top, cc.
     above: Vec<f64>,
@@ -55,11 +57,8 @@ pub struct Dvh {
 /// Width of the dose buckets, Gy: the default bin width of cumulative DVHs.
 pub const BUCKET_GY: f64 = 0.01;
 
-/// The bucket index of a sample left out (no volume, or a dose that is not finite).
-const SKIP: u16 = u16::MAX;
-/// No more buckets than this, so that every bucket index is below [`SKIP`] (a dose range
-/// over 655 Gy gets wider buckets)...
-const MAX_BUCKETS: usize = SKIP as usize;
+/// No more buckets than this (a dose range over 655 Gy gets wider buckets)...
+const MAX_BUCKETS: usize = u16::MAX as usize;
 /// ...and none narrower than needed to hold this many samples each on average (small
 /// ROIs: every query sorts a bucket, and the buckets are few).
 const MIN_SAMPLES_PER_BUCKET: usize = 16;
@@ -71,6 +70,8 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
     volume: f64,
+    /// Number of samples.
+    n: u32,
     /// Highest dose key and the volume of the samples at exactly that dose.
     hi: u32,
     hi_cc: f64,
@@ -164,8 +165,8 @@ impl Dvh {
         Self::from_chunks(vec![samples])
     }
 
-    /// Builds the DVH from samples gathered in chunks (e.g. one per contour plane), freeing
-    /// each chunk once it is copied. Samples without volume are ignored, and so are those
+    /// Builds the DVH from samples gathered in chunks (e.g. one per contour plane), which it
+    /// keeps as they are (no copy, no reordering). Samples without volume are ignored, and so are those
     /// whose dose is not finite (none come from [`crate::raster::sample_roi`]: a dose grid
     /// with such values is refused when it is read). Every sum runs in the order of the
     /// chunks (equal doses too), so the result depends only on that order, never on the
@@ -182,8 +183,7 @@ impl Dvh {
             return Dvh {
                 width: BUCKET_GY,
                 first: 0,
-                samples: Vec::new(),
-                starts: vec![0],
+                chunks: Vec::new(),
                 buckets: Vec::new(),
                 above: Vec::new(),
                 next_up: Vec::new(),
@@ -229,99 +229,46 @@ impl Dvh {
             while k < last && key >= edges[k + 1] {
                 k += 1;
             }
-            k as u16
+            k
         };
 
-        // Each sample's bucket (SKIP: no volume), and the buckets' sizes, counted in two
-        // tallies by turns: neighbouring samples often share a bucket, and with one tally
-        // each count would wait for the one before.
-        let mut of: Vec<u16> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        let mut tallies = [vec![0usize; count], vec![0usize; count]];
-        for s in chunks.iter().flatten() {
-            let k = if counted(s) { bucket_of(s.key()) } else { SKIP };
-            if k != SKIP {
-                tallies[of.len() & 1][k as usize] += 1;
-            }
-            of.push(k);
-        }
-        let mut starts = vec![0usize; count + 1];
-        for k in 0..count {
-            starts[k + 1] = starts[k] + tallies[0][k] + tallies[1][k];
-        }
-        drop(tallies);
-        // The samples grouped by bucket, in gathered order within each. Zeroed by the
-        // allocator (fresh memory is zero already), not by a fill pass: every slot is
-        // written below.
-        let mut samples: Vec<Sample> = bytemuck::zeroed_vec(n);
-        let mut next = starts.clone();
-        let mut i = 0;
-        for chunk in chunks {
-            for (s, &k) in chunk.iter().zip(&of[i..]) {
-                if k != SKIP {
-                    let slot = &mut next[k as usize];
-                    samples[*slot] = *s;
-                    *slot += 1;
-                }
-            }
-            i += chunk.len();
-        }
-        drop(of);
         // Each bucket's volume, extremes (with the volume at exactly the extreme dose) and
-        // weighted dose, along its samples in gathered order. The volume and the weighted
-        // dose are summed in two lanes by turns (one running sum would make each addition
-        // wait for the one before).
-        let mut weighted = 0.0;
-        let buckets: Vec<Bucket> = (0..count)
-            .map(|k| {
-                let mut b = Bucket {
-                    lo: u32::MAX,
-                    ..Bucket::default()
-                };
-                let (mut volume, mut dose_cc) = ([0.0f64; 2], [0.0f64; 2]);
-                for (i, s) in samples[starts[k]..starts[k + 1]].iter().enumerate() {
-                    let (key, w) = (s.key(), s.volume_cc());
-                    volume[i & 1] += w;
-                    dose_cc[i & 1] += key_dose(key) * w;
-                    if key > b.hi || b.hi_cc == 0.0 {
-                        (b.hi, b.hi_cc) = (key, w);
-                    } else if key == b.hi {
-                        b.hi_cc += w;
-                    }
-                    if key < b.lo {
-                        (b.lo, b.lo_cc) = (key, w);
-                    } else if key == b.lo {
-                        b.lo_cc += w;
-                    }
-                }
-                b.volume = volume[0] + volume[1];
-                weighted += dose_cc[0] + dose_cc[1];
-                b
-            })
-            .collect();
-        // Only the samples strictly between their bucket's extremes are kept: those at an
-        // extreme are never sorted (their merged volumes are in the bucket). A plateau (a
-        // body outline at 0 Gy, a uniformly dosed target) then takes no memory, which
-        // matters where every ROI's DVH is held at once (`check`).
-        let mut kept = 0;
-        let mut from = 0;
-        for k in 0..count {
-            let (lo, hi) = (buckets[k].lo, buckets[k].hi);
-            let end = starts[k + 1];
-            for i in from..end {
-                let s = samples[i];
-                if s.key() != lo && s.key() != hi {
-                    samples[kept] = s;
-                    kept += 1;
-                }
+        // weighted dose, along the samples in gathered order. The volume and the weighted
+        // dose of a bucket are summed in two lanes by turns (one running sum would make
+        // each addition wait for the one before).
+        let mut sums = vec![[0.0f64; 4]; count];
+        let mut buckets = vec![
+            Bucket {
+                lo: u32::MAX,
+                ..Bucket::default()
+            };
+            count
+        ];
+        for s in chunks.iter().flatten().filter(|s| counted(s)) {
+            let k = bucket_of(s.key());
+            let (b, sum) = (&mut buckets[k], &mut sums[k]);
+            let (key, w) = (s.key(), s.volume_cc());
+            let lane = (b.n & 1) as usize;
+            b.n += 1;
+            sum[lane] += w;
+            sum[2 + lane] += key_dose(key) * w;
+            if key > b.hi || b.hi_cc == 0.0 {
+                (b.hi, b.hi_cc) = (key, w);
+            } else if key == b.hi {
+                b.hi_cc += w;
             }
-            from = end;
-            starts[k + 1] = kept;
+            if key < b.lo {
+                (b.lo, b.lo_cc) = (key, w);
+            } else if key == b.lo {
+                b.lo_cc += w;
+            }
         }
-        samples.truncate(kept);
-        if samples.capacity() - kept > samples.capacity() / 4 {
-            // Give back what the extremes held when it is worth a copy.
-            samples.shrink_to_fit();
+        let mut weighted = 0.0;
+        for (b, sum) in buckets.iter_mut().zip(&sums) {
+            b.volume = sum[0] + sum[1];
+            weighted += sum[2] + sum[3];
         }
+        drop(sums);
         let mut above = vec![0.0; count];
         let mut sum = 0.0;
         for k in (0..count).rev() {
@@ -347,8 +294,7 @@ impl Dvh {
         Dvh {
             width,
             first,
-            samples,
-            starts,
+            chunks,
             buckets,
             above,
             next_up,
@@ -363,11 +309,11 @@ impl Dvh {
     fn points(&self, k: usize) -> &[Point] {
         self.sorted[k].get_or_init(|| {
             // The samples at the bucket's highest and lowest dose need no sorting: their
-            // merged volumes are the bucket's `hi_cc` and `lo_cc`, and `from_chunks` kept
-            // only those in between (a bucket of a body outline can hold nearly all of its
-            // million samples at 0 Gy and a few above).
+            // merged volumes are the bucket's `hi_cc` and `lo_cc`; only those in between are
+            // gathered (a bucket of a body outline can hold nearly all of its million
+            // samples at 0 Gy and a few above).
             let b = &self.buckets[k];
-            let mut middle = self.samples[self.starts[k]..self.starts[k + 1]].to_vec();
+            let mut middle = self.middle_of(b);
             // Stable: equal doses keep the gathered order, so their volumes add up in the
             // order `from_chunks` adds them.
             sort_desc_stable(&mut middle);
@@ -400,6 +346,30 @@ impl Dvh {
             }
             points.into_boxed_slice()
         })
+    }
+
+    /// The samples of bucket `b` strictly between its lowest and highest dose, in gathered
+    /// order: the counted samples with a dose in that open range (no other bucket's are).
+    fn middle_of(&self, b: &Bucket) -> Vec<Sample> {
+        // Tested 16 at a time (a test the compiler vectorizes): only a block that holds one
+        // of them is filtered sample by sample.
+        const BLOCK: usize = 16;
+        let inside = |s: &Sample| s.key() > b.lo && s.key() < b.hi;
+        let mut middle = Vec::with_capacity(b.n as usize);
+        let mut keep = |samples: &[Sample]| {
+            middle.extend(samples.iter().filter(|s| inside(s) && s.volume_cc() > 0.0))
+        };
+        for chunk in &self.chunks {
+            let blocks = chunk.chunks_exact(BLOCK);
+            let rest = blocks.remainder();
+            for block in blocks {
+                if block.iter().fold(false, |any, s| any | inside(s)) {
+                    keep(block);
+                }
+            }
+            keep(rest);
+        }
+        middle
     }
 
     /// The bucket that holds dose `d`, clamped to the buckets there are.
@@ -986,12 +956,14 @@ mod tests {
         }
         assert!(h.sorted.iter().any(|s| s.get().is_some()));
         // The plateaus (0 and 2.5 Gy, 90 % of the samples) are their buckets' extremes and
-        // take no memory.
-        assert!(
-            h.samples.len() < samples.len() / 10,
-            "{} kept",
-            h.samples.len()
-        );
+        // are never sorted: each is one point.
+        let points: usize = h
+            .sorted
+            .iter()
+            .filter_map(|s| s.get())
+            .map(|p| p.len())
+            .sum();
+        assert!(points < samples.len() / 10, "{points} points sorted");
     }
 
     #[test]
@@ -1006,10 +978,10 @@ mod tests {
     }
 
     #[test]
-    fn the_bucket_count_stays_below_the_index_that_marks_left_out_samples() {
+    fn the_bucket_count_stays_within_its_bound() {
         // 16 x 65,535 samples from 0.009 to 655.351 Gy: 655.342 Gy is 65,534.2 bucket
         // widths, but the lowest and highest doses lie 65,536 buckets apart. A bucket count
-        // bounded by the width alone gave the top bucket the index of left-out samples.
+        // bounded by the width alone went past the bound.
         let n = MIN_SAMPLES_PER_BUCKET * MAX_BUCKETS;
         let mut d = vec![300.0; n];
         d[0] = 0.009;
