@@ -52,7 +52,7 @@ pub struct Dvh {
     next_up: Vec<u32>,
     next_down: Vec<u32>,
     /// Sorted, merged points of each bucket, made when a query first needs them.
-    sorted: Vec<OnceLock<Box<[Point]>>>,
+    sorted: Vec<OnceLock<Box<[Sample]>>>,
     /// Total sampled volume, cc.
     total_cc: f64,
     /// Volume-weighted mean dose.
@@ -105,6 +105,46 @@ struct Point {
     key: u32,
     cc: f64,
     above: f64,
+}
+
+/// The points of a bucket in order, each with its merged volume and the volume of those
+/// before it (summed in this order, one point at a time). A query walks them: a bucket is
+/// read by one or two queries, and walking its sorted samples costs less than building
+/// and keeping 24 bytes a point (the body outline's lowest bucket has 90,000).
+struct Points<'a> {
+    /// The point being merged (complete when the next sample has another dose).
+    next: Option<Point>,
+    middle: std::slice::Iter<'a, Sample>,
+    /// The lowest point, `(key, volume)`, when it is not the highest.
+    lo: Option<(u32, f64)>,
+}
+
+impl Iterator for Points<'_> {
+    type Item = Point;
+
+    fn next(&mut self) -> Option<Point> {
+        let mut current = self.next.take()?;
+        for s in self.middle.by_ref() {
+            if s.key() == current.key {
+                current.cc += s.volume_cc();
+            } else {
+                self.next = Some(Point {
+                    key: s.key(),
+                    cc: s.volume_cc(),
+                    above: current.above + current.cc,
+                });
+                return Some(current);
+            }
+        }
+        if let Some((key, cc)) = self.lo.take() {
+            self.next = Some(Point {
+                key,
+                cc,
+                above: current.above + current.cc,
+            });
+        }
+        Some(current)
+    }
 }
 
 fn key_dose(key: u32) -> f64 {
@@ -334,50 +374,30 @@ impl Dvh {
         }
     }
 
-    /// The sorted, merged points of bucket `k` (highest dose first), made on first use.
-    fn points(&self, k: usize) -> &[Point] {
-        self.sorted[k].get_or_init(|| {
+    /// The points of bucket `k`, highest dose first: its highest dose, the distinct doses
+    /// of the samples strictly between (sorted on first use, then kept), its lowest.
+    fn points(&self, k: usize) -> Points<'_> {
+        let b = &self.buckets[k];
+        let middle = self.sorted[k].get_or_init(|| {
             // The samples at the bucket's highest and lowest dose need no sorting: their
             // merged volumes are the bucket's `hi_cc` and `lo_cc`; only those in between are
             // gathered (a bucket of a body outline can hold nearly all of its million
             // samples at 0 Gy and a few above).
-            let b = &self.buckets[k];
             let mut middle = self.middle_of(b);
             // Stable: equal doses keep the gathered order, so their volumes add up in the
             // order `from_chunks` adds them.
             sort_desc_stable(&mut middle);
-            // At most one point per sample and the two extremes: one allocation, not a
-            // doubling series of copies (a body outline's lowest bucket has 90,000).
-            let mut points: Vec<Point> = Vec::with_capacity(middle.len() + 2);
-            points.push(Point {
+            middle.into_boxed_slice()
+        });
+        Points {
+            next: Some(Point {
                 key: b.hi,
                 cc: b.hi_cc,
                 above: 0.0,
-            });
-            let after = |p: &Point| p.above + p.cc;
-            for s in middle {
-                let last = points.last_mut().expect("the highest point is there");
-                if last.key == s.key() {
-                    last.cc += s.volume_cc();
-                } else {
-                    let above = after(last);
-                    points.push(Point {
-                        key: s.key(),
-                        cc: s.volume_cc(),
-                        above,
-                    });
-                }
-            }
-            if b.lo != b.hi {
-                let above = after(points.last().expect("the highest point is there"));
-                points.push(Point {
-                    key: b.lo,
-                    cc: b.lo_cc,
-                    above,
-                });
-            }
-            points.into_boxed_slice()
-        })
+            }),
+            middle: middle.iter(),
+            lo: (b.lo != b.hi).then_some((b.lo, b.lo_cc)),
+        }
     }
 
     /// The samples of bucket `b` strictly between its lowest and highest dose, in gathered
@@ -496,24 +516,24 @@ impl Dvh {
             };
             ((k_bottom, bottom_mid), below)
         } else {
-            // Inside the bucket: the last point whose abscissa is <= x, and the next.
+            // Inside the bucket: the last point whose abscissa is <= x (or the first), and
+            // the next.
             let base = self.above[k];
-            let p = self.points(k);
-            if p.len() < 2 {
+            let mid = |p: &Point| base + p.above + 0.5 * p.cc;
+            let mut points = self.points(k);
+            let mut a = points.next().expect("a bucket has a highest point");
+            let Some(mut b) = points.next() else {
                 // One dose in the bucket (its volume summed in another order than its
                 // point's made the bucket look wider than the point): that dose.
-                return p.first().map(|q| key_dose(q.key));
+                return Some(key_dose(a.key));
+            };
+            for c in points {
+                if mid(&b) > x {
+                    break;
+                }
+                (a, b) = (b, c);
             }
-            let mid = |i: usize| base + p[i].above + 0.5 * p[i].cc;
-            let i = (p
-                .partition_point(|q| base + q.above + 0.5 * q.cc <= x)
-                .max(1)
-                - 1)
-            .min(p.len() - 2);
-            (
-                (key_dose(p[i].key), mid(i)),
-                (key_dose(p[i + 1].key), mid(i + 1)),
-            )
+            ((key_dose(a.key), mid(&a)), (key_dose(b.key), mid(&b)))
         };
         let t = if m1 > m0 {
             ((x - m0) / (m1 - m0)).clamp(0.0, 1.0)
@@ -570,14 +590,21 @@ impl Dvh {
             };
             (self.bottom_of(up), below)
         } else {
+            // The last point at or above d (the highest is: d is inside), and the next (the
+            // lowest is below d).
             let base = self.above[k];
-            let p = self.points(k);
-            let i = p.partition_point(|q| key_dose(q.key) >= d) - 1;
-            let mid = |i: usize| base + p[i].above + 0.5 * p[i].cc;
-            (
-                (key_dose(p[i].key), mid(i)),
-                (key_dose(p[i + 1].key), mid(i + 1)),
-            )
+            let mid = |p: &Point| base + p.above + 0.5 * p.cc;
+            let mut points = self.points(k);
+            let mut a = points.next().expect("a bucket has a highest point");
+            let mut b = a;
+            for c in points {
+                b = c;
+                if key_dose(c.key) < d {
+                    break;
+                }
+                a = c;
+            }
+            ((key_dose(a.key), mid(&a)), (key_dose(b.key), mid(&b)))
         };
         let t = if d0 > d1 { (d0 - d) / (d0 - d1) } else { 0.0 };
         m0 + t * (m1 - m0)
