@@ -25,8 +25,8 @@ use crate::raster::sample::{from_order_key, order_key, Sample};
 /// its highest and lowest points (dose and merged volume), which is all a query needs when
 /// its dose or volume falls between two buckets' points; a bucket's samples are picked out
 /// and sorted (and its equal doses merged) only when a query falls inside it, once, on
-/// first use. The curve is the
-/// one a full sort gives: the same points, the same interpolation.
+/// first use. The curve is the one a full sort gives: the same points, the same
+/// interpolation.
 #[derive(Debug, Clone)]
 pub struct Dvh {
     /// Width of a bucket, Gy; bucket `k` holds the doses in `[e(k), e(k + 1))`, with the
@@ -51,7 +51,8 @@ pub struct Dvh {
     /// For each bucket, the nearest non-empty bucket above it and below it.
     next_up: Vec<u32>,
     next_down: Vec<u32>,
-    /// Sorted, merged points of each bucket, made when a query first needs them.
+    /// The samples of each bucket strictly between its lowest and highest dose, sorted
+    /// (highest first), when a query first needs them; [`Points`] merges equal doses.
     sorted: Vec<OnceLock<Box<[Sample]>>>,
     /// Total sampled volume, cc.
     total_cc: f64,
@@ -224,11 +225,11 @@ impl Dvh {
     }
 
     /// Builds the DVH from samples gathered in chunks (e.g. one per contour plane), which it
-    /// keeps as they are (no copy, no reordering). Samples without volume are ignored, and so are those
-    /// whose dose is not finite (none come from [`crate::raster::sample_roi`]: a dose grid
-    /// with such values is refused when it is read). Every sum runs in the order of the
-    /// chunks (equal doses too), so the result depends only on that order, never on the
-    /// thread count.
+    /// keeps as they are (no copy, no reordering). Samples without volume are ignored, and
+    /// so are those whose dose is not finite (none come from [`crate::raster::sample_roi`]:
+    /// a dose grid with such values is refused when it is read). Every sum runs in the
+    /// order of the chunks (equal doses too), so the result depends only on that order,
+    /// never on the thread count.
     pub fn from_chunks(chunks: Vec<Vec<Sample>>) -> Self {
         let mut ranges = Vec::with_capacity(chunks.iter().map(|c| c.len().div_ceil(BLOCK)).sum());
         let mut n = 0usize;
@@ -1007,13 +1008,13 @@ mod tests {
         assert!(h.sorted.iter().any(|s| s.get().is_some()));
         // The plateaus (0 and 2.5 Gy, 90 % of the samples) are their buckets' extremes and
         // are never sorted: each is one point.
-        let points: usize = h
+        let sorted: usize = h
             .sorted
             .iter()
             .filter_map(|s| s.get())
             .map(|p| p.len())
             .sum();
-        assert!(points < samples.len() / 10, "{points} points sorted");
+        assert!(sorted < samples.len() / 10, "{sorted} samples sorted");
     }
 
     #[test]

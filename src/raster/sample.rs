@@ -114,10 +114,6 @@ impl RoiSamples {
 #[repr(transparent)]
 pub struct Sample(pub(crate) u64);
 
-// SAFETY: a `Sample` is a `u64` (repr(transparent)), for which all zero bits are valid: a
-// zeroed vector of samples comes from the allocator's zeroed memory (no fill pass).
-unsafe impl bytemuck::Zeroable for Sample {}
-
 impl Sample {
     #[inline]
     pub fn new(dose: f64, volume_cc: f64) -> Self {
