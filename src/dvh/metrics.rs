@@ -99,6 +99,32 @@ struct Bucket {
     lo_cc: f64,
 }
 
+/// A bucket as [`Dvh::from_chunks`] sums it: what a sample updates, in one cache line (the
+/// volume and weighted dose in two lanes each, summed by turns).
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Acc {
+    n: u32,
+    hi: u32,
+    lo: u32,
+    hi_cc: f64,
+    lo_cc: f64,
+    sum: [f64; 4],
+}
+
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            n: 0,
+            hi: 0,
+            lo: u32::MAX,
+            hi_cc: 0.0,
+            lo_cc: 0.0,
+            sum: [0.0; 4],
+        }
+    }
+}
+
 /// A point of a sorted bucket: a distinct dose, its merged volume and the volume of the
 /// bucket's points above it.
 #[derive(Debug, Clone, Copy)]
@@ -305,22 +331,14 @@ impl Dvh {
         // weighted dose, along the samples in gathered order. The volume and the weighted
         // dose of a bucket are summed in two lanes by turns (one running sum would make
         // each addition wait for the one before).
-        let mut sums = vec![[0.0f64; 4]; count];
-        let mut buckets = vec![
-            Bucket {
-                lo: u32::MAX,
-                ..Bucket::default()
-            };
-            count
-        ];
+        let mut acc = vec![Acc::default(); count];
         for s in chunks.iter().flatten().filter(|s| counted(s)) {
-            let k = bucket_of(s.key());
-            let (b, sum) = (&mut buckets[k], &mut sums[k]);
             let (key, w) = (s.key(), s.volume_cc());
+            let b = &mut acc[bucket_of(key)];
             let lane = (b.n & 1) as usize;
             b.n += 1;
-            sum[lane] += w;
-            sum[2 + lane] += key_dose(key) * w;
+            b.sum[lane] += w;
+            b.sum[2 + lane] += key_dose(key) * w;
             if key > b.hi || b.hi_cc == 0.0 {
                 (b.hi, b.hi_cc) = (key, w);
             } else if key == b.hi {
@@ -333,11 +351,21 @@ impl Dvh {
             }
         }
         let mut weighted = 0.0;
-        for (b, sum) in buckets.iter_mut().zip(&sums) {
-            b.volume = sum[0] + sum[1];
-            weighted += sum[2] + sum[3];
-        }
-        drop(sums);
+        let buckets: Vec<Bucket> = acc
+            .iter()
+            .map(|a| {
+                weighted += a.sum[2] + a.sum[3];
+                Bucket {
+                    volume: a.sum[0] + a.sum[1],
+                    n: a.n,
+                    hi: a.hi,
+                    hi_cc: a.hi_cc,
+                    lo: a.lo,
+                    lo_cc: a.lo_cc,
+                }
+            })
+            .collect();
+        drop(acc);
         let mut above = vec![0.0; count];
         let mut sum = 0.0;
         for k in (0..count).rev() {
