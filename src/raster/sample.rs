@@ -558,6 +558,24 @@ fn sample_slab(
             (k0 * nj * ni, k1 * nj * ni, fk)
         })
         .collect();
+    // The distinct frames the sub-slabs read (a few: sub-slabs between the same two frames
+    // share them), and each sub-slab's two as indices into them, so that a cell's in-plane
+    // value on each frame is computed once, not once per sub-slab.
+    let mut distinct: Vec<usize> = Vec::new();
+    let mut index_of = |f: usize| {
+        distinct.iter().position(|&g| g == f).unwrap_or_else(|| {
+            distinct.push(f);
+            distinct.len() - 1
+        })
+    };
+    let pairs: Vec<(usize, usize, f64)> = frames
+        .iter()
+        .map(|&(f0, f1, fk)| {
+            let a = index_of(f0);
+            (a, if fk == 0.0 { a } else { index_of(f1) }, fk)
+        })
+        .collect();
+    let mut on_frame = vec![0.0f64; distinct.len()];
 
     // Voxel columns and weights of the lattice columns, the same for every row.
     let columns: Vec<Option<(usize, usize, f64)>> = (0..width)
@@ -615,11 +633,14 @@ fn sample_slab(
                     .map(|(&o, &w)| f64::from(values[frame + o]) * w)
                     .sum()
             };
-            for &(f0, f1, fk) in &frames {
+            for (v, &frame) in on_frame.iter_mut().zip(&distinct) {
+                *v = plane(frame);
+            }
+            for &(a, b, fk) in &pairs {
                 let d = if fk == 0.0 {
-                    plane(f0)
+                    on_frame[a]
                 } else {
-                    plane(f0) * (1.0 - fk) + plane(f1) * fk
+                    on_frame[a] * (1.0 - fk) + on_frame[b] * fk
                 };
                 out.samples.push(Sample::new(d, w));
             }
