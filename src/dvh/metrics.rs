@@ -86,7 +86,7 @@ fn counted(s: &Sample) -> bool {
 const NONE: u32 = u32::MAX;
 
 /// A bucket's volume and extreme points (keys are [`Sample`] dose keys).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Bucket {
     volume: f64,
     /// Number of samples.
@@ -100,7 +100,9 @@ struct Bucket {
 }
 
 /// A bucket as [`Dvh::from_chunks`] sums it: what a sample updates, in one cache line (the
-/// volume and weighted dose in two lanes each, summed by turns).
+/// volume and weighted dose in two lanes each, summed by turns). A [`Bucket`] is made from
+/// it once the pass is done (with room for a lane sum, a `Bucket` would not fit in 64
+/// bytes).
 #[derive(Debug, Clone, Copy)]
 #[repr(align(64))]
 struct Acc {
