@@ -50,6 +50,39 @@ fn file_meta_elements_past_the_group_are_length_checked() {
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
 
+/// ingest_struct (out of memory): a group length (UL) declaring 42 bytes. dicom-parser
+/// reads its ten whole values and counts 42 bytes read, so the next header came from two
+/// bytes too early and declared 4 GB, which it allocated; the length check had skipped by
+/// the declared length and seen nothing wrong. The binary took 4.2 GB and 6 s to refuse
+/// this 2 kB file; binary values that are not whole are now refused by the length check.
+#[test]
+fn a_binary_value_that_is_not_whole_is_refused_before_allocating() {
+    let bytes = input("struct_group_length_not_whole_values_4gb.dcm");
+    sbrt_verify::fuzzing::ingest_structures_with_dvh(&bytes);
+    let e = sbrt_verify::dicom::RtObject::from_bytes(&bytes, Path::new("RS.dcm")).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with("RS.dcm: ")
+            && text.contains("element (0020,0000) (UL) declares 42 bytes, not a whole number"),
+        "{text}"
+    );
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/regressions/struct_group_length_not_whole_values_4gb.dcm");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 262144 && exec "$0" inspect "$1""#)
+        .arg(env!("CARGO_BIN_EXE_sbrt-verify"))
+        .arg(&file)
+        .env("RAYON_NUM_THREADS", "1")
+        .env("MALLOC_ARENA_MAX", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a whole number"), "{stderr}");
+}
+
 /// ingest_struct (allocation of 320 GB, abort): the rasterization lattice covered the
 /// contours' whole bounding box, so a contour far outside the dose grid sized it. The
 /// lattice is now cut to the grid and the area beyond is counted as outside, exactly.

@@ -133,6 +133,7 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
         match token {
             DataToken::ElementHeader(h) => {
                 fits(h.len, &|| format!("element {}", tag_text(h.tag)))?;
+                whole_values(&h)?;
                 in_order(h.tag, &mut last)?;
                 top_pixel_header = h.tag == PIXEL_DATA && depth == 0;
                 skipped.set(None);
@@ -177,6 +178,33 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
         ));
     }
     Ok(pixel_data)
+}
+
+/// Bytes in one value of a VR that dicom-parser reads as binary numbers (US, UL, FL, FD,
+/// AT and the like); `None` for the others.
+fn binary_value_bytes(vr: VR) -> Option<u32> {
+    match vr {
+        VR::US | VR::OW | VR::SS => Some(2),
+        VR::AT | VR::FL | VR::OF | VR::SL | VR::UL | VR::OL => Some(4),
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => Some(8),
+        _ => None,
+    }
+}
+
+/// Refuses a binary-number element whose declared length is not a whole number of values
+/// (PS3.5 6.2). dicom-parser reads the whole values of such an element and counts the rest
+/// as read without reading it, so every header after it is read from the wrong place: a
+/// UL group length of 42 bytes made the next "header" declare 4 GB, which the parser
+/// allocated (this walk, skipping by the declared length, had seen nothing wrong).
+fn whole_values(h: &DataElementHeader) -> Result<(), String> {
+    match (binary_value_bytes(h.vr), h.len.get()) {
+        (Some(size), Some(n)) if n % size != 0 => Err(format!(
+            "element {} ({}) declares {n} bytes, not a whole number of its {size}-byte values (corrupted file?)",
+            tag_text(h.tag),
+            h.vr.to_string()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The decoder methods both wrappers below leave to the decoder they wrap: headers,
@@ -525,6 +553,52 @@ fn digits_at(s: &[u8], at: &mut usize, value: &mut u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An implicit VR little endian element.
+    fn element(out: &mut Vec<u8>, group: u16, elem: u16, value: &[u8]) {
+        out.extend(group.to_le_bytes());
+        out.extend(elem.to_le_bytes());
+        out.extend((value.len() as u32).to_le_bytes());
+        out.extend(value);
+    }
+
+    #[test]
+    fn binary_values_that_are_not_whole_are_refused_before_the_parser_loses_its_place() {
+        let ts = dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN.erased();
+        // Modality, then Rows (US) with `rows` as its value, then Columns (US).
+        let data = |rows: &[u8]| {
+            let mut d = Vec::new();
+            element(&mut d, 0x0008, 0x0060, b"RTDOSE");
+            element(&mut d, 0x0028, 0x0010, rows);
+            element(&mut d, 0x0028, 0x0011, &7u16.to_le_bytes());
+            d
+        };
+        let (obj, _) = parse(&data(&[5, 0]), &ts, false).unwrap();
+        assert_eq!(
+            obj.element(Tag(0x0028, 0x0011))
+                .unwrap()
+                .to_int::<u16>()
+                .unwrap(),
+            7
+        );
+        for bad in [&[5u8, 0, 0][..], &[5], &[5, 0, 0, 0, 9]] {
+            let e = parse(&data(bad), &ts, false).unwrap_err();
+            assert!(
+                e.contains("element (0028,0010) (US)")
+                    && e.contains(&format!(
+                        "declares {} bytes, not a whole number of its 2-byte",
+                        bad.len()
+                    )),
+                "{e}"
+            );
+        }
+        // Binary numbers of 4 and 8 bytes, and text (any length) pass through as before.
+        assert_eq!(binary_value_bytes(VR::UL), Some(4));
+        assert_eq!(binary_value_bytes(VR::FD), Some(8));
+        assert_eq!(binary_value_bytes(VR::AT), Some(4));
+        assert_eq!(binary_value_bytes(VR::DS), None);
+        assert_eq!(binary_value_bytes(VR::OB), None);
+    }
 
     #[test]
     fn plain_decimals_parse_to_the_same_f64_as_the_standard_library() {
