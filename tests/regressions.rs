@@ -81,6 +81,17 @@ fn a_binary_value_that_is_not_whole_is_refused_before_allocating() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("not a whole number"), "{stderr}");
+
+    // ingest_dose, the same bug: an RT Dose whose HighBit (US) declares 57 bytes (4.0 GB
+    // and 7.5 s before).
+    let bytes = input("dose_high_bit_not_whole_values_4gb.dcm");
+    sbrt_verify::fuzzing::ingest(&bytes);
+    let e = sbrt_verify::dicom::RtObject::from_bytes(&bytes, Path::new("RD.dcm")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("element (0028,0102) (US) declares 57 bytes, not a whole number"),
+        "{e}"
+    );
 }
 
 /// ingest_struct (allocation of 320 GB, abort): the rasterization lattice covered the
