@@ -13,6 +13,27 @@ fn input(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// `sbrt-verify inspect` on the input `name` within 256 MB of address space: it must refuse
+/// it (exit 3) in one line, which is returned.
+fn inspect_in_bounded_memory(name: &str) -> String {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/regressions")
+        .join(name);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 262144 && exec "$0" inspect "$1""#)
+        .arg(env!("CARGO_BIN_EXE_sbrt-verify"))
+        .arg(&file)
+        .env("RAYON_NUM_THREADS", "1")
+        .env("MALLOC_ARENA_MAX", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+    stderr
+}
+
 /// ingest_dose: GridFrameOffsetVector text with a line break and NULs was quoted as is, so
 /// the "one line" error was several lines (and could forge lines of output).
 #[test]
@@ -35,19 +56,7 @@ fn file_meta_elements_past_the_group_are_length_checked() {
     let e = sbrt_verify::dicom::RtObject::from_bytes(&bytes, Path::new("RD.dcm")).unwrap_err();
     assert!(e.to_string().contains("declares 3621246935 bytes"), "{e}");
     // And the binary refuses it within 256 MB of address space.
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/regressions/meta_off_group_element_3gb.dcm");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -v 262144 && exec "$0" inspect "$1""#)
-        .arg(env!("CARGO_BIN_EXE_sbrt-verify"))
-        .arg(&file)
-        .env("RAYON_NUM_THREADS", "1")
-        .env("MALLOC_ARENA_MAX", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    inspect_in_bounded_memory("meta_off_group_element_3gb.dcm");
 }
 
 /// ingest_struct (out of memory): a group length (UL) declaring 42 bytes. dicom-parser
@@ -66,20 +75,7 @@ fn a_binary_value_that_is_not_whole_is_refused_before_allocating() {
             && text.contains("element (0020,0000) (UL) declares 42 bytes, not a whole number"),
         "{text}"
     );
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/regressions/struct_group_length_not_whole_values_4gb.dcm");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -v 262144 && exec "$0" inspect "$1""#)
-        .arg(env!("CARGO_BIN_EXE_sbrt-verify"))
-        .arg(&file)
-        .env("RAYON_NUM_THREADS", "1")
-        .env("MALLOC_ARENA_MAX", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = inspect_in_bounded_memory("struct_group_length_not_whole_values_4gb.dcm");
     assert!(stderr.contains("not a whole number"), "{stderr}");
 
     // ingest_dose, the same bug: an RT Dose whose HighBit (US) declares 57 bytes (4.0 GB

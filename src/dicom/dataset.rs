@@ -201,7 +201,7 @@ fn whole_values(h: &DataElementHeader) -> Result<(), String> {
         (Some(size), Some(n)) if n % size != 0 => Err(format!(
             "element {} ({}) declares {n} bytes, not a whole number of its {size}-byte values (corrupted file?)",
             tag_text(h.tag),
-            h.vr.to_string()
+            h.vr
         )),
         _ => Ok(()),
     }
