@@ -12,7 +12,9 @@ always follows the same one: a tool run right after dicompyler-core (a 180 MB Py
 process) finds the memory it touches slower, and a fixed rotation always put sbrt-verify
 with 2 threads there. The medians of the wall times are compared.
 sbrt-verify also runs with RAYON_NUM_THREADS=1 and 2 for the thread scaling. Peak memory
-(max RSS) comes from GNU time when /usr/bin/time is installed.
+(max RSS) comes from GNU time when /usr/bin/time is installed, in three more runs of each
+tool after the timed rounds (before 2026-12-04 the timed runs themselves ran under GNU
+time, whose own process added about 1 ms to each command's wall time).
 """
 import argparse
 import json
@@ -38,8 +40,12 @@ print(n)
 '''
 
 
-def timed(cmd, env=None, cwd=None):
-    gnu_time = shutil.which("time") and os.path.exists("/usr/bin/time")
+def timed(cmd, env=None, cwd=None, memory=False):
+    """Wall time of `cmd` (s) and, with `memory`, its peak memory (max RSS, MB) from GNU time
+    (None without it). Timed runs have no wrapper: GNU time's own process adds about 1 ms
+    to a command, and the kernel's rusage of a child of this script cannot stand in for it
+    (a child's max RSS includes the forking Python's, ~17 MB)."""
+    gnu_time = memory and shutil.which("time") and os.path.exists("/usr/bin/time")
     full = (["/usr/bin/time", "-f", "%M"] + cmd) if gnu_time else cmd
     t0 = time.perf_counter()
     r = subprocess.run(full, capture_output=True, text=True, env=env, cwd=cwd)
@@ -69,7 +75,7 @@ def memory_line(binary, data, peaks):
     dvh = json.loads(subprocess.run([binary, "dvh", data, "--format", "json"],
                                     capture_output=True, text=True).stdout)
     masks = sum(s.get("samples") or 0 for s in dvh["structures"]) * 8 / mib
-    _, base = timed([binary, "--version"])
+    _, base = timed([binary, "--version"], memory=True)
     peak = max(peaks)
     budget = 3 * grid + masks
     print(f"peak memory (2 threads):     {peak:.0f} MB = {peak / grid:.1f}x the f32 dose grid "
@@ -93,27 +99,29 @@ def main():
     script = os.path.join(work, "dicompyler_all.py")
     open(script, "w").write(DICOMPYLER)
 
-    def sbrt(threads):
+    def sbrt(threads, memory=False):
         env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-        return timed([binary, "dvh", data, "--format", "json"], env=env)
+        return timed([binary, "dvh", data, "--format", "json"], env=env, memory=memory)
 
-    def plastimatch():
-        t1, m1 = timed(["plastimatch", "convert", "--input", rd, "--output-dose-img", "dose.nrrd"], cwd=work)
+    def plastimatch(memory=False):
+        t1, m1 = timed(["plastimatch", "convert", "--input", rd, "--output-dose-img", "dose.nrrd"],
+                       cwd=work, memory=memory)
         t2, m2 = timed(["plastimatch", "convert", "--input", rs, "--fixed", "dose.nrrd",
-                        "--output-ss-img", "ss.nrrd", "--output-ss-list", "ss.txt"], cwd=work)
+                        "--output-ss-img", "ss.nrrd", "--output-ss-list", "ss.txt"], cwd=work,
+                       memory=memory)
         t3, m3 = timed(["plastimatch", "dvh", "--input-ss-img", "ss.nrrd", "--input-ss-list",
                         "ss.txt", "--input-dose", "dose.nrrd", "--output-csv", "dvh.csv",
                         "--cumulative", "--normalization", "vox", "--bin-width", "0.01",
-                        "--num-bins", "1500"], cwd=work)
+                        "--num-bins", "1500"], cwd=work, memory=memory)
         mems = [m for m in (m1, m2, m3) if m is not None]
         return t1 + t2 + t3, (max(mems) if mems else None)
 
-    def dicompyler():
-        return timed([a.python, script, rs, rd])
+    def dicompyler(memory=False):
+        return timed([a.python, script, rs, rd], memory=memory)
 
     tools = {
-        "sbrt-verify (2 threads)": lambda: sbrt(2),
-        "sbrt-verify (1 thread)": lambda: sbrt(1),
+        "sbrt-verify (2 threads)": lambda memory=False: sbrt(2, memory),
+        "sbrt-verify (1 thread)": lambda memory=False: sbrt(1, memory),
         "plastimatch 1.9.4 (3 processes)": plastimatch,
         "dicompyler-core 0.5.6": dicompyler,
     }
@@ -124,8 +132,11 @@ def main():
     for r in range(a.runs):
         order = rng.sample(names, len(names))
         for n in order:
-            t, m = tools[n]()
-            times[n].append(t)
+            times[n].append(tools[n]()[0])
+    # Peak memory in runs of their own, each command under GNU time.
+    for n in names:
+        for _ in range(3):
+            m = tools[n](memory=True)[1]
             if m is not None:
                 mems[n].append(m)
     med = {n: statistics.median(times[n]) for n in names}
