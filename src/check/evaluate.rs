@@ -1,21 +1,21 @@
-//! One protocol constraint on one ROI -> value, limit, margin and status.
+//! Step 7 of a check: one protocol constraint on one ROI -> value, limit, margin and status,
+//! from the quantities computed before ([`super::compute::Computed`]) alone.
 //!
-//! Values come from the ROI's DVH ([`crate::dvh`]); the prescription-isodose indices use the
-//! external contour's DVH for isodose volumes (the whole dose grid when there is none, with
-//! a warning in the result). Anything that cannot be evaluated (ROI partly outside the dose
-//! grid, contour defects, a metric undefined for the ROI, no prescription to refer to, a
-//! limit table that does not cover the target's volume) is NOT_EVALUATED with the reason:
+//! A query's value comes from [`crate::dvh::indices::query_value`]; this module puts it in
+//! the limit's unit and compares. Anything that cannot be evaluated (ROI partly outside the
+//! dose grid, contour defects, a metric undefined for the ROI, no prescription to refer to,
+//! a limit table that does not cover the target's volume) is NOT_EVALUATED with the reason:
 //! never PASS.
-
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::compute::{constraint_rx_gy, Computed};
 use super::TargetReport;
-use crate::dicom::{DoseGrid, Roi};
-use crate::dvh::{spatial, StructureDvh};
-use crate::protocol::{ConstraintDef, Level, Limit, LimitUnit, Protocol, Query};
-use crate::raster::{mask::centre_mask, SamplingOptions};
+use crate::dvh::indices::{query_value, PlanValues};
+use crate::dvh::StructureDvh;
+use crate::protocol::{
+    Comparator, ConstraintDef, Level, Limit, LimitUnit, Protocol, Query, ValueKind,
+};
 
 /// The outcome of one constraint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,7 +40,7 @@ pub struct ConstraintResult {
     /// The limit in `unit`.
     pub limit: Option<f64>,
     /// Gy, %Rx... as the limit; volumes in cc or % of the structure; "" for indices.
-    pub unit: String,
+    pub unit: &'static str,
     /// How far inside the limit the value is, in `unit` (negative: outside).
     pub margin: Option<f64>,
     pub status: Status,
@@ -65,36 +65,33 @@ pub struct DvhPoint {
     pub volume_percent: f64,
 }
 
-/// What evaluation needs from the plan.
-pub struct Context<'a> {
+/// What evaluation reads: the protocol, the computed quantities and the targets found.
+pub struct Values<'a> {
     pub protocol: &'a Protocol,
-    /// The dose in Gy for the whole plan (already scaled).
-    pub dose: &'a DoseGrid,
-    pub rois: &'a [Roi],
-    pub dvhs: &'a BTreeMap<i64, &'a StructureDvh>,
-    pub external: Option<&'a StructureDvh>,
+    pub computed: &'a Computed,
     pub targets: &'a [TargetReport],
+    /// The plan's number of fractions (limits for other fractionations are converted).
     pub plan_fractions: u32,
-    pub sampling: &'a SamplingOptions,
-    /// D2cm per ROI number, computed once (two constraints may ask).
-    pub d2cm_cache: std::cell::RefCell<BTreeMap<i64, Option<f64>>>,
-    /// Isodose volumes (cc) by dose level (its f64 bits), computed once.
-    pub isodose_cache: std::cell::RefCell<BTreeMap<u64, f64>>,
 }
 
-/// Distance from the PTV for D2cm, mm.
-const D2CM_DISTANCE_MM: f64 = 20.0;
+/// A value and its limit in one unit, and a caveat on how the value was obtained.
+struct Evaluated {
+    value: f64,
+    limit: f64,
+    unit: &'static str,
+    caveat: Option<String>,
+}
 
 /// Evaluates constraint `c` on ROI number `roi`.
-pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult {
-    let dvh = ctx.dvhs.get(&roi).copied();
+pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult {
+    let dvh = v.computed.dvh(roi);
     let mut r = ConstraintResult {
         structure: c.structure.clone(),
         roi: dvh.map_or_else(|| format!("ROI {roi}"), |d| d.name.clone()),
         constraint: format!("{} {} {}", c.query, c.comparator, c.limit),
         value: None,
         limit: None,
-        unit: String::new(),
+        unit: "",
         margin: None,
         status: Status::NotEvaluated,
         level: c.level,
@@ -120,10 +117,7 @@ pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintRes
         ));
         return r;
     }
-    let Some(resolved) = ctx
-        .protocol
-        .resolve(c, ctx.plan_fractions, Some(dvh.volume_cc))
-    else {
+    let Some(resolved) = v.protocol.resolve(c, v.plan_fractions, Some(dvh.volume_cc)) else {
         r.reason = Some(format!(
             "the limit table does not cover a volume of {:.2} cc",
             dvh.volume_cc
@@ -142,53 +136,112 @@ pub fn evaluate(ctx: &Context<'_>, c: &ConstraintDef, roi: i64) -> ConstraintRes
             c.fractions.unwrap_or(0)
         );
     }
-    // The prescription a % refers to.
-    let rx_gy = match ctx.protocol.rx_role(c) {
-        Some(role) => ctx
-            .targets
-            .iter()
-            .find(|t| t.role == role && t.structure.is_some())
-            .map(|t| t.total_gy),
-        None => ctx
-            .targets
-            .iter()
-            .filter(|t| t.structure.is_some())
-            .map(|t| t.total_gy)
-            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x)))),
-    };
+    let rx_gy = constraint_rx_gy(v.protocol, c, v.targets);
     let limit = resolved.limit;
     let needs_rx = resolved.query.needs_prescription() || matches!(limit, Limit::PercentRx(_));
     if needs_rx && rx_gy.is_none() {
         r.reason = Some("no prescription present to refer to".to_string());
         return r;
     }
-    let rx = rx_gy.unwrap_or(f64::NAN);
-
-    // Value and limit in one unit.
-    let (value, limit_value, unit, caveat) =
-        match value_and_limit(ctx, dvh, roi, resolved.query, limit, rx) {
-            Ok(v) => v,
-            Err(reason) => {
-                r.reason = Some(reason);
-                return r;
-            }
-        };
-    r.dvh_point = dvh_point(dvh, resolved.query, value, rx);
-    r.value = Some(value);
-    r.limit = Some(limit_value);
-    r.unit = unit;
-    r.reason = caveat;
-    let margin = match resolved.comparator {
-        crate::protocol::Comparator::Lt | crate::protocol::Comparator::Le => limit_value - value,
-        crate::protocol::Comparator::Gt | crate::protocol::Comparator::Ge => value - limit_value,
+    let plan = plan_values(v.computed, roi, resolved.query, rx_gy);
+    let e = match value_and_limit(dvh, resolved.query, limit, &plan) {
+        Ok(e) => e,
+        Err(reason) => {
+            r.reason = Some(reason);
+            return r;
+        }
     };
-    r.margin = Some(margin);
-    r.status = if resolved.comparator.holds(value, limit_value) {
+    r.dvh_point = dvh_point(dvh, resolved.query, e.value, rx_gy.unwrap_or(f64::NAN));
+    r.value = Some(e.value);
+    r.limit = Some(e.limit);
+    r.unit = e.unit;
+    r.reason = e.caveat;
+    r.margin = Some(match resolved.comparator {
+        Comparator::Lt | Comparator::Le => e.limit - e.value,
+        Comparator::Gt | Comparator::Ge => e.value - e.limit,
+    });
+    r.status = if resolved.comparator.holds(e.value, e.limit) {
         Status::Pass
     } else {
         Status::Fail
     };
     r
+}
+
+/// The plan quantities `query` on ROI `roi` reads, from what was computed.
+fn plan_values(computed: &Computed, roi: i64, query: Query, rx_gy: Option<f64>) -> PlanValues {
+    let isodose = |f: f64| rx_gy.and_then(|rx| computed.isodose_cc(f * rx));
+    let indices = matches!(
+        query,
+        Query::CiRtog | Query::CiPaddick | Query::Gi | Query::R50
+    );
+    PlanValues {
+        rx_gy,
+        piv_cc: isodose(1.0),
+        piv50_cc: isodose(0.5),
+        isodose_caveat: if indices {
+            computed.isodose_caveat.clone()
+        } else {
+            None
+        },
+        d2cm_gy: computed.d2cm_gy.get(&roi).copied(),
+    }
+}
+
+/// The query's value and the limit in one unit: doses in Gy (D2cm against a `%` limit in
+/// % of the prescription), volumes in the limit's unit (cc or % of the ROI), indices bare.
+fn value_and_limit(
+    dvh: &StructureDvh,
+    query: Query,
+    limit: Limit,
+    plan: &PlanValues,
+) -> Result<Evaluated, String> {
+    let value = query_value(dvh, query, plan)?;
+    let rx = plan.rx_gy.unwrap_or(f64::NAN);
+    match query.value_kind() {
+        ValueKind::Dose => {
+            if let (Query::D2cm, Limit::PercentRx(p)) = (query, limit) {
+                return Ok(Evaluated {
+                    value: 100.0 * value / rx,
+                    limit: p,
+                    unit: "%Rx",
+                    caveat: Some(
+                        "maximum voxel dose >= 2 cm from the target's voxel centres".into(),
+                    ),
+                });
+            }
+            let limit = limit
+                .dose_gy(rx)
+                .ok_or_else(|| format!("limit {limit} is not a dose"))?;
+            Ok(Evaluated {
+                value,
+                limit,
+                unit: "Gy",
+                caveat: None,
+            })
+        }
+        ValueKind::Volume => match limit.unit() {
+            LimitUnit::Cc => Ok(Evaluated {
+                value,
+                limit: limit.value(),
+                unit: "cc",
+                caveat: None,
+            }),
+            LimitUnit::PercentVolume => Ok(Evaluated {
+                value: 100.0 * value / dvh.volume_cc,
+                limit: limit.value(),
+                unit: "%",
+                caveat: None,
+            }),
+            _ => Err(format!("limit {limit} is not a volume")),
+        },
+        ValueKind::Ratio => Ok(Evaluated {
+            value,
+            limit: limit.value(),
+            unit: "",
+            caveat: plan.isodose_caveat.clone(),
+        }),
+    }
 }
 
 /// Where a query's value lies on the ROI's DVH (see [`ConstraintResult::dvh_point`]).
@@ -243,169 +296,13 @@ fn dvh_point(dvh: &StructureDvh, query: Query, value: f64, rx: f64) -> Option<Dv
     (point.dose_gy.is_finite() && point.volume_percent.is_finite()).then_some(point)
 }
 
-type Evaluated = (f64, f64, String, Option<String>);
-
-fn value_and_limit(
-    ctx: &Context<'_>,
-    dvh: &StructureDvh,
-    roi: i64,
-    query: Query,
-    limit: Limit,
-    rx: f64,
-) -> Result<Evaluated, String> {
-    let h = &dvh.dvh;
-    let vol = dvh.volume_cc;
-    let undefined = |what: String| Err::<Evaluated, String>(what);
-    // Dose-valued queries: value in Gy, limit in Gy.
-    let dose_value = |v: Option<f64>, what: &str| -> Result<Evaluated, String> {
-        let Some(v) = v else {
-            return Err(format!("{what} is undefined for this ROI ({vol:.3} cc)"));
-        };
-        let l = limit
-            .dose_gy(rx)
-            .ok_or_else(|| format!("limit {limit} is not a dose"))?;
-        Ok((v, l, "Gy".to_string(), None))
-    };
-    // Volume-valued queries: value in the limit's unit (cc or % of the ROI).
-    let volume_value = |cc: f64| -> Result<Evaluated, String> {
-        match limit.unit() {
-            LimitUnit::Cc => Ok((cc, limit.value(), "cc".to_string(), None)),
-            LimitUnit::PercentVolume => {
-                Ok((100.0 * cc / vol, limit.value(), "%".to_string(), None))
-            }
-            _ => Err(format!("limit {limit} is not a volume")),
-        }
-    };
-    match query {
-        Query::Dmax => dose_value(dvh.max, "Dmax"),
-        Query::Dmin => dose_value(dvh.min, "Dmin"),
-        Query::Dmean => dose_value(h.mean(), "Dmean"),
-        Query::DosePercentVolume(x) => dose_value(h.dose_at_volume_percent(x), &format!("D{x}%")),
-        Query::DoseCc(x) => dose_value(h.dose_at_volume_cc(x), &format!("D{x}cc")),
-        Query::ColdDose(x) => {
-            if x > vol {
-                return undefined(format!(
-                    "the ROI ({vol:.1} cc) is smaller than the {x} cc the limit spares"
-                ));
-            }
-            // The coldest x cc receive at most D where V(>= D) = volume - x.
-            dose_value(h.dose_at_volume_cc(vol - x), &format!("DC{x}cc"))
-        }
-        Query::VolumeAtDose(d) => volume_value(h.volume_at_dose_cc(d)),
-        Query::VolumeAtRxPercent(p) => volume_value(h.volume_at_dose_cc(p / 100.0 * rx)),
-        Query::SparedVolume(d) => volume_value(vol - h.volume_at_dose_cc(d)),
-        Query::Hi => {
-            let (Some(d2), Some(d98), Some(d50)) = (
-                h.dose_at_volume_percent(2.0),
-                h.dose_at_volume_percent(98.0),
-                h.dose_at_volume_percent(50.0),
-            ) else {
-                return undefined("HI is undefined for this ROI".to_string());
-            };
-            if d50 <= 0.0 {
-                return undefined("HI is undefined: D50% is 0".to_string());
-            }
-            Ok(((d2 - d98) / d50, limit.value(), String::new(), None))
-        }
-        Query::CiPaddick | Query::CiRtog | Query::Gi | Query::R50 => {
-            let (piv, piv50, caveat) = isodose_volumes(ctx, rx);
-            let tv = vol;
-            let tv_piv = h.volume_at_dose_cc(rx);
-            let value = match query {
-                Query::CiRtog => piv / tv,
-                Query::CiPaddick => {
-                    if piv <= 0.0 {
-                        0.0
-                    } else {
-                        tv_piv * tv_piv / (tv * piv)
-                    }
-                }
-                Query::Gi => {
-                    if piv <= 0.0 {
-                        return undefined("GI is undefined: no prescription isodose volume".into());
-                    }
-                    piv50 / piv
-                }
-                _ => piv50 / tv,
-            };
-            Ok((value, limit.value(), String::new(), caveat))
-        }
-        Query::D2cm => {
-            let Some(roi) = ctx.rois.iter().find(|r| r.number == roi) else {
-                return undefined("ROI not found".into());
-            };
-            let cached = ctx.d2cm_cache.borrow().get(&roi.number).copied();
-            let d2cm = match cached {
-                Some(d) => d,
-                None => {
-                    let mask = centre_mask(roi, ctx.dose, ctx.sampling.end_cap);
-                    let d = spatial::max_dose_beyond(ctx.dose, &mask, D2CM_DISTANCE_MM);
-                    ctx.d2cm_cache.borrow_mut().insert(roi.number, d);
-                    d
-                }
-            };
-            let Some(d) = d2cm else {
-                return undefined(
-                    "D2cm is undefined: no voxel centre in the target or none 2 cm away".into(),
-                );
-            };
-            match limit {
-                Limit::PercentRx(p) => Ok((
-                    100.0 * d / rx,
-                    p,
-                    "%Rx".to_string(),
-                    Some("maximum voxel dose >= 2 cm from the target's voxel centres".into()),
-                )),
-                _ => dose_value(Some(d), "D2cm"),
-            }
-        }
-    }
-}
-
-/// Volumes (cc) of the prescription isodose and of the 50 % isodose: within the external
-/// contour when there is one, else the whole dose grid.
-fn isodose_volumes(ctx: &Context<'_>, rx: f64) -> (f64, f64, Option<String>) {
-    let external_roi = ctx.external.and_then(|e| {
-        ctx.rois
-            .iter()
-            .find(|r| r.number == e.number)
-            .map(|r| (e, r))
-    });
-    match external_roi {
-        Some((e, roi)) if e.error.is_none() => {
-            let caveat = (!e.complete()).then(|| {
-                format!(
-                    "isodose volumes within {}, {:.1} % of which is outside the dose grid",
-                    e.name,
-                    100.0 * e.outside_cc / e.volume_cc
-                )
-            });
-            let volume = |level: f64| {
-                let cached = ctx.isodose_cache.borrow().get(&level.to_bits()).copied();
-                cached.unwrap_or_else(|| {
-                    let v = spatial::isodose_volume_cc(ctx.dose, roi, level, ctx.sampling);
-                    ctx.isodose_cache.borrow_mut().insert(level.to_bits(), v);
-                    v
-                })
-            };
-            (volume(rx), volume(0.5 * rx), caveat)
-        }
-        _ => {
-            let g = spatial::grid_dvh(ctx.dose);
-            (
-                g.volume_at_dose_cc(rx),
-                g.volume_at_dose_cc(0.5 * rx),
-                Some("no external contour: isodose volumes over the whole dose grid".into()),
-            )
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dicom::{Contour, ContourType};
+    use crate::check::compute::{self, Needs};
+    use crate::dicom::{Contour, ContourType, Roi};
     use crate::raster::sample::tests_support::linear_grid;
+    use crate::raster::SamplingOptions;
 
     /// A box |x|, |y| <= half on planes z = -(n-1)..(n-1) step 2 (half caps: |z| <= n).
     fn box_roi(number: i64, name: &str, half: f64, n: i32, kind: &str) -> Roi {
@@ -497,10 +394,6 @@ alpha_beta_gy = 3.0
             box_roi(2, "Organ", 5.0, 5, "ORGAN"),
             box_roi(3, "External", 10.0, 10, "EXTERNAL"),
         ];
-        let refs: Vec<&Roi> = rois.iter().collect();
-        let sampling = SamplingOptions::default();
-        let dvhs = crate::dvh::compute(&dose, &refs, &sampling);
-        let by: BTreeMap<i64, &StructureDvh> = dvhs.iter().map(|d| (d.number, d)).collect();
         let targets = vec![TargetReport {
             role: "PTV".into(),
             structure: Some("Target".into()),
@@ -510,17 +403,18 @@ alpha_beta_gy = 3.0
             per_fraction_gy: 2.4,
             prescribed_by_plan: true,
         }];
-        let ctx = Context {
+        let needs = Needs {
+            dvh_rois: vec![1, 2, 3],
+            external: Some(3),
+            isodose_levels_gy: vec![6.0, 12.0],
+            d2cm_rois: vec![1],
+        };
+        let computed = compute::run(&dose, &rois, &needs, &SamplingOptions::default());
+        let ctx = Values {
             protocol: &protocol,
-            dose: &dose,
-            rois: &rois,
-            dvhs: &by,
-            external: by.get(&3).copied(),
+            computed: &computed,
             targets: &targets,
             plan_fractions: 5,
-            sampling: &sampling,
-            d2cm_cache: Default::default(),
-            isodose_cache: Default::default(),
         };
         let expected: Vec<_> = CASES.iter().chain(TARGET_CASES).collect();
         assert_eq!(protocol.constraints.len(), expected.len());
@@ -543,21 +437,16 @@ alpha_beta_gy = 3.0
         let protocol = crate::protocol::parse(&text, "unit.toml").unwrap();
         let dose = linear_grid();
         let rois = vec![box_roi(2, "Organ", 5.0, 5, "ORGAN")];
-        let refs: Vec<&Roi> = rois.iter().collect();
-        let sampling = SamplingOptions::default();
-        let dvhs = crate::dvh::compute(&dose, &refs, &sampling);
-        let by: BTreeMap<i64, &StructureDvh> = dvhs.iter().map(|d| (d.number, d)).collect();
-        let ctx = Context {
+        let needs = Needs {
+            dvh_rois: vec![2],
+            ..Needs::default()
+        };
+        let computed = compute::run(&dose, &rois, &needs, &SamplingOptions::default());
+        let ctx = Values {
             protocol: &protocol,
-            dose: &dose,
-            rois: &rois,
-            dvhs: &by,
-            external: None,
+            computed: &computed,
             targets: &[],
             plan_fractions: 5,
-            sampling: &sampling,
-            d2cm_cache: Default::default(),
-            isodose_cache: Default::default(),
         };
         for c in &protocol.constraints {
             let r = evaluate(&ctx, c, 2);

@@ -1,33 +1,46 @@
 //! A plan set and a protocol -> a verdict: PASS, FAIL or ERROR, with every constraint's value,
 //! limit, margin and source.
 //!
-//! Steps: check the inputs can be evaluated (dose in Gy, plan and structure set linked, dose
-//! summation usable); match the protocol's targets and organs to ROIs by name; check the
-//! plan against the protocol's prescriptions (fractions, prescribed doses); compute the DVH
-//! of every ROI a constraint needs (in parallel); evaluate each constraint
-//! ([`evaluate`]); decide the verdict. It fails closed:
+//! [`check`] runs these steps, each a function of its own:
+//!
+//! 1. **Inputs** ([`plan::usable_inputs`]): a dose in Gy, a structure set and a plan, linked
+//!    without problems; the plan's beams and fraction groups are complete.
+//! 2. **Scaled dose** ([`plan::scaled_dose`]): the dose of the whole plan (a FRACTION dose
+//!    times the fractions; BEAM and other partial doses refused).
+//! 3. **Prescriptions** ([`plan::prescriptions`]): the plan's fractions and prescribed doses
+//!    against the protocol's, and each protocol target matched to its ROI (a dose reference
+//!    naming an ROI must name that target).
+//! 4. **Structures**: each protocol organ matched to at most one ROI ([`match_structure`]).
+//! 5. **Quantities** ([`compute::needed`]): which DVHs, isodose volumes and D2cm values the
+//!    constraints read.
+//! 6. **One compute pass** ([`compute::run`]): all of them, in parallel, deterministic.
+//! 7. **Evaluation** ([`evaluate::evaluate`]): each constraint from the computed values alone.
+//! 8. **Verdict** ([`finish`]).
+//!
+//! It fails closed:
 //!
 //! - **ERROR** (exit 3) when the plan cannot be evaluated: unreadable input files,
 //!   inconsistent inputs, no dose in Gy, no plan or structure set, a BEAM or MULTI_PLAN dose,
 //!   a plan without a number of fractions or a prescription dose, no target, a target the
 //!   plan prescribes but the structure set lacks, a target partly outside the dose grid;
 //! - else **FAIL** (exit 1) when a mandatory limit is missed or the plan contradicts the
-//!   protocol (fractions, prescribed doses);
+//!   protocol (fractions, prescribed doses, a prescription to another ROI than the target);
 //! - else **ERROR** when a mandatory constraint could not be evaluated;
 //! - else **PASS** (exit 0). Optimal limits missed are listed as warnings.
 
 pub mod batch;
+pub mod compute;
 pub mod evaluate;
+pub mod plan;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::dicom::{DoseGrid, DoseSummation, DoseUnits, PlanSet, Roi};
-use crate::dvh::{self, StructureDvh};
+use crate::dicom::PlanSet;
+use crate::dvh::StructureDvh;
 use crate::error::ExitCode;
-use crate::protocol::names::{match_structure, validate_mappings, Match, MatchKind, RoiName};
+use crate::protocol::names::{match_structure, validate_mappings, Match, RoiName};
 use crate::protocol::{Level, Protocol};
 use crate::raster::SamplingOptions;
 use crate::Result;
@@ -98,10 +111,9 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
-    /// The outcome of a plan set that could not be checked at all: ERROR with `reason`.
-    pub fn not_checked(set: &PlanSet, reason: String) -> CheckOutcome {
-        let mut errors = set.problems.clone();
-        errors.push(reason);
+    /// An outcome with nothing evaluated yet: the plan set's problems as errors and its
+    /// warnings.
+    fn start(set: &PlanSet) -> CheckOutcome {
         CheckOutcome {
             verdict: Verdict::Error,
             targets: Vec::new(),
@@ -109,33 +121,27 @@ impl CheckOutcome {
             dose_scale_factor: 1.0,
             results: Vec::new(),
             not_present: Vec::new(),
-            errors,
+            errors: set.problems.clone(),
             failures: Vec::new(),
-            warnings: set.warnings.clone(),
+            warnings: set.all_warnings(),
             dvhs: Vec::new(),
         }
     }
+
+    /// The outcome of a plan set that could not be checked at all: ERROR with `reason`.
+    pub fn not_checked(set: &PlanSet, reason: String) -> CheckOutcome {
+        let mut out = CheckOutcome::start(set);
+        out.errors.push(reason);
+        out
+    }
 }
 
-/// Prescribed doses equal within this, Gy.
-const RX_TOLERANCE_GY: f64 = 0.01;
-
 /// Checks one plan set against a protocol. `Err` only for usage problems (a `--map` naming
-/// something that does not exist); everything about the data ends in the outcome.
+/// something that does not exist, two ROIs for one protocol structure); everything about
+/// the data ends in the outcome.
 pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<CheckOutcome> {
-    let mut out = CheckOutcome {
-        verdict: Verdict::Error,
-        targets: Vec::new(),
-        fractions_planned: None,
-        dose_scale_factor: 1.0,
-        results: Vec::new(),
-        not_present: Vec::new(),
-        errors: set.problems.clone(),
-        failures: Vec::new(),
-        warnings: set.warnings.clone(),
-        dvhs: Vec::new(),
-    };
-    let (Some(dose), Some(ss)) = (set.dose.as_ref(), set.structures.as_ref()) else {
+    let mut out = CheckOutcome::start(set);
+    let (Some(dose), Some(ss)) = (set.dose.as_deref(), set.structures.as_deref()) else {
         if set.dose.is_none() {
             out.errors.push("no RT Dose".to_string());
         }
@@ -155,212 +161,24 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         .collect();
     validate_mappings(&opts.mappings, &rois, &protocol.all_names())?;
 
-    if dose.units != DoseUnits::Gy {
-        out.errors.push(format!(
-            "{}: DoseUnits is {}, not GY",
-            dose.path.display(),
-            dose.units.as_str()
-        ));
-    }
-    let Some(plan) = set.plan.as_ref() else {
-        out.errors.push(
-            "no RT Plan linked: the fractions and prescription cannot be verified".to_string(),
-        );
+    // 1-2. Inputs and the dose of the whole plan.
+    let Some(plan) = plan::usable_inputs(set, dose, protocol, &mut out) else {
         return Ok(finish(out));
     };
-    if dose.referenced_plan_uid.as_deref() != Some(plan.sop_instance_uid.as_str()) {
-        out.warnings
-            .push("the RT Dose does not reference this RT Plan".to_string());
-    }
-
-    // Beams: an external-beam plan without them is incomplete (e.g. a cut file).
-    let beams_declared: Option<u64> = plan.fraction_groups.first().and_then(|g| g.number_of_beams);
-    if plan.beams.is_empty() {
-        out.errors
-            .push("RT Plan has no beams (BeamSequence / IonBeamSequence is empty)".to_string());
-    } else if let Some(n) = beams_declared.filter(|&n| n != plan.beams.len() as u64) {
-        out.errors.push(format!(
-            "RT Plan's fraction group says {n} beams, but the plan has {}",
-            plan.beams.len()
-        ));
-    }
-
-    // Fractions: the plan's against the protocol's.
-    let protocol_fractions = protocol.prescriptions.first().map_or(0, |p| p.fractions);
-    out.fractions_planned = plan.fractions_planned();
-    match out.fractions_planned {
-        Some(n) if n == u64::from(protocol_fractions) => {}
-        Some(n) => out.failures.push(format!(
-            "RT Plan has {n} fractions; the protocol requires {protocol_fractions}"
-        )),
-        None => out.errors.push(
-            "RT Plan states no number of fractions (NumberOfFractionsPlanned): the fractionation cannot be verified"
-                .to_string(),
-        ),
-    }
-    let plan_fractions = out
-        .fractions_planned
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(protocol_fractions);
-
-    // Dose summation.
-    let scaled: Arc<DoseGrid>;
-    let dose: &DoseGrid = match &dose.summation {
-        DoseSummation::Plan => dose,
-        DoseSummation::Fraction => match out.fractions_planned {
-            Some(n) if n > 0 => {
-                let mut d = DoseGrid::clone(dose);
-                d.values.mapv_inplace(|v| v * n as f32);
-                out.dose_scale_factor = n as f64;
-                out.warnings.push(format!(
-                    "dose summation type FRACTION: the dose was multiplied by {n} fractions"
-                ));
-                scaled = Arc::new(d);
-                &scaled
-            }
-            _ => {
-                out.errors
-                    .push("FRACTION dose and no number of fractions to scale it by".to_string());
-                return Ok(finish(out));
-            }
-        },
-        other => {
-            out.errors.push(format!(
-                "dose summation type {} is not the whole plan's dose{}",
-                other.as_str(),
-                if *other == DoseSummation::Beam {
-                    ": a single beam's dose is refused (sum the beams first)"
-                } else {
-                    ""
-                }
-            ));
-            return Ok(finish(out));
-        }
+    let Some(dose) = plan::scaled_dose(dose, &mut out) else {
+        return Ok(finish(out));
     };
 
-    // Targets. Prescriptions are the TARGET dose references with a prescription dose; point
-    // references (calculation points) count only when the plan has no other kind.
-    let prescribing: Vec<&crate::dicom::DoseReference> = plan
-        .dose_references
-        .iter()
-        .filter(|r| {
-            r.target_prescription_dose_gy.is_some()
-                && r.reference_type.as_deref().is_none_or(|t| t == "TARGET")
-        })
-        .collect();
-    let (points, volumes): (Vec<&crate::dicom::DoseReference>, Vec<_>) = prescribing
-        .iter()
-        .partition(|r| matches!(r.structure_type.as_deref(), Some("POINT" | "COORDINATES")));
-    let used = if volumes.is_empty() {
-        points.clone()
-    } else {
-        volumes
-    };
-    if used.len() < prescribing.len() {
-        for r in &points {
-            out.warnings.push(format!(
-                "point dose reference '{}' ({} Gy) is not checked against the protocol's prescriptions",
-                r.description.as_deref().unwrap_or("?"),
-                r.target_prescription_dose_gy.unwrap_or(f64::NAN)
-            ));
-        }
-    }
-    let plan_rx: Vec<f64> = used
-        .iter()
-        .filter_map(|r| r.target_prescription_dose_gy)
-        .collect();
-    if plan_rx.is_empty() {
-        out.errors.push(
-            "RT Plan states no prescription dose (TargetPrescriptionDose in DoseReferenceSequence): the prescription cannot be verified"
-                .to_string(),
-        );
-    }
-    for rx in &plan_rx {
-        if !protocol
-            .prescriptions
-            .iter()
-            .any(|p| (p.total_gy - rx).abs() <= RX_TOLERANCE_GY)
-        {
-            out.failures.push(format!(
-                "RT Plan prescribes {rx} Gy; the protocol prescribes {}",
-                protocol
-                    .prescriptions
-                    .iter()
-                    .map(|p| format!("{} Gy to the {}", p.total_gy, p.role))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ));
-        }
-    }
-    let mut matched: BTreeMap<String, (i64, MatchKind)> = BTreeMap::new();
-    for p in &protocol.prescriptions {
-        let names = protocol.names_of(&p.role).unwrap_or_default();
-        let found = match_structure(&names, &rois, &opts.mappings, &p.role)?;
-        let prescribed = plan_rx
-            .iter()
-            .any(|rx| (p.total_gy - rx).abs() <= RX_TOLERANCE_GY);
-        let roi = match found {
-            Match::Found { roi, how } => {
-                matched.insert(p.role.clone(), (roi, how));
-                ss.roi(roi)
-            }
-            Match::NotPresent => {
-                if prescribed {
-                    out.errors.push(format!(
-                        "the RT Plan prescribes {} Gy ({}) but no {} structure was found (names tried: {}); use --map",
-                        p.total_gy,
-                        p.role,
-                        p.role,
-                        names.join(", ")
-                    ));
-                }
-                None
-            }
-        };
-        out.targets.push(TargetReport {
-            role: p.role.clone(),
-            structure: roi.map(|r| r.name.clone()),
-            roi_number: roi.map(|r| r.number),
-            total_gy: p.total_gy,
-            fractions: p.fractions,
-            per_fraction_gy: p.dose_per_fraction_gy(),
-            prescribed_by_plan: prescribed,
-        });
-    }
-    if out.targets.iter().all(|t| t.structure.is_none()) {
-        out.errors.push(format!(
-            "no target found: none of the ROIs is a {}",
-            protocol
-                .prescriptions
-                .iter()
-                .map(|p| p.role.as_str())
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ));
-    }
-    // A dose reference pointing at a target ROI must prescribe that target's dose.
-    for r in &used {
-        let (Some(n), Some(rx)) = (r.referenced_roi_number, r.target_prescription_dose_gy) else {
-            continue;
-        };
-        if let Some(t) = out.targets.iter().find(|t| t.roi_number == Some(n)) {
-            if (t.total_gy - rx).abs() > RX_TOLERANCE_GY {
-                out.failures.push(format!(
-                    "RT Plan prescribes {rx} Gy to {} ({}); the protocol prescribes {} Gy",
-                    t.structure.as_deref().unwrap_or("?"),
-                    t.role,
-                    t.total_gy
-                ));
-            }
-        }
-    }
+    // 3. Prescriptions and targets.
+    let mut matched: BTreeMap<String, i64> =
+        plan::prescriptions(plan, ss, &rois, protocol, &opts.mappings, &mut out)?;
 
-    // Organs at risk.
+    // 4. Organs at risk.
     for s in &protocol.structures {
         let names = protocol.names_of(&s.name).unwrap_or_default();
         match match_structure(&names, &rois, &opts.mappings, &s.name)? {
-            Match::Found { roi, how } => {
-                matched.insert(s.name.clone(), (roi, how));
+            Match::Found { roi, .. } => {
+                matched.insert(s.name.clone(), roi);
             }
             Match::NotPresent => {
                 if protocol.constraints.iter().any(|c| c.structure == s.name) {
@@ -370,33 +188,11 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
 
-    // DVHs of every ROI a constraint needs, plus the external contour for isodose volumes.
-    let external = external_roi(&ss.rois, &mut out.warnings);
-    // Every present target (checked below whatever the constraints), every ROI a constraint
-    // names, and the external contour.
-    let mut needed: Vec<&Roi> = Vec::new();
-    let wanted = out
-        .targets
-        .iter()
-        .filter_map(|t| t.roi_number)
-        .chain(
-            protocol
-                .constraints
-                .iter()
-                .filter_map(|c| matched.get(&c.structure).map(|(n, _)| *n)),
-        )
-        .filter_map(|n| ss.roi(n))
-        .chain(external);
-    for r in wanted {
-        if !needed.iter().any(|x| x.number == r.number) {
-            needed.push(r);
-        }
-    }
-    let dvhs: Vec<StructureDvh> = dvh::compute(dose, &needed, &opts.sampling);
-    let by_roi: BTreeMap<i64, &StructureDvh> = dvhs.iter().map(|d| (d.number, d)).collect();
-
+    // 5-6. Every quantity the constraints read, in one pass.
+    let needs = compute::needed(protocol, ss, &matched, &out.targets, &mut out.warnings);
+    let computed = compute::run(&dose, &ss.rois, &needs, &opts.sampling);
     for t in &out.targets {
-        if let Some(d) = t.roi_number.and_then(|n| by_roi.get(&n)) {
+        if let Some(d) = t.roi_number.and_then(|n| computed.dvh(n)) {
             if let Some(e) = &d.error {
                 out.errors.push(format!(
                     "target {} ({}) cannot be evaluated: {e}",
@@ -413,29 +209,23 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
 
-    let ctx = evaluate::Context {
+    // 7. Evaluation.
+    let plan_fractions = out
+        .fractions_planned
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or_else(|| protocol.prescriptions.first().map_or(0, |p| p.fractions));
+    let values = evaluate::Values {
         protocol,
-        dose,
-        rois: &ss.rois,
-        dvhs: &by_roi,
-        external: external.and_then(|e| by_roi.get(&e.number).copied()),
+        computed: &computed,
         targets: &out.targets,
         plan_fractions,
-        sampling: &opts.sampling,
-        d2cm_cache: Default::default(),
-        isodose_cache: Default::default(),
     };
-    for c in &protocol.constraints {
-        let roi = matched.get(&c.structure).map(|(n, _)| *n);
-        let is_target = protocol.is_target(&c.structure);
-        match roi {
-            Some(n) => out.results.push(evaluate::evaluate(&ctx, c, n)),
-            // Targets not in the plan: their constraints do not apply (a prescribed but
-            // missing target is an error above). Organs not present are listed.
-            None if is_target => {}
-            None => {}
-        }
-    }
+    out.results = protocol
+        .constraints
+        .iter()
+        .filter_map(|c| matched.get(&c.structure).map(|&roi| (c, roi)))
+        .map(|(c, roi)| evaluate::evaluate(&values, c, roi))
+        .collect();
     for r in &out.results {
         if r.status == Status::NotEvaluated && r.level == Level::Optimal {
             out.warnings.push(format!(
@@ -454,7 +244,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             ));
         }
     }
-    out.dvhs = dvhs;
+    out.dvhs = computed.dvhs;
     Ok(finish(out))
 }
 
@@ -471,22 +261,9 @@ pub fn add_unreadable_files(out: &mut CheckOutcome, file_errors: &[crate::Error]
     out.verdict = Verdict::Error;
 }
 
-/// The external contour (RTROIInterpretedType EXTERNAL), for isodose volumes.
-fn external_roi<'a>(rois: &'a [Roi], warnings: &mut Vec<String>) -> Option<&'a Roi> {
-    let ext: Vec<&Roi> = rois
-        .iter()
-        .filter(|r| r.interpreted_type.as_deref() == Some("EXTERNAL") && !r.contours.is_empty())
-        .collect();
-    if ext.len() > 1 {
-        warnings.push(format!(
-            "{} EXTERNAL ROIs; {} is used for isodose volumes",
-            ext.len(),
-            ext[0].name
-        ));
-    }
-    ext.first().copied()
-}
-
+/// Step 8, the verdict: ERROR on any error, else FAIL on a plan contradiction or a
+/// mandatory limit missed, else ERROR on a mandatory constraint not evaluated (or none
+/// evaluated at all), else PASS.
 fn finish(mut out: CheckOutcome) -> CheckOutcome {
     let mandatory = |s: Status| {
         out.results

@@ -67,6 +67,22 @@ impl PlanSet {
         "(empty)".to_string()
     }
 
+    /// Every warning of the set: the linking's, then each object's (prefixed with what it
+    /// is). Every command prints this one list.
+    pub fn all_warnings(&self) -> Vec<String> {
+        let mut warnings = self.warnings.clone();
+        for (what, w) in [
+            ("RT Dose", self.dose.as_ref().map(|d| &d.warnings)),
+            ("RT Plan", self.plan.as_ref().map(|p| &p.warnings)),
+            ("RT Struct", self.structures.as_ref().map(|x| &x.warnings)),
+        ] {
+            for w in w.into_iter().flatten() {
+                warnings.push(format!("{what}: {w}"));
+            }
+        }
+        warnings
+    }
+
     /// Patient identifiers of the set (from the first object that has them).
     pub fn patient(&self) -> super::Patient {
         let candidates = [

@@ -2,12 +2,13 @@
 //!
 //! - [`metrics`]: the DVH value object ([`Dvh`]) over weighted samples, and the metrics read
 //!   from it (D_x in % and cc, V_x in cc and %), by interpolation on one cumulative curve.
-//! - [`spatial`]: grid-level metrics: max dose beyond a distance (D2cm), whole-grid DVH.
+//! - [`indices`]: any query's value (D_x, V_x, mean) and the plan indices (CI, GI, R50, HI,
+//!   D2cm, isodose volumes) over the dose grid.
 //! - [`calc`]: a dose grid and ROIs -> [`StructureDvh`]s, in parallel and deterministic.
 
 pub mod calc;
+pub mod indices;
 pub mod metrics;
-pub mod spatial;
 
 pub use calc::{compute, compute_each, StructureDvh};
 pub use metrics::{default_metrics, Dvh, MetricSpec};

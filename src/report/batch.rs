@@ -46,7 +46,7 @@ pub struct FailingConstraint {
     pub constraint: String,
     pub value: Option<f64>,
     pub limit: Option<f64>,
-    pub unit: String,
+    pub unit: &'static str,
     pub margin: Option<f64>,
 }
 
@@ -88,7 +88,7 @@ pub fn record(index: usize, set: &PlanSet, outcome: &CheckOutcome, show_phi: boo
                 constraint: c.constraint.clone(),
                 value: c.value,
                 limit: c.limit,
-                unit: c.unit.clone(),
+                unit: c.unit,
                 margin: c.margin,
             })
             .collect(),

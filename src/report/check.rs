@@ -214,7 +214,7 @@ pub fn render_table(r: &CheckReport, color: bool) -> String {
             c.structure,
             c.roi,
             c.constraint,
-            numbers[0].clone() + if c.unit.is_empty() { "" } else { " " } + &c.unit,
+            numbers[0].clone() + if c.unit.is_empty() { "" } else { " " } + c.unit,
             numbers[1],
             numbers[2],
             paint(
@@ -324,7 +324,7 @@ mod tests {
             constraint: "CI_RTOG < 1.5".into(),
             value: Some(1.49996),
             limit: Some(1.5),
-            unit: String::new(),
+            unit: "",
             margin: Some(0.00004),
             status: Status::Pass,
             level: crate::protocol::Level::Optimal,

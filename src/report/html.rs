@@ -238,7 +238,7 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
             let unit = if c.unit.is_empty() {
                 String::new()
             } else {
-                format!(" {}", escape(&c.unit))
+                format!(" {}", escape(c.unit))
             };
             let level = match c.level {
                 Level::Mandatory => "mandatory",
@@ -319,7 +319,7 @@ mod tests {
             constraint: "D0.035cc <= 25.3Gy".to_string(),
             value: (status != Status::NotEvaluated).then_some(27.5),
             limit: Some(25.3),
-            unit: "Gy".to_string(),
+            unit: "Gy",
             margin: (status != Status::NotEvaluated).then_some(-2.2),
             status,
             level,

@@ -188,16 +188,7 @@ fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
                 .as_ref()
                 .and_then(|p| p.frame_of_reference_uid.clone())
         });
-    let mut warnings = s.warnings.clone();
-    for (what, w) in [
-        ("RT Dose", s.dose.as_ref().map(|d| &d.warnings)),
-        ("RT Plan", s.plan.as_ref().map(|p| &p.warnings)),
-        ("RT Struct", s.structures.as_ref().map(|x| &x.warnings)),
-    ] {
-        for w in w.into_iter().flatten() {
-            warnings.push(format!("{what}: {w}"));
-        }
-    }
+    let warnings = s.all_warnings();
     PlanSetReport {
         index,
         title: s.title(),

@@ -1,13 +1,117 @@
-//! Metrics over the dose grid itself rather than one structure's samples: the maximum dose
-//! at least a distance away from a target (D2cm), and the DVH of the whole grid (isodose
-//! volumes when no external contour is available).
+//! A structure's DVH and the plan's dose grid -> the value of any query of the constraint
+//! language ([`crate::protocol::Query`]): the DVH metrics (D_x, V_x, mean, extremes) read
+//! off the curve, and the plan indices that need more than one structure's DVH: the
+//! isodose volumes (inside the external contour, or over the whole grid) behind CI, GI and
+//! R50, the homogeneity index HI and D2cm (the maximum dose at least 2 cm from a target).
+//!
+//! [`query_value`] is the one place a query becomes a number; `check` and `dvh --metric`
+//! both call it. The grid computations ([`isodose_volume_cc`], [`max_dose_beyond`],
+//! [`grid_dvh`]) are done once per plan by the caller and handed in as [`PlanValues`].
 
 use ndarray::Array3;
 
+use super::calc::StructureDvh;
 use super::metrics::Dvh;
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::distance::squared_distance;
+use crate::protocol::Query;
 use crate::raster::sample::{sample_roi, Sample, Window};
+
+/// Distance from the target for D2cm, mm (RTOG 0813 / 0915).
+pub const D2CM_DISTANCE_MM: f64 = 20.0;
+
+/// What some queries read beyond the structure's own DVH, computed once per plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanValues {
+    /// The prescription dose a `%` of the prescription refers to, Gy.
+    pub rx_gy: Option<f64>,
+    /// Prescription isodose volume (PIV): volume receiving at least `rx_gy`, cc.
+    pub piv_cc: Option<f64>,
+    /// Volume receiving at least half of `rx_gy`, cc.
+    pub piv50_cc: Option<f64>,
+    /// How the isodose volumes were measured, when it is worth saying (no external contour,
+    /// or one partly outside the dose grid).
+    pub isodose_caveat: Option<String>,
+    /// D2cm of this structure, Gy: `Some(None)` when it is undefined (no voxel centre in
+    /// the target, or none 2 cm away), `None` when it was not computed.
+    pub d2cm_gy: Option<Option<f64>>,
+}
+
+/// The value of `query` for structure `s`: Gy for dose queries, cc for volume queries, a
+/// bare number for the indices. `Err` says why it is undefined (or what is missing).
+pub fn query_value(s: &StructureDvh, query: Query, plan: &PlanValues) -> Result<f64, String> {
+    let h = &s.dvh;
+    let vol = s.volume_cc;
+    let dose = |v: Option<f64>, what: &str| {
+        v.ok_or_else(|| format!("{what} is undefined for this ROI ({vol:.3} cc)"))
+    };
+    let rx = || {
+        plan.rx_gy
+            .ok_or_else(|| "no prescription present to refer to".to_string())
+    };
+    let isodose =
+        |v: Option<f64>| v.ok_or_else(|| "the isodose volumes were not computed".to_string());
+    match query {
+        Query::Dmax => dose(s.max, "Dmax"),
+        Query::Dmin => dose(s.min, "Dmin"),
+        Query::Dmean => dose(h.mean(), "Dmean"),
+        Query::DosePercentVolume(x) => dose(h.dose_at_volume_percent(x), &format!("D{x}%")),
+        Query::DoseCc(x) => dose(h.dose_at_volume_cc(x), &format!("D{x}cc")),
+        Query::ColdDose(x) => {
+            if x > vol {
+                return Err(format!(
+                    "the ROI ({vol:.1} cc) is smaller than the {x} cc the limit spares"
+                ));
+            }
+            // The coldest x cc receive at most D where V(>= D) = volume - x.
+            dose(h.dose_at_volume_cc(vol - x), &format!("DC{x}cc"))
+        }
+        Query::VolumeAtDose(d) => Ok(h.volume_at_dose_cc(d)),
+        Query::VolumeAtRxPercent(p) => Ok(h.volume_at_dose_cc(p / 100.0 * rx()?)),
+        Query::SparedVolume(d) => Ok(vol - h.volume_at_dose_cc(d)),
+        Query::Hi => homogeneity_index(h),
+        Query::CiRtog => Ok(isodose(plan.piv_cc)? / vol),
+        Query::CiPaddick => {
+            let piv = isodose(plan.piv_cc)?;
+            let tv_piv = h.volume_at_dose_cc(rx()?);
+            Ok(if piv <= 0.0 {
+                0.0
+            } else {
+                tv_piv * tv_piv / (vol * piv)
+            })
+        }
+        Query::Gi => {
+            let (piv, piv50) = (isodose(plan.piv_cc)?, isodose(plan.piv50_cc)?);
+            if piv <= 0.0 {
+                return Err("GI is undefined: no prescription isodose volume".into());
+            }
+            Ok(piv50 / piv)
+        }
+        Query::R50 => Ok(isodose(plan.piv50_cc)? / vol),
+        Query::D2cm => match plan.d2cm_gy {
+            Some(Some(d)) => Ok(d),
+            Some(None) => {
+                Err("D2cm is undefined: no voxel centre in the target or none 2 cm away".into())
+            }
+            None => Err("D2cm was not computed".into()),
+        },
+    }
+}
+
+/// ICRU 83 homogeneity index (D2% - D98%) / D50%.
+fn homogeneity_index(h: &Dvh) -> Result<f64, String> {
+    let (Some(d2), Some(d98), Some(d50)) = (
+        h.dose_at_volume_percent(2.0),
+        h.dose_at_volume_percent(98.0),
+        h.dose_at_volume_percent(50.0),
+    ) else {
+        return Err("HI is undefined for this ROI".to_string());
+    };
+    if d50 <= 0.0 {
+        return Err("HI is undefined: D50% is 0".to_string());
+    }
+    Ok((d2 - d98) / d50)
+}
 
 /// Axis positions (mm, increasing) of the grid: frames, rows, columns.
 fn axis_positions(dose: &DoseGrid) -> [Vec<f64>; 3] {
