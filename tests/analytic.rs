@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use sbrt_verify::dicom;
-use sbrt_verify::dvh::{self, MetricSpec};
+use sbrt_verify::dvh::{self, indices::metric_value};
+use sbrt_verify::protocol::parse_metric;
 use sbrt_verify::raster::{EndCap, SamplingOptions};
 
 /// Volume must be within 0.5 % of the exact slab-model value (issue acceptance).
@@ -79,7 +80,7 @@ fn analytic_cases_match_their_exact_answers() {
                         "min_gy" => got.min,
                         "max_gy" => got.max,
                         "mean_gy" => got.dvh.mean(),
-                        k if k.starts_with('D') => MetricSpec::parse(k).unwrap().eval(&got.dvh),
+                        k if k.starts_with('D') => metric_value(got, &parse_metric(k).unwrap()),
                         k if k.starts_with('V') && k.ends_with("Gy_cc") => {
                             let d: f64 = k[1..k.len() - 5].parse().unwrap();
                             let v = got.dvh.volume_at_dose_cc(d);

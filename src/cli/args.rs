@@ -113,7 +113,9 @@ pub struct DvhArgs {
     /// Structure to report (repeatable; default: all with contours).
     #[arg(long = "structure", value_name = "NAME")]
     pub structures: Vec<String>,
-    /// Extra metric (repeatable): D<x>%, D<x>cc, V<x>Gy (cc), V<x>Gy% (percent).
+    /// Extra metric (repeatable), in the protocol's query language: D<x>%, D<x>cc, Dmean,
+    /// DC<x>cc, HI; volumes V<x>Gy and CV<x>Gy in cc, or in % of the structure with [%]
+    /// (V20Gy[%]).
     #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<String>,
     #[arg(long, value_enum, default_value_t = DvhFormat::Table)]

@@ -15,7 +15,7 @@ use args::{
 };
 use sbrt_verify::check::{batch, CheckOptions, CheckOutcome};
 use sbrt_verify::dicom::{self, read};
-use sbrt_verify::dvh::{self as dvhmod, MetricSpec};
+use sbrt_verify::dvh::{self as dvhmod, indices::default_metrics};
 use sbrt_verify::raster::{EndCap, SamplingOptions};
 use sbrt_verify::report::{
     batch as batchreport, check as checkreport, dvh as dvhreport, html, inspect, output, term,
@@ -305,9 +305,10 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             a.bin_width
         )));
     }
-    let mut metrics = dvhmod::default_metrics();
+    let mut metrics = default_metrics();
     for m in &a.metrics {
-        let spec = MetricSpec::parse(m).map_err(|e| Error::usage(format!("--metric {e}")))?;
+        let spec = sbrt_verify::protocol::parse_metric(m)
+            .map_err(|e| Error::usage(format!("--metric {e}")))?;
         if !metrics.contains(&spec) {
             metrics.push(spec);
         }

@@ -14,7 +14,7 @@ use super::calc::StructureDvh;
 use super::metrics::Dvh;
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::distance::squared_distance;
-use crate::protocol::Query;
+use crate::protocol::{Metric, Query, ValueKind};
 use crate::raster::sample::{sample_roi, Sample, Window};
 
 /// Distance from the target for D2cm, mm (RTOG 0813 / 0915).
@@ -68,7 +68,7 @@ pub fn query_value(s: &StructureDvh, query: Query, plan: &PlanValues) -> Result<
         }
         Query::VolumeAtDose(d) => Ok(h.volume_at_dose_cc(d)),
         Query::VolumeAtRxPercent(p) => Ok(h.volume_at_dose_cc(p / 100.0 * rx()?)),
-        Query::SparedVolume(d) => Ok(vol - h.volume_at_dose_cc(d)),
+        Query::SparedVolume(d) => Ok((vol - h.volume_at_dose_cc(d)).max(0.0)),
         Query::Hi => homogeneity_index(h),
         Query::CiRtog => Ok(isodose(plan.piv_cc)? / vol),
         Query::CiPaddick => {
@@ -96,6 +96,36 @@ pub fn query_value(s: &StructureDvh, query: Query, plan: &PlanValues) -> Result<
             None => Err("D2cm was not computed".into()),
         },
     }
+}
+
+/// The value of `metric` as the `dvh` command reports it: over the part of the structure
+/// inside the dose grid (percent volumes of that part); `None` when undefined.
+pub fn metric_value(s: &StructureDvh, metric: &Metric) -> Option<f64> {
+    if s.dvh.is_empty() {
+        return None;
+    }
+    if metric.volume_percent && metric.query.value_kind() == ValueKind::Volume {
+        let Query::VolumeAtDose(d) = metric.query else {
+            let cc = query_value(s, metric.query, &PlanValues::default()).ok()?;
+            let total = s.dvh.volume_cc();
+            return Some(if total > 0.0 { 100.0 * cc / total } else { 0.0 });
+        };
+        return Some(s.dvh.volume_at_dose_percent(d));
+    }
+    query_value(s, metric.query, &PlanValues::default()).ok()
+}
+
+/// The metrics every `dvh` report lists.
+pub fn default_metrics() -> Vec<Metric> {
+    [0.035]
+        .map(Query::DoseCc)
+        .into_iter()
+        .chain([1.0, 2.0, 5.0, 50.0, 95.0, 98.0, 99.0].map(Query::DosePercentVolume))
+        .map(|query| Metric {
+            query,
+            volume_percent: false,
+        })
+        .collect()
 }
 
 /// ICRU 83 homogeneity index (D2% - D98%) / D50%.

@@ -38,6 +38,6 @@ pub use names::{
     match_structure, normalize, parse_mapping, validate_mappings, Match, MatchKind, RoiName,
 };
 pub use query::{
-    parse_constraint, parse_limit, parse_query, Comparator, Constraint, Limit, LimitUnit, Query,
-    QueryError, ValueKind,
+    parse_constraint, parse_limit, parse_metric, parse_query, Comparator, Constraint, Limit,
+    LimitUnit, Metric, Query, QueryError, ValueKind,
 };

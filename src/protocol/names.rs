@@ -4,12 +4,12 @@
 //! The order, first hit wins:
 //!
 //! 1. **Mapped**: an explicit `--map "ROI NAME=ProtocolName"` for this structure.
-//! 2. **Exact**: an ROI named exactly like the protocol name (case-sensitive).
-//! 3. **Alias**: an ROI whose [`normalize`]d name equals the normalized protocol name or
-//!    one of its aliases (case folded; spaces, hyphens and underscores dropped).
+//! 2. **Exact or alias**: an ROI named exactly like the protocol name (case-sensitive), or
+//!    whose [`normalize`]d name equals the normalized protocol name or one of its aliases
+//!    (case folded; spaces, hyphens and underscores dropped).
 //!
-//! The matcher never guesses: two ROIs at the same step is an error that names both and
-//! asks for `--map`. A structure matched by none is [`Match::NotPresent`] (reported, not an
+//! The matcher never guesses: two candidates at step 2, however exact one of them is, is an
+//! error that names both and asks for `--map`. A structure matched by none is [`Match::NotPresent`] (reported, not an
 //! error).
 //!
 //! TG-263 conventions that must not match the base organ, and do not:
@@ -159,31 +159,27 @@ pub fn match_structure(
     };
     let free: Vec<RoiName<'_>> = rois.iter().copied().filter(|r| !claimed(r)).collect();
 
-    // 2. Exact protocol name.
-    let exact: Vec<RoiName<'_>> = free
-        .iter()
-        .copied()
-        .filter(|r| r.name == protocol_name)
-        .collect();
-    if let Some(m) = unique(&exact, protocol_name, MatchKind::Exact)? {
-        return Ok(m);
-    }
-
-    // 3. Normalized name or alias.
+    // 2. The exact protocol name, or a normalized name or alias: every candidate counts,
+    // so that a second ROI for the organ (`SpinalCord` and `spinal cord`) is never ignored.
     let wanted: Vec<String> = std::iter::once(protocol_name)
         .chain(names.iter().copied())
         .map(normalize)
         .filter(|n| !n.is_empty())
         .collect();
-    let alias: Vec<RoiName<'_>> = free
+    let exact = |r: &RoiName<'_>| r.name == protocol_name;
+    let candidates: Vec<RoiName<'_>> = free
         .iter()
         .copied()
-        .filter(|r| !is_not_for_evaluation(r.name) && wanted.contains(&normalize(r.name)))
+        .filter(|r| {
+            exact(r) || (!is_not_for_evaluation(r.name) && wanted.contains(&normalize(r.name)))
+        })
         .collect();
-    if let Some(m) = unique(&alias, protocol_name, MatchKind::Alias)? {
-        return Ok(m);
-    }
-    Ok(Match::NotPresent)
+    let how = if candidates.iter().all(exact) {
+        MatchKind::Exact
+    } else {
+        MatchKind::Alias
+    };
+    Ok(unique(&candidates, protocol_name, how)?.unwrap_or(Match::NotPresent))
 }
 
 /// True when the mapping's ROI text designates an ROI called `roi_name`: exactly, or equal
@@ -317,12 +313,29 @@ mod tests {
                 how: MatchKind::Alias
             }
         );
-        // An exact hit wins over alias hits.
+    }
+
+    #[test]
+    fn an_exact_name_does_not_hide_a_second_candidate() {
+        for second in ["Cord", "spinal cord", "SPINAL_CORD"] {
+            let e = find(&CORD, &["SpinalCord", second], &[]).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("'SpinalCord' (ROI 1)"), "{msg}");
+            assert!(msg.contains(&format!("'{second}' (ROI 2)")), "{msg}");
+            assert!(msg.contains("--map"), "{msg}");
+            assert_eq!(e.exit_code(), crate::ExitCode::Usage);
+        }
+        // The mapping settles it.
         assert_eq!(
-            find(&CORD, &["Cord", "SpinalCord"], &[]).unwrap(),
+            find(
+                &CORD,
+                &["SpinalCord", "Cord"],
+                &map(&[("SpinalCord", "SpinalCord")])
+            )
+            .unwrap(),
             Match::Found {
-                roi: 2,
-                how: MatchKind::Exact
+                roi: 1,
+                how: MatchKind::Mapped
             }
         );
     }

@@ -442,6 +442,71 @@ pub fn parse_query(s: &str) -> Result<Query, QueryError> {
     Ok(q)
 }
 
+/// A metric to report (`dvh --metric`): a query of the constraint language and, for a
+/// volume query, the unit to report it in (cc unless `[%]`: percent of the structure).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metric {
+    pub query: Query,
+    pub volume_percent: bool,
+}
+
+impl Metric {
+    /// The name used as a JSON key: the query's text, with `_cc` or `_%` after a volume
+    /// query (`D95%`, `D0.035cc`, `V20Gy_cc`, `V20Gy_%`).
+    pub fn name(&self) -> String {
+        match (self.query.value_kind(), self.volume_percent) {
+            (ValueKind::Volume, true) => format!("{}_%", self.query),
+            (ValueKind::Volume, false) => format!("{}_cc", self.query),
+            _ => self.query.name(),
+        }
+    }
+}
+
+/// Parses a metric: a query (`D95%`, `D0.035cc`, `Dmean`, `DC1000cc`, `HI`), or a volume
+/// query with an optional unit (`V20Gy` and `V20Gy[cc]` in cc, `V20Gy[%]` in percent of the
+/// structure). Queries that need a prescription or the dose grid (`V100%`, CI, GI, R50,
+/// D2cm) are refused: they belong to a check.
+pub fn parse_metric(s: &str) -> Result<Metric, String> {
+    let t = s.trim();
+    let (text, unit) = match t.strip_suffix(']').and_then(|x| x.rsplit_once('[')) {
+        Some((q, u)) => (q, Some(u.trim())),
+        None => (t, None),
+    };
+    let query = parse_query(text).map_err(|e| {
+        let hint = if text.ends_with("Gy%") {
+            format!(
+                " (percent of the structure is written {}[%])",
+                &text[..text.len() - 1]
+            )
+        } else {
+            String::new()
+        };
+        format!("{e}{hint}")
+    })?;
+    if query.needs_prescription() {
+        return Err(format!(
+            "'{s}': {query} needs a prescription and the dose grid; `check` evaluates it"
+        ));
+    }
+    let volume_percent = match (query.value_kind(), unit) {
+        (_, None) => false,
+        (ValueKind::Volume, Some("cc")) => false,
+        (ValueKind::Volume, Some("%")) => true,
+        (ValueKind::Volume, Some(u)) => {
+            return Err(format!("'{s}': unit [{u}]: expected [cc] or [%]"));
+        }
+        (_, Some(_)) => {
+            return Err(format!(
+                "'{s}': only a volume query takes a unit ([cc] or [%])"
+            ));
+        }
+    };
+    Ok(Metric {
+        query,
+        volume_percent,
+    })
+}
+
 /// Parses a whole constraint (`D0.035cc < 25.3Gy`).
 pub fn parse_constraint(s: &str) -> Result<Constraint, QueryError> {
     let mut c = Cursor::new(s);
@@ -1188,5 +1253,24 @@ mod tests {
         let e = parse_constraint(&format!("Dmax < {long_digits}Gy")).unwrap_err();
         assert_eq!(e.expected, "a finite number");
         assert!(e.found.chars().count() <= MAX_FOUND_CHARS + 3);
+    }
+
+    #[test]
+    fn metrics_are_queries_with_a_volume_unit() {
+        let m = |s: &str| parse_metric(s).unwrap();
+        assert_eq!(m("D95%").name(), "D95%");
+        assert_eq!(m("D0.035cc").name(), "D0.035cc");
+        assert_eq!(m("V20Gy").name(), "V20Gy_cc");
+        assert_eq!(m("V20Gy[cc]").name(), "V20Gy_cc");
+        assert_eq!(m("V2000cGy[%]").name(), "V20Gy_%");
+        assert_eq!(m("CV13.5Gy[%]").name(), "CV13.5Gy_%");
+        assert_eq!(m("Dmean").query, Query::Dmean);
+        assert_eq!(m("HI").query, Query::Hi);
+        let err = |s: &str| parse_metric(s).unwrap_err();
+        assert!(err("V20Gy%").contains("V20Gy[%]"), "{}", err("V20Gy%"));
+        assert!(err("V100%").contains("prescription"));
+        assert!(err("CI_RTOG").contains("check"));
+        assert!(err("D95%[cc]").contains("only a volume query"));
+        assert!(err("V20Gy[ml]").contains("[cc] or [%]"));
     }
 }

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use super::SCHEMA_VERSION;
 use crate::dicom::DoseGrid;
-use crate::dvh::{MetricSpec, StructureDvh};
+use crate::dvh::indices::metric_value;
+use crate::dvh::StructureDvh;
+use crate::protocol::Metric;
 use crate::raster::EndCap;
 
 #[derive(Debug, Serialize)]
@@ -93,7 +95,7 @@ pub fn assemble(
 /// be dropped once this is built.
 pub fn structure_report(
     s: &StructureDvh,
-    metrics: &[MetricSpec],
+    metrics: &[Metric],
     bin_width_gy: f64,
 ) -> StructureReport {
     let (dose_gy, volume_cc) = s.dvh.cumulative(bin_width_gy);
@@ -112,7 +114,10 @@ pub fn structure_report(
         min_gy: s.min,
         mean_gy: s.dvh.mean(),
         max_gy: s.max,
-        metrics: metrics.iter().map(|m| (m.name(), m.eval(&s.dvh))).collect(),
+        metrics: metrics
+            .iter()
+            .map(|m| (m.name(), metric_value(s, m)))
+            .collect(),
         samples: s.samples,
         supersampling: s.supersampling,
         planes: s.planes,
@@ -232,14 +237,14 @@ fn num(v: Option<f64>, digits: usize) -> String {
 }
 
 /// A table for a terminal.
-pub fn render_table(r: &DvhReport, metrics: &[MetricSpec]) -> String {
+pub fn render_table(r: &DvhReport, metrics: &[Metric]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
         "Dose: {} ({}, max {:.2} Gy); end caps: {:?}",
         r.dose.file, r.dose.summation_type, r.dose.max_gy, r.end_cap
     );
-    let names: Vec<String> = metrics.iter().map(MetricSpec::name).collect();
+    let names: Vec<String> = metrics.iter().map(Metric::name).collect();
     let _ = write!(
         o,
         "{:<24} {:>10} {:>9} {:>8} {:>8} {:>8}",
