@@ -126,7 +126,7 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-/// A path for a message, with [`printable`] applied.
-fn shown(path: &Path) -> String {
+/// A path for a message or a table, with [`printable`] applied.
+pub fn shown(path: &Path) -> String {
     printable(&path.display().to_string()).into_owned()
 }

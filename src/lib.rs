@@ -24,6 +24,7 @@ pub mod dvh;
 pub mod error;
 pub mod fuzzing;
 pub mod geometry;
+pub mod output;
 pub mod par;
 pub mod phantom;
 pub mod protocol;

@@ -33,11 +33,12 @@ pub mod compute;
 pub mod evaluate;
 pub mod plan;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::dicom::PlanSet;
+use crate::dicom::{PlanSet, Roi};
 use crate::dvh::StructureDvh;
 use crate::error::ExitCode;
 use crate::protocol::names::{match_structure, validate_mappings, Match, RoiName};
@@ -71,6 +72,9 @@ impl Verdict {
 pub struct CheckOptions {
     /// `(ROI name, protocol structure name)` from `--map`.
     pub mappings: Vec<(String, String)>,
+    /// ROI names whose contour defects the user accepts (`--accept-defect`): their DVHs are
+    /// computed from the usable contours, and the acceptance is recorded.
+    pub accept_defects: Vec<String>,
     pub sampling: SamplingOptions,
 }
 
@@ -104,6 +108,8 @@ pub struct CheckOutcome {
     /// Plan facts that contradict the protocol (non-empty -> FAIL).
     pub failures: Vec<String>,
     pub warnings: Vec<String>,
+    /// What the user accepted against the default refusal, e.g. an ROI's contour defects.
+    pub overrides: Vec<String>,
     /// The DVHs the check computed (ROI order of the constraints, then the external
     /// contour), for plots and CSV; not part of the JSON.
     #[serde(skip)]
@@ -124,6 +130,7 @@ impl CheckOutcome {
             errors: set.problems.clone(),
             failures: Vec::new(),
             warnings: set.all_warnings(),
+            overrides: Vec::new(),
             dvhs: Vec::new(),
         }
     }
@@ -160,6 +167,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         })
         .collect();
     validate_mappings(&opts.mappings, &rois, &protocol.all_names())?;
+    let structures = accept_defects(&ss.rois, &opts.accept_defects, &mut out)?;
 
     // 1-2. Inputs and the dose of the whole plan.
     let Some(plan) = plan::usable_inputs(set, dose, protocol, &mut out) else {
@@ -190,7 +198,11 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
 
     // 5-6. Every quantity the constraints read, in one pass.
     let needs = compute::needed(protocol, ss, &matched, &out.targets, &mut out.warnings);
-    let computed = compute::run(&dose, &ss.rois, &needs, &opts.sampling);
+    let computed = compute::run(&dose, &structures, &needs, &opts.sampling);
+    for d in &computed.dvhs {
+        out.warnings
+            .extend(d.warnings.iter().map(|w| format!("{}: {w}", d.name)));
+    }
     for t in &out.targets {
         if let Some(d) = t.roi_number.and_then(|n| computed.dvh(n)) {
             if let Some(e) = &d.error {
@@ -246,6 +258,47 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     }
     out.dvhs = computed.dvhs;
     Ok(finish(out))
+}
+
+/// The ROIs to compute, with the contour defects the user accepted by ROI name moved out of
+/// the way (and recorded in `out.overrides`). A name that is no ROI is a usage error.
+fn accept_defects<'a>(
+    rois: &'a [Roi],
+    accepted: &[String],
+    out: &mut CheckOutcome,
+) -> Result<Cow<'a, [Roi]>> {
+    if accepted.is_empty() {
+        return Ok(Cow::Borrowed(rois));
+    }
+    let mut owned = rois.to_vec();
+    for name in accepted {
+        let matching: Vec<&mut Roi> = owned
+            .iter_mut()
+            .filter(|r| r.name == *name || r.name.trim() == name.trim())
+            .collect();
+        if matching.is_empty() {
+            return Err(crate::Error::usage(format!(
+                "--accept-defect '{name}': the structure set has no ROI of that name"
+            )));
+        }
+        for r in matching {
+            if r.defects.is_empty() {
+                out.warnings.push(format!(
+                    "--accept-defect '{name}': ROI {} has no contour defect to accept",
+                    r.number
+                ));
+                continue;
+            }
+            out.overrides.push(format!(
+                "contour defects of {} (ROI {}) accepted with --accept-defect: {}",
+                r.name,
+                r.number,
+                r.defects.join("; ")
+            ));
+            r.defects.clear();
+        }
+    }
+    Ok(Cow::Owned(owned))
 }
 
 /// Files under the checked paths that could not be read make the verdict ERROR: the plan

@@ -30,7 +30,7 @@ pub fn usable_inputs<'a>(
     if dose.units != DoseUnits::Gy {
         out.errors.push(format!(
             "{}: DoseUnits is {}, not GY",
-            dose.path.display(),
+            crate::error::shown(&dose.path),
             dose.units.as_str()
         ));
     }

@@ -76,9 +76,10 @@ pub struct CheckArgs {
     /// any FAIL, else 0).
     #[arg(long, conflicts_with_all = ["plan", "dose"])]
     pub batch: bool,
-    /// Write report files into DIR (created if needed): report.html, dvh.csv and
-    /// result.json; with --batch, batch.jsonl, batch.csv and those three per plan set in a
-    /// sub-folder. DIR may not be an input folder nor inside one.
+    /// Write report files into DIR (created, or replaced when it holds an earlier report;
+    /// built beside it and renamed into place): report.html, dvh.csv and result.json; with
+    /// --batch, batch.jsonl, batch.csv and those three per plan set in a sub-folder. DIR may
+    /// not be an input folder nor inside one.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Allow --report DIR to be an input folder or inside one (input files are still
@@ -93,6 +94,10 @@ pub struct CheckArgs {
     /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
     #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
     pub mappings: Vec<String>,
+    /// Accept the contour defects of this ROI (repeatable): its constraints are evaluated
+    /// on its usable contours, and the acceptance is recorded in the result and the report.
+    #[arg(long = "accept-defect", value_name = "ROI")]
+    pub accept_defects: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Show patient name and ID (masked by default).
@@ -126,9 +131,14 @@ pub struct DvhArgs {
     /// End caps of the slab model.
     #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
     pub end_cap: EndCapArg,
-    /// Also write the DVH plot as SVG to this file.
+    /// Also write the DVH plot as SVG to this file (not in an input folder, never over a
+    /// DICOM file).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Allow --plot FILE in an input folder (input and DICOM files are still never
+    /// overwritten).
+    #[arg(long, requires = "plot")]
+    pub output_in_input: bool,
     /// Supersample each structure until it has about this many samples (accuracy knob;
     /// higher is slower).
     #[arg(long, default_value_t = sbrt_verify::raster::SamplingOptions::default().min_samples)]
@@ -161,7 +171,11 @@ pub struct PhantomArgs {
 pub struct ExportDoseArgs {
     /// The RT Dose file.
     pub dose: PathBuf,
-    /// Output .npy file.
+    /// Output .npy file (not in the dose's folder, never over a DICOM file).
     #[arg(long)]
     pub out: PathBuf,
+    /// Allow --out in the dose's folder (the dose and DICOM files are still never
+    /// overwritten).
+    #[arg(long)]
+    pub output_in_input: bool,
 }

@@ -18,9 +18,9 @@ use sbrt_verify::dicom::{self, read};
 use sbrt_verify::dvh::{self as dvhmod, indices::default_metrics};
 use sbrt_verify::raster::{EndCap, SamplingOptions};
 use sbrt_verify::report::{
-    batch as batchreport, check as checkreport, dvh as dvhreport, html, inspect, output, term,
+    batch as batchreport, check as checkreport, dvh as dvhreport, html, inspect, term,
 };
-use sbrt_verify::{Error, ExitCode, Result};
+use sbrt_verify::{output, Error, ExitCode, Result};
 
 pub fn main() -> ProcessExit {
     let cli = match Cli::try_parse() {
@@ -58,7 +58,7 @@ fn exit(code: ExitCode) -> ProcessExit {
 fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (e.g. `| head`) is not an error of ours.
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(term::terminal_safe(text).as_bytes());
     let _ = out.flush();
 }
 
@@ -72,7 +72,7 @@ fn run_inspect(a: InspectArgs) -> Result<ExitCode> {
                 "{}: no DICOM RT objects found ({} files: {} not DICOM, {} other DICOM objects)",
                 a.paths
                     .iter()
-                    .map(|p| p.display().to_string())
+                    .map(|p| sbrt_verify::error::shown(p))
                     .collect::<Vec<_>>()
                     .join(", "),
                 found.files,
@@ -148,6 +148,7 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     }
     let opts = CheckOptions {
         mappings,
+        accept_defects: a.accept_defects.clone(),
         sampling: SamplingOptions {
             end_cap: end_cap(a.end_cap),
             ..Default::default()
@@ -178,7 +179,9 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     let report = checkreport::build(set, &protocol, &outcome, a.show_phi);
     if let Some(dir) = &a.report {
         let inputs = dicom::discover::list_files(&a.paths)?;
-        write_report_dir(dir, set, &outcome, &report, &inputs)?;
+        let staged = output::StagedDir::new(dir)?;
+        write_report_files(staged.path(), set, &outcome, &report, &inputs)?;
+        staged.commit()?;
     }
     let text = match a.format {
         Format::Table => checkreport::render_table(&report, color),
@@ -194,9 +197,9 @@ fn pretty_json<T: serde::Serialize>(value: &T) -> String {
     s
 }
 
-/// Writes `report.html`, `dvh.csv` and `result.json` of one plan set into `dir` (created
-/// if needed), each atomically, never over an input file.
-fn write_report_dir(
+/// Writes `report.html`, `dvh.csv` and `result.json` of one plan set into `dir` (a new
+/// folder, or the staging folder of a report), never over an input file.
+fn write_report_files(
     dir: &Path,
     set: &dicom::PlanSet,
     outcome: &CheckOutcome,
@@ -262,16 +265,21 @@ fn run_batch(
     let worst = batch::worst_verdict(outcomes.iter().map(|o| o.verdict));
     if let Some(dir) = &a.report {
         let inputs = dicom::discover::list_files(&a.paths)?;
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let staged = output::StagedDir::new(dir)?;
         let jsonl = batchreport::render_jsonl(&records);
-        output::write_atomic(&dir.join("batch.jsonl"), jsonl.as_bytes(), &inputs)?;
+        output::write_atomic(
+            &staged.path().join("batch.jsonl"),
+            jsonl.as_bytes(),
+            &inputs,
+        )?;
         let csv = batchreport::render_csv(&records);
-        output::write_atomic(&dir.join("batch.csv"), csv.as_bytes(), &inputs)?;
+        output::write_atomic(&staged.path().join("batch.csv"), csv.as_bytes(), &inputs)?;
         for ((set, outcome), r) in sets.iter().zip(&outcomes).zip(&records) {
             let report = checkreport::build(set, protocol, outcome, a.show_phi);
-            let sub = dir.join(batchreport::folder_name(r));
-            write_report_dir(&sub, set, outcome, &report, &inputs)?;
+            let sub = staged.path().join(batchreport::folder_name(r));
+            write_report_files(&sub, set, outcome, &report, &inputs)?;
         }
+        staged.commit()?;
     }
     let text = match a.format {
         Format::Json => batchreport::render_jsonl(&records),
@@ -293,7 +301,7 @@ fn run_batch(
 fn display_paths(paths: &[PathBuf]) -> String {
     paths
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| sbrt_verify::error::shown(p))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -398,6 +406,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         let colors: Vec<Option<[u8; 3]>> = rois.iter().map(|r| r.color).collect();
         let svg = dvhreport::render_plot(&report, &colors);
         let inputs: Vec<std::path::PathBuf> = dicom::discover::list_files(&a.paths)?;
+        output::check_out_file(plot, &a.paths, "--plot", a.output_in_input)?;
         output::write_atomic(plot, svg.as_bytes(), &inputs)?;
     }
     // An explicitly requested structure that could not be evaluated is an error.
@@ -464,11 +473,11 @@ fn run_phantom(a: PhantomArgs) -> Result<ExitCode> {
         Some("list") => print_stdout(&format!("{}\n", names.join("\n"))),
         Some(name) => {
             let dir = sbrt_verify::phantom::write_case(name, &a.out)?;
-            print_stdout(&format!("{}\n", dir.display()));
+            print_stdout(&format!("{}\n", sbrt_verify::error::shown(&dir)));
         }
         None => {
             for dir in sbrt_verify::phantom::write_all(&a.out)? {
-                print_stdout(&format!("{}\n", dir.display()));
+                print_stdout(&format!("{}\n", sbrt_verify::error::shown(&dir)));
             }
         }
     }
@@ -483,6 +492,12 @@ fn run_export_dose(a: ExportDoseArgs) -> Result<ExitCode> {
     if dicom::ObjectKind::of(&file.attrs()) != dicom::ObjectKind::Dose {
         return Err(Error::invalid(&a.dose, "not an RT Dose object"));
     }
+    output::check_out_file(
+        &a.out,
+        std::slice::from_ref(&a.dose),
+        "--out",
+        a.output_in_input,
+    )?;
     let dose = dicom::DoseGrid::from_file(&file)?;
     let bytes = sbrt_verify::report::npy::encode_f32(&dose.values);
     output::write_atomic(&a.out, &bytes, std::slice::from_ref(&a.dose))?;

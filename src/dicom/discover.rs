@@ -111,7 +111,7 @@ pub struct Selection {
 fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string())
+        .unwrap_or_else(|| crate::error::shown(p))
 }
 
 /// Lists the files under `paths` (folders recursively), sorted, without duplicates.
@@ -232,7 +232,7 @@ fn warn_shared_uids(
                 paths.len(),
                 paths
                     .iter()
-                    .map(|p| p.display().to_string())
+                    .map(|p| crate::error::shown(p))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -490,7 +490,9 @@ impl Discovery {
             [] => Err(Error::NothingFound {
                 message: match (&sel.plan_uid, &sel.dose_path) {
                     (Some(uid), _) => format!("no RT Dose found for plan {uid}"),
-                    (_, Some(p)) => format!("{}: not among the RT Doses found", p.display()),
+                    (_, Some(p)) => {
+                        format!("{}: not among the RT Doses found", crate::error::shown(p))
+                    }
                     _ => "no RT Dose found".to_string(),
                 },
             }),
@@ -498,7 +500,7 @@ impl Discovery {
                 "{} plan sets with a dose found; choose one with --dose FILE ({}) or --plan UID",
                 many.len(),
                 many.iter()
-                    .filter_map(|s| s.dose.as_ref().map(|d| d.path.display().to_string()))
+                    .filter_map(|s| s.dose.as_ref().map(|d| crate::error::shown(&d.path)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),

@@ -54,7 +54,7 @@ pub fn write_case(name: &str, out_dir: &Path) -> Result<PathBuf> {
         .map_err(|e| Error::invalid(&json_path, e.to_string()))?;
     json.push('\n');
 
-    use crate::report::output::write_atomic;
+    use crate::output::write_atomic;
     write_atomic(&rd, &rd_bytes, &[])?;
     write_atomic(&rs, &rs_bytes, &[])?;
     write_atomic(&rp, &rp_bytes, &[])?;

@@ -28,6 +28,8 @@ pub struct CheckReport {
     /// Plan facts that contradict the protocol (verdict FAIL).
     pub failures: Vec<String>,
     pub warnings: Vec<String>,
+    /// What the user accepted against the tool's default refusal (`--accept-defect`).
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,18 +75,18 @@ pub fn build(
         plan: PlanInfo {
             title: set.title(),
             patient: PatientReport { name, id },
-            plan_file: set.plan.as_ref().map(|p| p.path.display().to_string()),
+            plan_file: set.plan.as_ref().map(|p| crate::error::shown(&p.path)),
             plan_sop_instance_uid: set.plan.as_ref().map(|p| p.sop_instance_uid.clone()),
             label: set.plan.as_ref().and_then(|p| p.label.clone()),
             approval_status: set.plan.as_ref().and_then(|p| p.approval_status.clone()),
             fractions_planned: outcome.fractions_planned,
-            dose_file: set.dose.as_ref().map(|d| d.path.display().to_string()),
+            dose_file: set.dose.as_ref().map(|d| crate::error::shown(&d.path)),
             summation_type: set.dose.as_ref().map(|d| d.summation.as_str().to_string()),
             dose_scale_factor: outcome.dose_scale_factor,
             structure_set_file: set
                 .structures
                 .as_ref()
-                .map(|s| s.path.display().to_string()),
+                .map(|s| crate::error::shown(&s.path)),
             targets: outcome.targets.clone(),
         },
         results: outcome.results.clone(),
@@ -92,6 +94,7 @@ pub fn build(
         errors: outcome.errors.clone(),
         failures: outcome.failures.clone(),
         warnings: outcome.warnings.clone(),
+        overrides: outcome.overrides.clone(),
     }
 }
 
@@ -240,6 +243,9 @@ pub fn render_table(r: &CheckReport, color: bool) -> String {
     }
     for w in &r.warnings {
         let _ = writeln!(o, "{} {w}", paint("warning:", Tone::Warn, color));
+    }
+    for x in &r.overrides {
+        let _ = writeln!(o, "{} {x}", paint("override:", Tone::Warn, color));
     }
     let _ = writeln!(o, "{banner}");
     o

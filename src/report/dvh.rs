@@ -80,7 +80,7 @@ pub fn assemble(
     DvhReport {
         schema_version: SCHEMA_VERSION,
         dose: DoseInfo {
-            file: dose.path.display().to_string(),
+            file: crate::error::shown(&dose.path),
             summation_type: dose.summation.as_str().to_string(),
             max_gy,
         },

@@ -114,6 +114,7 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
     );
     // The reasons of a FAIL or ERROR, right under the banner.
     let mut reasons: Vec<String> = Vec::new();
+    reasons.extend(r.overrides.iter().map(|x| format!("OVERRIDE: {x}")));
     reasons.extend(r.errors.iter().map(|e| format!("ERROR: {e}")));
     reasons.extend(r.failures.iter().map(|f| format!("FAIL: {f}")));
     for c in r.results.iter().filter(|c| c.level == Level::Mandatory) {
@@ -363,6 +364,7 @@ mod tests {
             errors: vec![],
             failures: vec![],
             warnings: vec![format!("warn {HOSTILE}")],
+            overrides: vec![format!("override {HOSTILE}")],
         }
     }
 

@@ -125,7 +125,7 @@ pub struct RoiReport {
 }
 
 fn path_text(p: &std::path::Path) -> String {
-    p.display().to_string()
+    crate::error::shown(p)
 }
 
 /// Builds the report. `show_phi` decides whether patient identifiers appear.

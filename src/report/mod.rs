@@ -15,7 +15,6 @@ pub mod dvh;
 pub mod html;
 pub mod inspect;
 pub mod npy;
-pub mod output;
 pub mod plot;
 pub mod term;
 

@@ -43,6 +43,30 @@ pub fn paint(text: &str, tone: Tone, color: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// `text` made safe for a terminal: every control character but the line feed is shown
+/// escaped (`\r`, `\u{1b}`), except the colour sequences [`paint`] writes (`ESC [ digits
+/// and ; m`). A file or ROI name can then neither split a line nor move the cursor.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_colour = |rest: &str| {
+        rest.strip_prefix("\x1b[").is_some_and(|r| {
+            let end = r.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+            end.is_some_and(|e| r[e..].starts_with('m'))
+        })
+    };
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        if c.is_control() && c != '\n' && !(c == '\x1b' && is_colour(&text[i..])) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +86,17 @@ mod tests {
         assert_eq!(paint("PASS", Tone::Pass, false), "PASS");
         let p = paint("FAIL", Tone::Fail, true);
         assert!(p.starts_with("\x1b[1;31m") && p.ends_with("\x1b[0m") && p.contains("FAIL"));
+    }
+
+    #[test]
+    fn terminal_safe_escapes_controls_but_keeps_lines_and_colours() {
+        let coloured = paint("FAIL", Tone::Fail, true);
+        assert_eq!(
+            terminal_safe(&format!("a\n{coloured}\n")),
+            format!("a\n{coloured}\n")
+        );
+        assert_eq!(terminal_safe("RD\r.dcm\t"), "RD\\r.dcm\\t");
+        assert_eq!(terminal_safe("x\x1b]0;title\x07"), "x\\u{1b}]0;title\\u{7}");
+        assert_eq!(terminal_safe("\x1b[2J"), "\\u{1b}[2J");
     }
 }
