@@ -7,7 +7,9 @@ use ndarray::Array3;
 use serde::Serialize;
 
 use super::pixels::{decode_samples, SampleLayout};
-use super::read::{a, DicomFile};
+use dicom_dictionary_std::tags;
+
+use super::part10::DicomFile;
 use super::Patient;
 use crate::error::{Error, Result};
 use crate::geometry::GridGeometry;
@@ -157,9 +159,9 @@ impl DoseGrid {
     pub fn from_file(file: &DicomFile) -> Result<Self> {
         let at = file.attrs();
         let path = file.path.as_path();
-        let rows = at.uint_req(a::ROWS, 65535)? as usize;
-        let columns = at.uint_req(a::COLUMNS, 65535)? as usize;
-        let frames = at.uint_opt(a::NUMBER_OF_FRAMES, 1 << 20)?.unwrap_or(1) as usize;
+        let rows = at.uint_req(tags::ROWS, 65535)? as usize;
+        let columns = at.uint_req(tags::COLUMNS, 65535)? as usize;
+        let frames = at.uint_opt(tags::NUMBER_OF_FRAMES, 1 << 20)?.unwrap_or(1) as usize;
         if rows == 0 || columns == 0 || frames == 0 {
             return Err(Error::invalid(
                 path,
@@ -178,25 +180,25 @@ impl DoseGrid {
                     ),
                 )
             })?;
-        let samples_per_pixel = at.uint_opt(a::SAMPLES_PER_PIXEL, 65535)?.unwrap_or(1);
+        let samples_per_pixel = at.uint_opt(tags::SAMPLES_PER_PIXEL, 65535)?.unwrap_or(1);
         if samples_per_pixel != 1 {
             return Err(at.bad(
-                a::SAMPLES_PER_PIXEL,
+                tags::SAMPLES_PER_PIXEL,
                 format!("expected 1, found {samples_per_pixel}"),
             ));
         }
-        let bits_allocated = at.uint_req(a::BITS_ALLOCATED, 64)? as u16;
+        let bits_allocated = at.uint_req(tags::BITS_ALLOCATED, 64)? as u16;
         if bits_allocated != 16 && bits_allocated != 32 {
             return Err(at.bad(
-                a::BITS_ALLOCATED,
+                tags::BITS_ALLOCATED,
                 format!("expected 16 or 32, found {bits_allocated}"),
             ));
         }
-        let signed = at.uint_opt(a::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
-        let grid_scaling = at.f64_req(a::DOSE_GRID_SCALING)?;
+        let signed = at.uint_opt(tags::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
+        let grid_scaling = at.f64_req(tags::DOSE_GRID_SCALING)?;
         if grid_scaling <= 0.0 {
             return Err(at.bad(
-                a::DOSE_GRID_SCALING,
+                tags::DOSE_GRID_SCALING,
                 format!("must be positive, found {grid_scaling}"),
             ));
         }
@@ -204,14 +206,14 @@ impl DoseGrid {
         let mut warnings = Vec::new();
         let geometry = read_geometry(file, rows, columns, frames, &mut warnings)?;
 
-        let units = match at.str_opt(a::DOSE_UNITS)?.as_deref() {
+        let units = match at.str_opt(tags::DOSE_UNITS)?.as_deref() {
             Some("GY") => DoseUnits::Gy,
             Some("RELATIVE") => DoseUnits::Relative,
             Some(other) => DoseUnits::Other(other.to_string()),
-            None => return Err(at.missing(a::DOSE_UNITS)),
+            None => return Err(at.missing(tags::DOSE_UNITS)),
         };
-        let summation = DoseSummation::parse(&at.str_req(a::DOSE_SUMMATION_TYPE)?);
-        let dose_type = at.str_opt(a::DOSE_TYPE)?;
+        let summation = DoseSummation::parse(&at.str_req(tags::DOSE_SUMMATION_TYPE)?);
+        let dose_type = at.str_opt(tags::DOSE_TYPE)?;
 
         let layout = SampleLayout {
             rows,
@@ -227,7 +229,7 @@ impl DoseGrid {
             (bad || !v.is_finite(), neg || v < 0.0)
         });
         if not_finite {
-            return Err(at.bad(a::DOSE_GRID_SCALING, "scaled dose is not finite"));
+            return Err(at.bad(tags::DOSE_GRID_SCALING, "scaled dose is not finite"));
         }
         if negative {
             warnings.push("dose grid has negative values".to_string());
@@ -237,9 +239,9 @@ impl DoseGrid {
 
         Ok(DoseGrid {
             path: path.to_path_buf(),
-            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
-            frame_of_reference_uid: at.str_opt(a::FRAME_OF_REFERENCE_UID)?,
-            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            sop_instance_uid: at.str_req(tags::SOP_INSTANCE_UID)?,
+            frame_of_reference_uid: at.str_opt(tags::FRAME_OF_REFERENCE_UID)?,
+            study_instance_uid: at.str_opt(tags::STUDY_INSTANCE_UID)?,
             patient: Patient::read(&at)?,
             geometry,
             units,
@@ -247,8 +249,8 @@ impl DoseGrid {
             summation,
             grid_scaling,
             bits_allocated,
-            referenced_plan_uid: at.first_referenced_uid(a::REFERENCED_RT_PLAN_SEQUENCE)?,
-            comment: at.str_opt(a::DOSE_COMMENT)?,
+            referenced_plan_uid: at.first_referenced_uid(tags::REFERENCED_RT_PLAN_SEQUENCE)?,
+            comment: at.str_opt(tags::DOSE_COMMENT)?,
             values,
             warnings,
         })
@@ -264,8 +266,8 @@ fn read_geometry(
     warnings: &mut Vec<String>,
 ) -> Result<GridGeometry> {
     let at = file.attrs();
-    let ipp = at.numbers_req(a::IMAGE_POSITION_PATIENT, 3)?;
-    let iop = at.numbers_req(a::IMAGE_ORIENTATION_PATIENT, 6)?;
+    let ipp = at.numbers_req(tags::IMAGE_POSITION_PATIENT, 3)?;
+    let iop = at.numbers_req(tags::IMAGE_ORIENTATION_PATIENT, 6)?;
     let row_dir = [iop[0], iop[1], iop[2]];
     let col_dir = [iop[3], iop[4], iop[5]];
     let is_axis = |v: [f64; 3], axis: usize| {
@@ -274,7 +276,7 @@ fn read_geometry(
     };
     if !is_axis(row_dir, 0) || !is_axis(col_dir, 1) {
         return Err(at.bad(
-            a::IMAGE_ORIENTATION_PATIENT,
+            tags::IMAGE_ORIENTATION_PATIENT,
             format!(
                 "only axial dose grids are supported (rows along x, columns along y); found {}",
                 iop.iter()
@@ -289,16 +291,16 @@ fn read_geometry(
     // Normal = row x col: its z component is x_sign * y_sign for axial grids.
     let normal_z = x_sign * y_sign;
 
-    let spacing = at.numbers_req(a::PIXEL_SPACING, 2)?;
+    let spacing = at.numbers_req(tags::PIXEL_SPACING, 2)?;
     // PixelSpacing = row spacing (between rows, along y) \ column spacing (along x).
     let (row_spacing_mm, column_spacing_mm) = (spacing[0], spacing[1]);
     if row_spacing_mm <= 0.0 || column_spacing_mm <= 0.0 {
-        return Err(at.bad(a::PIXEL_SPACING, "spacing must be positive"));
+        return Err(at.bad(tags::PIXEL_SPACING, "spacing must be positive"));
     }
 
-    let frame_z_mm = match at.numbers_opt(a::GRID_FRAME_OFFSET_VECTOR)? {
+    let frame_z_mm = match at.numbers_opt(tags::GRID_FRAME_OFFSET_VECTOR)? {
         None if frames == 1 => vec![ipp[2]],
-        None => return Err(at.missing(a::GRID_FRAME_OFFSET_VECTOR)),
+        None => return Err(at.missing(tags::GRID_FRAME_OFFSET_VECTOR)),
         Some(offsets) => {
             if frames == 1 && offsets.len() > 1 {
                 warnings.push(format!(
@@ -307,7 +309,7 @@ fn read_geometry(
                 ));
             } else if offsets.len() != frames {
                 return Err(at.bad(
-                    a::GRID_FRAME_OFFSET_VECTOR,
+                    tags::GRID_FRAME_OFFSET_VECTOR,
                     format!("{} values for {frames} frames", offsets.len()),
                 ));
             }
@@ -331,7 +333,7 @@ fn read_geometry(
                 offsets[..frames].to_vec()
             } else {
                 return Err(at.bad(
-                    a::GRID_FRAME_OFFSET_VECTOR,
+                    tags::GRID_FRAME_OFFSET_VECTOR,
                     format!(
                         "first value {} is neither 0 (relative) nor ImagePositionPatient z {} (absolute)",
                         offsets[0], ipp[2]
@@ -344,7 +346,7 @@ fn read_geometry(
     let decreasing = frame_z_mm.windows(2).all(|w| w[1] < w[0]);
     if !(increasing || decreasing) {
         return Err(at.bad(
-            a::GRID_FRAME_OFFSET_VECTOR,
+            tags::GRID_FRAME_OFFSET_VECTOR,
             "frame positions are not strictly monotonic",
         ));
     }

@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::read::{a, Attrs, DicomFile};
+use dicom_dictionary_std::tags;
+
+use super::attrs::Attrs;
+use super::part10::DicomFile;
 use super::Patient;
 use crate::error::{Error, Result};
 
@@ -132,20 +135,20 @@ impl StructureSet {
         // Type 1 in the standard. A file cut between two top-level elements reads as a
         // shorter data set: these three make sure a cut structure set is refused.
         for seq in [
-            a::STRUCTURE_SET_ROI_SEQUENCE,
-            a::ROI_CONTOUR_SEQUENCE,
-            a::RT_ROI_OBSERVATIONS_SEQUENCE,
+            tags::STRUCTURE_SET_ROI_SEQUENCE,
+            tags::ROI_CONTOUR_SEQUENCE,
+            tags::RTROI_OBSERVATIONS_SEQUENCE,
         ] {
             if !at.has(seq) {
                 return Err(at.missing(seq));
             }
         }
         let mut rois: BTreeMap<i64, Roi> = BTreeMap::new();
-        for item in at.items(a::STRUCTURE_SET_ROI_SEQUENCE) {
+        for item in at.items(tags::STRUCTURE_SET_ROI_SEQUENCE) {
             let number = item
-                .int_opt(a::ROI_NUMBER)?
-                .ok_or_else(|| item.missing(a::ROI_NUMBER))?;
-            let name = item.str_opt(a::ROI_NAME)?.unwrap_or_default();
+                .int_opt(tags::ROI_NUMBER)?
+                .ok_or_else(|| item.missing(tags::ROI_NUMBER))?;
+            let name = item.str_opt(tags::ROI_NAME)?.unwrap_or_default();
             if rois.contains_key(&number) {
                 return Err(Error::invalid(
                     path,
@@ -159,7 +162,8 @@ impl StructureSet {
                     name,
                     interpreted_type: None,
                     color: None,
-                    frame_of_reference_uid: item.str_opt(a::REFERENCED_FRAME_OF_REFERENCE_UID)?,
+                    frame_of_reference_uid: item
+                        .str_opt(tags::REFERENCED_FRAME_OF_REFERENCE_UID)?,
                     contours: Vec::new(),
                     defects: Vec::new(),
                 },
@@ -168,10 +172,10 @@ impl StructureSet {
 
         let mut seen_contour_rois = BTreeSet::new();
         let mut contours: Vec<(i64, Attrs<'_>)> = Vec::new();
-        for item in at.items(a::ROI_CONTOUR_SEQUENCE) {
+        for item in at.items(tags::ROI_CONTOUR_SEQUENCE) {
             let number = item
-                .int_opt(a::REFERENCED_ROI_NUMBER)?
-                .ok_or_else(|| item.missing(a::REFERENCED_ROI_NUMBER))?;
+                .int_opt(tags::REFERENCED_ROI_NUMBER)?
+                .ok_or_else(|| item.missing(tags::REFERENCED_ROI_NUMBER))?;
             let Some(roi) = rois.get_mut(&number) else {
                 warnings.push(format!(
                     "ROIContourSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
@@ -186,7 +190,7 @@ impl StructureSet {
             }
             roi.color = read_color(&item);
             contours.extend(
-                item.items(a::CONTOUR_SEQUENCE)
+                item.items(tags::CONTOUR_SEQUENCE)
                     .into_iter()
                     .map(|c| (number, c)),
             );
@@ -202,12 +206,12 @@ impl StructureSet {
             roi.contours.extend(read.contour);
         }
 
-        for item in at.items(a::RT_ROI_OBSERVATIONS_SEQUENCE) {
-            let Some(number) = item.int_opt(a::REFERENCED_ROI_NUMBER)? else {
+        for item in at.items(tags::RTROI_OBSERVATIONS_SEQUENCE) {
+            let Some(number) = item.int_opt(tags::REFERENCED_ROI_NUMBER)? else {
                 continue;
             };
             match rois.get_mut(&number) {
-                Some(roi) => roi.interpreted_type = item.str_opt(a::RT_ROI_INTERPRETED_TYPE)?,
+                Some(roi) => roi.interpreted_type = item.str_opt(tags::RTROI_INTERPRETED_TYPE)?,
                 None => warnings.push(format!(
                     "RTROIObservationsSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
                 )),
@@ -216,8 +220,8 @@ impl StructureSet {
 
         // The frame of reference: ReferencedFrameOfReferenceSequence, else the ROIs'.
         let mut frames: BTreeSet<String> = BTreeSet::new();
-        for item in at.items(a::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
-            if let Some(uid) = item.str_opt(a::FRAME_OF_REFERENCE_UID)? {
+        for item in at.items(tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
+            if let Some(uid) = item.str_opt(tags::FRAME_OF_REFERENCE_UID)? {
                 frames.insert(uid);
             }
         }
@@ -246,10 +250,10 @@ impl StructureSet {
 
         Ok(StructureSet {
             path: path.to_path_buf(),
-            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
-            label: at.str_opt(a::STRUCTURE_SET_LABEL)?,
+            sop_instance_uid: at.str_req(tags::SOP_INSTANCE_UID)?,
+            label: at.str_opt(tags::STRUCTURE_SET_LABEL)?,
             frame_of_reference_uid,
-            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            study_instance_uid: at.str_opt(tags::STUDY_INSTANCE_UID)?,
             patient: Patient::read(&at)?,
             rois: rois.into_values().collect(),
             warnings,
@@ -263,7 +267,7 @@ impl StructureSet {
 }
 
 fn read_color(item: &Attrs<'_>) -> Option<[u8; 3]> {
-    let v = item.numbers_opt(a::ROI_DISPLAY_COLOR).ok()??;
+    let v = item.numbers_opt(tags::ROI_DISPLAY_COLOR).ok()??;
     (v.len() == 3 && v.iter().all(|c| (0.0..=255.0).contains(c)))
         .then(|| [v[0] as u8, v[1] as u8, v[2] as u8])
 }
@@ -272,7 +276,7 @@ fn read_color(item: &Attrs<'_>) -> Option<[u8; 3]> {
 /// also come with the contour).
 fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
     let mut read = ContourRead::default();
-    let kind = match c.str_opt(a::CONTOUR_GEOMETRIC_TYPE)?.as_deref() {
+    let kind = match c.str_opt(tags::CONTOUR_GEOMETRIC_TYPE)?.as_deref() {
         Some("CLOSED_PLANAR") => ContourType::ClosedPlanar,
         Some("OPEN_PLANAR") => ContourType::OpenPlanar,
         Some("OPEN_NONPLANAR") => ContourType::OpenNonplanar,
@@ -284,7 +288,7 @@ fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
             return Ok(read);
         }
     };
-    let data = match c.numbers_opt(a::CONTOUR_DATA) {
+    let data = match c.numbers_opt(tags::CONTOUR_DATA) {
         Ok(Some(d)) => d,
         Ok(None) => {
             read.defects
@@ -315,7 +319,7 @@ fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
         Ok(points) => points,
         Err((_, data)) => data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect(),
     };
-    if let Ok(Some(n)) = c.uint_opt(a::NUMBER_OF_CONTOUR_POINTS, u32::MAX.into()) {
+    if let Ok(Some(n)) = c.uint_opt(tags::NUMBER_OF_CONTOUR_POINTS, u32::MAX.into()) {
         if n as usize != points_mm.len() {
             read.defects.push(format!(
                 "NumberOfContourPoints (3006,0046) says {n}, ContourData has {} points",
