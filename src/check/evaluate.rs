@@ -430,6 +430,7 @@ mod tests {
                 })
                 .collect(),
             defects: vec![],
+            repairs: vec![],
         }
     }
 

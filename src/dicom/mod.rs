@@ -21,8 +21,8 @@ pub mod rtdose;
 pub mod rtplan;
 pub mod rtstruct;
 
-pub use discover::{discover, Discovery, PlanSet, Selection};
-pub use rtdose::{DoseGrid, DoseSummation, DoseUnits};
+pub use discover::{discover, discover_with, Discovery, LinkOptions, PlanSet, Selection};
+pub use rtdose::{DoseGrid, DoseSummation, DoseType, DoseUnits};
 pub use rtplan::{Beam, DoseReference, FractionGroup, Plan};
 pub use rtstruct::{Contour, ContourType, Plane, Roi, StructureSet};
 

@@ -94,6 +94,48 @@ impl DoseSummation {
     }
 }
 
+/// DoseType (3004,0004): what the values are. Only PHYSICAL and EFFECTIVE are doses;
+/// ERROR (a dose-difference map), a missing DoseType or another term is kept here and
+/// refused when the plan set is linked ([`super::discover`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DoseType {
+    /// Physical dose.
+    Physical,
+    /// Physical dose corrected for a biological effect.
+    Effective,
+    /// A dose-difference map: not a dose.
+    Error,
+    /// Another term.
+    Other(String),
+}
+
+impl DoseType {
+    fn parse(s: &str) -> Self {
+        match s {
+            "PHYSICAL" => DoseType::Physical,
+            "EFFECTIVE" => DoseType::Effective,
+            "ERROR" => DoseType::Error,
+            other => DoseType::Other(other.to_string()),
+        }
+    }
+
+    /// The DICOM term.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DoseType::Physical => "PHYSICAL",
+            DoseType::Effective => "EFFECTIVE",
+            DoseType::Error => "ERROR",
+            DoseType::Other(s) => s,
+        }
+    }
+
+    /// True for the types whose values are a dose (PHYSICAL, EFFECTIVE).
+    pub fn is_dose(&self) -> bool {
+        matches!(self, DoseType::Physical | DoseType::Effective)
+    }
+}
+
 /// An RT Dose object: a 3-D dose distribution on an axial grid.
 #[derive(Debug, Clone)]
 pub struct DoseGrid {
@@ -104,8 +146,8 @@ pub struct DoseGrid {
     pub patient: Patient,
     pub geometry: GridGeometry,
     pub units: DoseUnits,
-    /// DoseType (3004,0004): PHYSICAL, EFFECTIVE or ERROR.
-    pub dose_type: Option<String>,
+    /// DoseType (3004,0004); `None` when missing (refused when linked).
+    pub dose_type: Option<DoseType>,
     pub summation: DoseSummation,
     pub grid_scaling: f64,
     pub bits_allocated: u16,
@@ -194,6 +236,17 @@ impl DoseGrid {
                 format!("expected 16 or 32, found {bits_allocated}"),
             ));
         }
+        // The RT Dose module requires BitsStored = BitsAllocated: fewer bits stored would
+        // leave the high bits to be masked, which the samples are not.
+        let bits_stored = at.uint_opt(tags::BITS_STORED, 64)?;
+        if let Some(bits_stored) = bits_stored.filter(|&b| b != u64::from(bits_allocated)) {
+            return Err(at.bad(
+                tags::BITS_STORED,
+                format!(
+                    "{bits_stored}, not equal to BitsAllocated (0028,0100) {bits_allocated} as the RT Dose module requires"
+                ),
+            ));
+        }
         let signed = at.uint_opt(tags::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
         let grid_scaling = at.f64_req(tags::DOSE_GRID_SCALING)?;
         if grid_scaling <= 0.0 {
@@ -213,7 +266,7 @@ impl DoseGrid {
             None => return Err(at.missing(tags::DOSE_UNITS)),
         };
         let summation = DoseSummation::parse(&at.str_req(tags::DOSE_SUMMATION_TYPE)?);
-        let dose_type = at.str_opt(tags::DOSE_TYPE)?;
+        let dose_type = at.str_opt(tags::DOSE_TYPE)?.as_deref().map(DoseType::parse);
 
         let layout = SampleLayout {
             rows,
@@ -225,14 +278,22 @@ impl DoseGrid {
         let values = decode_samples(file, layout, grid_scaling)?;
         debug_assert_eq!(values.len(), voxels);
         // Both checks in one pass over the grid.
-        let (not_finite, negative) = values.iter().fold((false, false), |(bad, neg), &v| {
-            (bad || !v.is_finite(), neg || v < 0.0)
-        });
+        let (not_finite, min) = values
+            .iter()
+            .fold((false, f32::INFINITY), |(bad, min), &v| {
+                (bad || !v.is_finite(), min.min(v))
+            });
         if not_finite {
             return Err(at.bad(tags::DOSE_GRID_SCALING, "scaled dose is not finite"));
         }
-        if negative {
-            warnings.push("dose grid has negative values".to_string());
+        if min < 0.0 {
+            return Err(at.bad(
+                tags::PIXEL_DATA,
+                format!(
+                    "negative dose values (minimum {min} {}): a dose cannot be negative",
+                    units.as_str()
+                ),
+            ));
         }
         let values = Array3::from_shape_vec((frames, rows, columns), values)
             .expect("sample count was checked against the grid dimensions");

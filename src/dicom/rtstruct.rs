@@ -3,6 +3,13 @@
 //! DICOM PS3.3 C.8.8.5 (Structure Set), C.8.8.6 (ROI Contour), C.8.8.8 (RT ROI
 //! Observations). Only CLOSED_PLANAR contours make volumes; POINT and OPEN contours are kept
 //! and marked unused.
+//!
+//! A contour that cannot be drawn as the standard says never vanishes silently
+//! ([`Roi::review_contours`]): on a structure of closed planar contours, a closed contour
+//! of zero area (collapsed to a line or to one point) or an open contour is a defect of the
+//! ROI (its constraints are not evaluated); what provably cannot change a result is
+//! repaired and recorded (an exact duplicate of a polygon on its plane removed, POINT
+//! markers ignored).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +28,11 @@ pub const PLANE_TOLERANCE_MM: f64 = 0.01;
 
 /// Contour coordinates beyond this (100 m from the origin) are a defect, not anatomy.
 pub const MAX_COORDINATE_MM: f64 = 1e5;
+
+/// A closed planar contour enclosing less than this encloses nothing: its points lie on a
+/// line or on one point, mm². A square of 1 µm side; a drawn contour is millions of times
+/// larger.
+pub const ZERO_AREA_MM2: f64 = 1e-6;
 
 /// ContourGeometricType (3006,0042).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,6 +80,9 @@ pub struct Roi {
     pub contours: Vec<Contour>,
     /// Problems that make the ROI unusable for volume metrics (e.g. NaN coordinates).
     pub defects: Vec<String>,
+    /// What reading repaired because it cannot change a result (an exact duplicate
+    /// contour removed, POINT markers ignored).
+    pub repairs: Vec<String>,
 }
 
 impl Roi {
@@ -102,6 +117,64 @@ impl Roi {
             .filter(|c| c.kind == ContourType::ClosedPlanar)
             .count();
         (closed, self.contours.len() - closed)
+    }
+
+    /// The contour-level rules (see the module documentation): on a structure with closed
+    /// planar contours, zero-area closed contours and open contours become defects, POINT
+    /// markers are ignored and an exact duplicate of a closed contour on its plane (the
+    /// same points, perhaps from another start) is removed, each recorded in
+    /// [`Roi::repairs`].
+    pub fn review_contours(&mut self) {
+        let closed = |c: &Contour| c.kind == ContourType::ClosedPlanar;
+        if !self.contours.iter().any(closed) {
+            return;
+        }
+        let mut points = 0;
+        for c in &self.contours {
+            match &c.kind {
+                ContourType::ClosedPlanar => {
+                    if polygon_area_mm2(&c.points_mm) <= ZERO_AREA_MM2 {
+                        self.defects.push(format!(
+                            "a closed planar contour on z = {} mm has zero area (its {} points lie on a line or on one point)",
+                            c.z_mm(),
+                            c.points_mm.len()
+                        ));
+                    }
+                }
+                ContourType::Point => points += 1,
+                other => self.defects.push(format!(
+                    "a contour of type {} near z = {} mm among closed planar contours",
+                    other.as_str(),
+                    c.points_mm.first().map_or(f64::NAN, |p| p[2])
+                )),
+            }
+        }
+        match points {
+            0 => {}
+            1 => self.repairs.push("POINT marker ignored".to_string()),
+            n => self.repairs.push(format!("{n} POINT markers ignored")),
+        }
+        let mut duplicate = vec![false; self.contours.len()];
+        for plane in self.planes() {
+            for (k, &i) in plane.contours.iter().enumerate() {
+                for &j in &plane.contours[k + 1..] {
+                    if !duplicate[j]
+                        && !duplicate[i]
+                        && same_polygon(&self.contours[i].points_mm, &self.contours[j].points_mm)
+                    {
+                        duplicate[j] = true;
+                        self.repairs.push(format!(
+                            "exact duplicate contour removed on z = {} mm",
+                            self.contours[j].z_mm()
+                        ));
+                    }
+                }
+            }
+        }
+        if duplicate.contains(&true) {
+            let mut keep = duplicate.iter().map(|d| !d);
+            self.contours.retain(|_| keep.next().unwrap_or(true));
+        }
     }
 
     /// (z min, z max) of the closed planar contours.
@@ -166,6 +239,7 @@ impl StructureSet {
                         .str_opt(tags::REFERENCED_FRAME_OF_REFERENCE_UID)?,
                     contours: Vec::new(),
                     defects: Vec::new(),
+                    repairs: Vec::new(),
                 },
             );
         }
@@ -204,6 +278,9 @@ impl StructureSet {
             let roi = rois.get_mut(number).expect("contours are of known ROIs");
             roi.defects.extend(read.defects);
             roi.contours.extend(read.contour);
+        }
+        for roi in rois.values_mut() {
+            roi.review_contours();
         }
 
         for item in at.items(tags::RTROI_OBSERVATIONS_SEQUENCE) {
@@ -264,6 +341,59 @@ impl StructureSet {
     pub fn roi(&self, number: i64) -> Option<&Roi> {
         self.rois.iter().find(|r| r.number == number)
     }
+}
+
+impl ContourType {
+    /// The DICOM defined term.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContourType::ClosedPlanar => "CLOSED_PLANAR",
+            ContourType::OpenPlanar => "OPEN_PLANAR",
+            ContourType::OpenNonplanar => "OPEN_NONPLANAR",
+            ContourType::Point => "POINT",
+            ContourType::Other(s) => s,
+        }
+    }
+}
+
+/// The area enclosed by a planar polygon in x-y (shoelace formula, the points shifted to
+/// the first one so that large coordinates do not cancel), mm².
+fn polygon_area_mm2(points: &[[f64; 3]]) -> f64 {
+    let Some(first) = points.first() else {
+        return 0.0;
+    };
+    let twice: f64 = points
+        .iter()
+        .zip(points.iter().cycle().skip(1))
+        .map(|(p, q)| {
+            let (px, py) = (p[0] - first[0], p[1] - first[1]);
+            let (qx, qy) = (q[0] - first[0], q[1] - first[1]);
+            px * qy - qx * py
+        })
+        .sum();
+    (twice / 2.0).abs()
+}
+
+/// The points of a polygon without a last point that repeats the first.
+fn open_ring(points: &[[f64; 3]]) -> &[[f64; 3]] {
+    match points {
+        [first, .., last] if first == last => &points[..points.len() - 1],
+        _ => points,
+    }
+}
+
+/// True when `a` and `b` are the same polygon: the same points in the same order, perhaps
+/// from another start.
+fn same_polygon(a: &[[f64; 3]], b: &[[f64; 3]]) -> bool {
+    let (a, b) = (open_ring(a), open_ring(b));
+    if a.len() != b.len() || a.is_empty() {
+        return false;
+    }
+    (0..b.len()).filter(|&k| b[k] == a[0]).any(|k| {
+        a.iter()
+            .zip(b[k..].iter().chain(&b[..k]))
+            .all(|(p, q)| p == q)
+    })
 }
 
 fn read_color(item: &Attrs<'_>) -> Option<[u8; 3]> {
@@ -355,4 +485,96 @@ fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
 struct ContourRead {
     contour: Option<Contour>,
     defects: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contour(kind: ContourType, xy: &[(f64, f64)], z: f64) -> Contour {
+        Contour {
+            kind,
+            points_mm: xy.iter().map(|&(x, y)| [x, y, z]).collect(),
+        }
+    }
+
+    fn roi(contours: Vec<Contour>) -> Roi {
+        let mut roi = Roi {
+            number: 1,
+            name: "Cord".into(),
+            interpreted_type: None,
+            color: None,
+            frame_of_reference_uid: None,
+            contours,
+            defects: Vec::new(),
+            repairs: Vec::new(),
+        };
+        roi.review_contours();
+        roi
+    }
+
+    const SQUARE: [(f64, f64); 4] = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)];
+
+    #[test]
+    fn a_closed_contour_collapsed_to_a_line_or_a_point_is_a_defect() {
+        let line = [(0.0, 0.0), (5.0, 5.0), (10.0, 10.0)];
+        let point = [(3.0, 4.0), (3.0, 4.0), (3.0, 4.0)];
+        for bad in [&line[..], &point[..]] {
+            let r = roi(vec![
+                contour(ContourType::ClosedPlanar, &SQUARE, 0.0),
+                contour(ContourType::ClosedPlanar, bad, 3.0),
+            ]);
+            assert_eq!(r.defects.len(), 1, "{:?}", r.defects);
+            assert!(
+                r.defects[0].contains("z = 3 mm has zero area"),
+                "{:?}",
+                r.defects
+            );
+        }
+        // A thin but real contour (0.1 mm wide) is not.
+        let thin = [(0.0, 0.0), (10.0, 0.0), (10.0, 0.1), (0.0, 0.1)];
+        assert!(roi(vec![contour(ContourType::ClosedPlanar, &thin, 0.0)])
+            .defects
+            .is_empty());
+    }
+
+    #[test]
+    fn an_open_contour_among_closed_ones_is_a_defect_and_a_point_marker_a_repair() {
+        let r = roi(vec![
+            contour(ContourType::ClosedPlanar, &SQUARE, 0.0),
+            contour(ContourType::OpenPlanar, &[(0.0, 0.0), (4.0, 4.0)], 0.0),
+            contour(ContourType::Point, &[(5.0, 5.0)], 0.0),
+        ]);
+        assert_eq!(r.defects.len(), 1);
+        assert!(r.defects[0].starts_with("a contour of type OPEN_PLANAR near z = 0 mm"));
+        assert_eq!(r.repairs, ["POINT marker ignored"]);
+        // A structure of points only (a marker ROI) is left as it is.
+        let markers = roi(vec![contour(ContourType::Point, &[(5.0, 5.0)], 0.0)]);
+        assert!(markers.defects.is_empty() && markers.repairs.is_empty());
+    }
+
+    #[test]
+    fn an_exact_duplicate_on_a_plane_is_removed_and_recorded() {
+        let rotated = [SQUARE[2], SQUARE[3], SQUARE[0], SQUARE[1], SQUARE[2]];
+        let r = roi(vec![
+            contour(ContourType::ClosedPlanar, &SQUARE, 2.5),
+            contour(ContourType::ClosedPlanar, &rotated, 2.5),
+            contour(ContourType::ClosedPlanar, &SQUARE, 5.0),
+        ]);
+        assert_eq!(r.contours.len(), 2);
+        assert_eq!(r.repairs, ["exact duplicate contour removed on z = 2.5 mm"]);
+        assert!(r.defects.is_empty());
+        // Reversed order, or one point moved, is not an exact duplicate.
+        let reversed: Vec<_> = SQUARE.iter().rev().copied().collect();
+        let mut moved = SQUARE;
+        moved[1].0 = 10.5;
+        for other in [&reversed[..], &moved[..]] {
+            let r = roi(vec![
+                contour(ContourType::ClosedPlanar, &SQUARE, 0.0),
+                contour(ContourType::ClosedPlanar, other, 0.0),
+            ]);
+            assert_eq!(r.contours.len(), 2);
+            assert!(r.repairs.is_empty());
+        }
+    }
 }

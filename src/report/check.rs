@@ -28,6 +28,10 @@ pub struct CheckReport {
     /// Plan facts that contradict the protocol (verdict FAIL).
     pub failures: Vec<String>,
     pub warnings: Vec<String>,
+    /// Checks overridden by the user (e.g. `--accept-patient-mismatch`), one line each;
+    /// left out when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +96,7 @@ pub fn build(
         errors: outcome.errors.clone(),
         failures: outcome.failures.clone(),
         warnings: outcome.warnings.clone(),
+        overrides: set.overrides.clone(),
     }
 }
 

@@ -363,6 +363,7 @@ mod tests {
             errors: vec![],
             failures: vec![],
             warnings: vec![format!("warn {HOSTILE}")],
+            overrides: vec![],
         }
     }
 
