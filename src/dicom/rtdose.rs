@@ -277,16 +277,16 @@ impl DoseGrid {
         };
         let values = decode_samples(file, layout, grid_scaling)?;
         debug_assert_eq!(values.len(), voxels);
-        // Both checks in one pass over the grid.
-        let (not_finite, min) = values
-            .iter()
-            .fold((false, f32::INFINITY), |(bad, min), &v| {
-                (bad || !v.is_finite(), min.min(v))
-            });
+        // Both checks in one pass over the grid (independent per value, so it vectorizes);
+        // the minimum is looked for only when there is a negative value to report.
+        let (not_finite, negative) = values.iter().fold((false, false), |(bad, neg), &v| {
+            (bad || !v.is_finite(), neg || v < 0.0)
+        });
         if not_finite {
             return Err(at.bad(tags::DOSE_GRID_SCALING, "scaled dose is not finite"));
         }
-        if min < 0.0 {
+        if negative {
+            let min = values.iter().copied().fold(f32::INFINITY, f32::min);
             return Err(at.bad(
                 tags::PIXEL_DATA,
                 format!(
