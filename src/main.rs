@@ -17,8 +17,5 @@ fn main() -> std::process::ExitCode {
         sbrt_verify::alloc::run_with_glibc_huge_pages();
         sbrt_verify::alloc::tune_system_allocator();
     }
-    // Large inputs are mapped instead of copied; a file cut short meanwhile ends the run
-    // with exit code 3 (see `sbrt_verify::dicom::mapped`).
-    sbrt_verify::dicom::mapped::enable();
     cli::main()
 }

@@ -27,7 +27,7 @@ fn empty_file_is_refused_with_exit_3() {
     let (code, out, err) = inspect(&f);
     assert_eq!(code, 3);
     assert!(out.is_empty());
-    assert_one_line_naming(&err, &f, "no DICOM RT objects found");
+    assert_one_line_naming(&err, &f, "empty or not readable as DICOM");
 }
 
 #[test]

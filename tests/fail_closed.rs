@@ -126,7 +126,7 @@ fn a_referenced_uid_shared_by_two_files_is_an_error() {
 fn a_plan_set_without_plan_or_structure_set_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     for (file, why) in [
-        ("RP.dcm", "no RT Plan linked"),
+        ("RP.dcm", "dose references RT Plan"),
         ("RS.dcm", "no RT Structure Set"),
     ] {
         let dir = copy_case(tmp.path(), "trial_pass", file);

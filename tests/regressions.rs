@@ -117,6 +117,7 @@ fn a_contour_far_outside_the_grid_does_not_size_the_raster() {
         frame_of_reference_uid: None,
         contours: vec![square(5e4, -1.0), square(5e4, 1.0)],
         defects: vec![],
+        repairs: vec![],
     };
     let dose = sbrt_verify::fuzzing::small_dose_grid();
     let opts = sbrt_verify::raster::SamplingOptions::default();

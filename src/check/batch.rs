@@ -87,6 +87,7 @@ mod tests {
             structures: None,
             warnings: vec![],
             problems: vec!["frame of reference mismatch".into()],
+            overrides: vec![],
         };
         let protocol = crate::protocol::builtin("nct06863584").unwrap();
         let count = std::sync::atomic::AtomicUsize::new(0);

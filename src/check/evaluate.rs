@@ -327,6 +327,7 @@ mod tests {
                 })
                 .collect(),
             defects: vec![],
+            repairs: vec![],
         }
     }
 

@@ -130,7 +130,7 @@ impl CheckOutcome {
             errors: set.problems.clone(),
             failures: Vec::new(),
             warnings: set.all_warnings(),
-            overrides: Vec::new(),
+            overrides: set.overrides.clone(),
             dvhs: Vec::new(),
         }
     }

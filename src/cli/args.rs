@@ -106,6 +106,10 @@ pub struct CheckArgs {
     /// End caps of the slab model.
     #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
     pub end_cap: EndCapArg,
+    /// Pair objects whose patient ID or name differ (e.g. research exports anonymised one
+    /// object at a time); refused by default, recorded in the result when allowed.
+    #[arg(long)]
+    pub accept_patient_mismatch: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,6 +147,10 @@ pub struct DvhArgs {
     /// higher is slower).
     #[arg(long, default_value_t = sbrt_verify::raster::SamplingOptions::default().min_samples)]
     pub min_samples: usize,
+    /// Pair objects whose patient ID or name differ (e.g. research exports anonymised one
+    /// object at a time); refused by default, recorded in the result when allowed.
+    #[arg(long)]
+    pub accept_patient_mismatch: bool,
 }
 
 #[derive(Debug, clap::Args)]

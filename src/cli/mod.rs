@@ -142,7 +142,10 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
             output::check_out_dir(dir, &a.paths)?;
         }
     }
-    let found = dicom::discover(&a.paths)?;
+    let link = dicom::LinkOptions {
+        accept_patient_mismatch: a.accept_patient_mismatch,
+    };
+    let found = dicom::discover_with(&a.paths, link)?;
     for e in &found.file_errors {
         eprintln!("sbrt-verify: error: {e}");
     }
@@ -321,7 +324,10 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             metrics.push(spec);
         }
     }
-    let found = dicom::discover(&a.paths)?;
+    let link = dicom::LinkOptions {
+        accept_patient_mismatch: a.accept_patient_mismatch,
+    };
+    let found = dicom::discover_with(&a.paths, link)?;
     for e in &found.file_errors {
         eprintln!("sbrt-verify: warning: {e}");
     }

@@ -10,9 +10,9 @@
 //!    text as stored. dicom-rs would make one `String` per number through the
 //!    character-set codec, which was most of the time spent reading a structure set or a
 //!    plan. sbrt-verify reads DS attributes only as numbers
-//!    ([`super::read::Attrs::numbers_opt`]), straight from that text ([`ds_numbers`]) when
-//!    they are read: most of a plan's are never read, and a structure set's contours are
-//!    read in parallel. A DS that is not ASCII is read by dicom-rs as before. Integer
+//!    ([`super::attrs::Attrs::numbers_opt`]), split and parsed from that text when they
+//!    are read: most of a plan's are never read, and a structure set's contours are read
+//!    in parallel. A DS that is not ASCII is read by dicom-rs as before. Integer
 //!    strings, dates and times (IS, DA, TM, DT) made only of digits, signs, points,
 //!    exponents, colons and spaces are split into strings directly: every DICOM character
 //!    set decodes those bytes to themselves.
@@ -23,6 +23,7 @@ use std::ops::Range;
 use dicom_core::header::{DataElementHeader, Length, SequenceItemHeader};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{Tag, VR};
+use dicom_dictionary_std::tags::PIXEL_DATA;
 use dicom_dictionary_std::StandardDataDictionary;
 use dicom_encoding::text::SpecificCharacterSet;
 use dicom_encoding::TransferSyntax;
@@ -34,10 +35,11 @@ use dicom_parser::stateful::decode::{
 };
 use dicom_parser::DataSetReader;
 
-use super::read::{one_line, tag_text, MAX_NESTING};
+use super::attrs::{one_line, tag_text};
 
-/// PixelData (7FE0,0010).
-const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+/// Deepest nesting of sequences accepted (RT objects nest about 5 deep). Deeper nesting is
+/// refused before parsing: the parser recurses once per level.
+pub const MAX_NESTING: usize = 32;
 
 /// Checks the declared lengths and the nesting of a data set, then reads it. With
 /// `leave_pixel_data`, the value of a top-level native PixelData is not copied into the
@@ -48,7 +50,7 @@ pub(super) fn parse(
     ts: &TransferSyntax,
     leave_pixel_data: bool,
 ) -> Result<(InMemDicomObject, Option<Range<usize>>), String> {
-    let pixel_data = check_lengths(data, ts)?.filter(|_| leave_pixel_data);
+    let pixel_data = check_lengths(data, ts, None)?.filter(|_| leave_pixel_data);
     let obj = InMemDicomObject::read_dataset_with_dict(
         FastValues {
             inner: decoder(data, ts)?,
@@ -87,7 +89,15 @@ fn decoder<'a>(
 /// another), and bytes after the last whole element (a file cut inside an element's
 /// header, or with bytes added inside a value). Returns where the value of a top-level
 /// native PixelData lies in `data`.
-fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>>, String> {
+///
+/// With `stop`, the walk ends at the first top-level element whose tag is `stop` or
+/// later, and the data may end anywhere after it (a file's first bytes, see
+/// [`super::peek`]).
+pub(super) fn check_lengths(
+    data: &[u8],
+    ts: &TransferSyntax,
+    stop: Option<Tag>,
+) -> Result<Option<Range<usize>>, String> {
     let size = data.len() as u64;
     let fits = |len: Length, what: &dyn Fn() -> String| match len.get() {
         Some(n) if u64::from(n) > size => Err(format!(
@@ -130,6 +140,15 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
                 pixel_data = skipped.take();
             }
         }
+        let top_tag = match &token {
+            DataToken::ElementHeader(h) => Some(h.tag),
+            DataToken::SequenceStart { tag, .. } => Some(*tag),
+            DataToken::PixelSequenceStart => Some(PIXEL_DATA),
+            _ => None,
+        };
+        if depth == 0 && top_tag.zip(stop).is_some_and(|(tag, stop)| tag >= stop) {
+            return Ok(None);
+        }
         match token {
             DataToken::ElementHeader(h) => {
                 fits(h.len, &|| format!("element {}", tag_text(h.tag)))?;
@@ -164,6 +183,9 @@ fn check_lengths(data: &[u8], ts: &TransferSyntax) -> Result<Option<Range<usize>
         if depth > 2 * MAX_NESTING {
             return Err(format!("sequences nested more than {MAX_NESTING} deep"));
         }
+    }
+    if stop.is_some() {
+        return Err("the data ends before the element to stop at".to_string());
     }
     // The parser takes the end of the data inside a sequence for the end of the data set,
     // which would silently drop the rest of the sequence (e.g. the last contours).
@@ -420,136 +442,6 @@ impl<D: StatefulDecode> StatefulDecode for FastValues<'_, D> {
     }
 }
 
-/// The numbers of a DS value when every backslash-separated part is a plain decimal number
-/// (digits, sign, point, exponent; spaces around it); `None` otherwise.
-///
-/// One pass over the bytes: each part is read where it starts ([`plain_decimal_at`]) and
-/// must be followed by spaces and a backslash or the end. A part that is not read so (a
-/// long mantissa, other white space) is trimmed and read by `str::parse`, as it would be
-/// on its own.
-pub(super) fn ds_numbers(bytes: &[u8]) -> Option<Vec<f64>> {
-    let mut out = Vec::with_capacity(bytes.iter().filter(|b| **b == b'\\').count() + 1);
-    let spaces_from = |mut at: usize| {
-        while bytes.get(at) == Some(&b' ') {
-            at += 1;
-        }
-        at
-    };
-    let mut at = 0;
-    loop {
-        let fast = plain_decimal_at(bytes, spaces_from(at)).and_then(|(v, end)| {
-            let end = spaces_from(end);
-            matches!(bytes.get(end), None | Some(b'\\')).then_some((v, end))
-        });
-        let (value, end) = match fast {
-            Some(read) => read,
-            None => {
-                let end = bytes[at..]
-                    .iter()
-                    .position(|b| *b == b'\\')
-                    .map_or(bytes.len(), |i| at + i);
-                (other_decimal(&bytes[at..end])?, end)
-            }
-        };
-        out.push(value);
-        if end == bytes.len() {
-            return Some(out);
-        }
-        at = end + 1;
-    }
-}
-
-/// A part of a DS value that is not a plain decimal: trimmed, made only of digits, signs,
-/// points and exponents, and read by `str::parse`.
-fn other_decimal(part: &[u8]) -> Option<f64> {
-    let part = part.trim_ascii();
-    if part.is_empty()
-        || !part
-            .iter()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
-    {
-        return None;
-    }
-    // Only ASCII bytes are left, so this is valid UTF-8.
-    std::str::from_utf8(part).ok()?.parse::<f64>().ok()
-}
-
-/// Powers of ten that are exact in f64.
-const EXACT_POWERS_OF_TEN: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// The whole of `s` as a plain decimal number ([`plain_decimal_at`]).
-#[cfg(test)]
-fn plain_decimal(s: &[u8]) -> Option<f64> {
-    plain_decimal_at(s, 0).and_then(|(v, end)| (end == s.len()).then_some(v))
-}
-
-/// `[+-]digits[.digits][(e|E)[+-]digits]` from `s[at]` on, whose digits make an integer of
-/// at most 2^53 and whose power of ten (exponent less decimals) is within +-22 (what
-/// contour coordinates and plan values look like): that integer times or divided by an
-/// exact power of ten, one correctly rounded operation, so the same f64 as `str::parse`.
-/// Returns the number and where it ends (the first byte that cannot continue it). `None`
-/// for anything else (long mantissas, large powers), which `str::parse` then reads.
-fn plain_decimal_at(s: &[u8], mut at: usize) -> Option<(f64, usize)> {
-    let negative = s.get(at) == Some(&b'-');
-    if matches!(s.get(at), Some(b'-' | b'+')) {
-        at += 1;
-    }
-    // Digits before and after the point, in plain loops (no per-digit overflow check:
-    // more than 19 digits, which could overflow, go to `str::parse`).
-    let mut mantissa: u64 = 0;
-    let mut digits = digits_at(s, &mut at, &mut mantissa);
-    let mut decimals = 0;
-    if s.get(at) == Some(&b'.') {
-        at += 1;
-        decimals = digits_at(s, &mut at, &mut mantissa);
-        digits += decimals;
-    }
-    if digits == 0 || digits > 19 || mantissa > 1 << 53 {
-        return None;
-    }
-    let mut exponent = 0;
-    if matches!(s.get(at), Some(b'e' | b'E')) {
-        at += 1;
-        let negative = s.get(at) == Some(&b'-');
-        if matches!(s.get(at), Some(b'-' | b'+')) {
-            at += 1;
-        }
-        let mut e = 0u64;
-        // At most 4 exponent digits.
-        if !(1..=4).contains(&digits_at(s, &mut at, &mut e)) {
-            return None;
-        }
-        exponent = if negative { -(e as i64) } else { e as i64 };
-    }
-    let power = exponent - decimals as i64;
-    let exact = |p: i64| EXACT_POWERS_OF_TEN.get(usize::try_from(p).ok()?).copied();
-    let v = if power >= 0 {
-        mantissa as f64 * exact(power)?
-    } else {
-        mantissa as f64 / exact(-power)?
-    };
-    Some((if negative { -v } else { v }, at))
-}
-
-/// The decimal digits from `s[*at]` on, accumulated into `value` (wrapping); moves `at`
-/// past them and returns how many there were.
-#[inline(always)]
-fn digits_at(s: &[u8], at: &mut usize, value: &mut u64) -> usize {
-    let start = *at;
-    while let Some(&b) = s.get(*at) {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        *value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-        *at += 1;
-    }
-    *at - start
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,164 +490,5 @@ mod tests {
         assert_eq!(binary_value_bytes(VR::AT), Some(4));
         assert_eq!(binary_value_bytes(VR::DS), None);
         assert_eq!(binary_value_bytes(VR::OB), None);
-    }
-
-    #[test]
-    fn plain_decimals_parse_to_the_same_f64_as_the_standard_library() {
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 11
-        };
-        let mut fast = 0;
-        for _ in 0..200_000 {
-            let int = next() % 1_000_000;
-            let frac = next() % 10_000_000_000;
-            let decimals = (next() % 12) as usize;
-            let frac = format!("{frac:010}");
-            let sign = ["", "-", "+"][(next() % 3) as usize];
-            let exp = (next() % 61) as i64 - 30;
-            let e = match next() % 4 {
-                0 => format!("e{exp}"),
-                1 => format!("E{exp}"),
-                2 => format!("e+{}", exp.abs()),
-                _ => format!("e-0{}", exp.abs()),
-            };
-            let text = match next() % 6 {
-                0 => format!("{sign}{int}"),
-                1 => format!("{sign}{int}.{}", &frac[..decimals.min(10)]),
-                2 => format!("{sign}.{}", &frac[..decimals.clamp(1, 10)]),
-                3 => format!("{sign}{int}.{}{e}", &frac[..decimals.min(10)]),
-                4 => format!("{sign}{}.{}{e}", int % 10, &frac[..decimals.clamp(1, 10)]),
-                _ => format!("{sign}{int}{}.{frac}{frac}", next()),
-            };
-            let expected: f64 = text.parse().unwrap();
-            if let Some(v) = plain_decimal(text.as_bytes()) {
-                fast += 1;
-                assert_eq!(v.to_bits(), expected.to_bits(), "{text}");
-            }
-            assert_eq!(
-                ds_numbers(text.as_bytes()).map(|v| v[0].to_bits()),
-                Some(expected.to_bits()),
-                "{text}"
-            );
-        }
-        assert!(fast > 100_000, "{fast}");
-        for bad in [
-            &b""[..],
-            b"-",
-            b".",
-            b"1.2.3",
-            b"1e",
-            b"1e+",
-            b"e5",
-            b"1.5e-",
-            b"1e5.0",
-            b"1e12345",
-            b"1e--2",
-            b"--1",
-            b"1-2",
-            b" 1",
-        ] {
-            assert_eq!(
-                plain_decimal(bad),
-                None,
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-        assert_eq!(
-            plain_decimal(b"-0").map(f64::to_bits),
-            Some((-0.0f64).to_bits())
-        );
-    }
-
-    #[test]
-    fn ds_numbers_reads_every_part_as_str_parse_reads_it_trimmed() {
-        // The reference: split at backslashes, trim, and every part must be made of digits,
-        // signs, points and exponents that `str::parse` reads.
-        let reference = |text: &str| -> Option<Vec<u64>> {
-            text.split('\\')
-                .map(|part| {
-                    let part = part.trim_ascii();
-                    let allowed = !part.is_empty()
-                        && part
-                            .bytes()
-                            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-                    allowed
-                        .then(|| part.parse::<f64>().ok().map(f64::to_bits))
-                        .flatten()
-                })
-                .collect()
-        };
-        let parts = [
-            "17.72",
-            "-336.73",
-            "+0.5",
-            "1e3",
-            "-2.5E-2",
-            " 4.25 ",
-            "  7",
-            "12345678901234567890.5",
-            "\t3.5",
-            "1e400",
-            "",
-            " ",
-            "1.2.3",
-            "abc",
-            "-",
-            ".5",
-            "5.",
-            "0000000000000000000001",
-        ];
-        let mut seed = 99u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        };
-        let (mut read, mut refused) = (0, 0);
-        for _ in 0..5_000 {
-            let n = 1 + next() % 6;
-            let text = (0..n)
-                .map(|_| parts[next() % parts.len()])
-                .collect::<Vec<_>>()
-                .join("\\");
-            let got =
-                ds_numbers(text.as_bytes()).map(|v| v.into_iter().map(f64::to_bits).collect());
-            assert_eq!(got, reference(&text), "{text:?}");
-            if got.is_some() {
-                read += 1;
-            } else {
-                refused += 1;
-            }
-        }
-        assert!(
-            read > 500 && refused > 500,
-            "{read} read, {refused} refused"
-        );
-    }
-
-    #[test]
-    fn ds_numbers_reads_plain_decimals_and_refuses_the_rest() {
-        assert_eq!(
-            ds_numbers(b"1.5\\-2\\+3e2\\ 4.25 \\1E-1 "),
-            Some(vec![1.5, -2.0, 300.0, 4.25, 0.1])
-        );
-        for bad in [
-            &b"1.5\\\\2"[..],
-            b"1.5\\abc",
-            b"nan",
-            b"inf\\1",
-            b"1.5\0",
-            b"1,5",
-            b"",
-            b"1.2.3",
-        ] {
-            assert_eq!(ds_numbers(bad), None, "{:?}", String::from_utf8_lossy(bad));
-        }
     }
 }

@@ -6,11 +6,19 @@
 //! be read are reported one line each.
 //!
 //! Linking: each RT Dose makes a plan set with the plan it references
-//! (ReferencedRTPlanSequence) and that plan's structure set (ReferencedStructureSetSequence).
-//! A dose without a usable plan reference is linked to the only plan / structure set in its
-//! frame of reference, with a warning. Plans and structure sets not reached from a dose
-//! make plan sets of their own. Objects of one plan set must share the frame of reference
-//! and the patient: a mismatch is a problem of that plan set (it cannot be evaluated).
+//! (ReferencedRTPlanSequence) and that plan's structure set (ReferencedStructureSetSequence),
+//! by SOP Instance UID only: a referenced object that is not among the inputs is a problem
+//! of that plan set (its own data is not there), never replaced by another object of the
+//! same frame of reference. Plans and structure sets not reached from a dose make plan sets
+//! of their own. Objects of one plan set must share the frame of reference and the patient
+//! (ID and name): a mismatch is a problem of that plan set (it cannot be evaluated), unless
+//! a patient mismatch is accepted ([`LinkOptions`]), which the set records in
+//! [`PlanSet::overrides`]. A dose whose DoseType is not PHYSICAL or EFFECTIVE is a problem of
+//! its plan set.
+//!
+//! Files are never skipped silently: a file that cannot be opened (a dangling symbolic link,
+//! no permission) and a file named like DICOM (`.dcm`) that is empty or not readable as
+//! DICOM are errors ([`Discovery::file_errors`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -46,6 +54,16 @@ pub struct PlanSet {
     pub warnings: Vec<String>,
     /// Inconsistencies that make the set impossible to evaluate (e.g. frame of reference).
     pub problems: Vec<String>,
+    /// Checks the user chose to override (e.g. a patient mismatch accepted), one line each.
+    pub overrides: Vec<String>,
+}
+
+/// How objects are linked into plan sets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LinkOptions {
+    /// Pair objects whose patient ID or name differ (research exports anonymised one
+    /// object at a time); each such pairing is recorded in [`PlanSet::overrides`].
+    pub accept_patient_mismatch: bool,
 }
 
 impl PlanSet {
@@ -136,7 +154,11 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<()> {
         let ft = entry.file_type().map_err(|e| Error::io(&path, e))?;
         if ft.is_dir() {
             walk(&path, out)?;
-        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
+        } else if ft.is_file()
+            || (ft.is_symlink() && (path.is_file() || std::fs::metadata(&path).is_err()))
+        {
+            // A symbolic link to a file, or one that leads nowhere (reported unreadable
+            // when it is opened); links to folders and special files are not followed.
             out.insert(path);
         }
     }
@@ -147,8 +169,18 @@ fn read_one(path: &Path) -> Result<Option<RtObject>> {
     match read::open_unless_other(path)? {
         Some(read::Opened::Dicom(file)) => RtObject::from_file(&file).map(Some),
         Some(read::Opened::Other(kind)) => Ok(Some(RtObject::Other(kind))),
+        None if named_like_dicom(path) => Err(Error::invalid(
+            path,
+            "named like a DICOM file but empty or not readable as DICOM (truncated?)",
+        )),
         None => Ok(None),
     }
+}
+
+/// True for a file name ending in `.dcm` (any case).
+fn named_like_dicom(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dcm"))
 }
 
 /// Reads `files`, the largest first, each thread taking the next file when it is done
@@ -166,6 +198,11 @@ fn read_all(files: &[PathBuf]) -> Vec<Result<Option<RtObject>>> {
 /// Fails only when a path itself cannot be listed; unreadable files are collected in
 /// [`Discovery::file_errors`].
 pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
+    discover_with(paths, LinkOptions::default())
+}
+
+/// [`discover`], linking with `options`.
+pub fn discover_with(paths: &[PathBuf], options: LinkOptions) -> Result<Discovery> {
     let files = list_files(paths)?;
     let results = read_all(&files);
 
@@ -187,7 +224,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
         }
     }
     warn_shared_uids(&doses, &plans, &structs, &mut d.warnings);
-    d.plan_sets = link(doses, plans, structs);
+    d.plan_sets = link(doses, plans, structs, options);
     Ok(d)
 }
 
@@ -240,14 +277,11 @@ fn warn_shared_uids(
     }
 }
 
-fn same_frame<'a>(a: Option<&'a String>, b: Option<&'a String>) -> bool {
-    matches!((a, b), (Some(x), Some(y)) if x == y)
-}
-
 fn link(
     doses: Vec<DoseGrid>,
     plans: Vec<Arc<Plan>>,
     structs: Vec<Arc<StructureSet>>,
+    options: LinkOptions,
 ) -> Vec<PlanSet> {
     let plan_by_uid = by_uid(&plans, |p| &p.sop_instance_uid);
     let struct_by_uid = by_uid(&structs, |s| &s.sop_instance_uid);
@@ -255,101 +289,43 @@ fn link(
     let mut used_structs = BTreeSet::new();
     let mut sets = Vec::new();
 
-    let structures_of = |plan: &Plan, warnings: &mut Vec<String>, problems: &mut Vec<String>| {
-        match plan.referenced_structure_set_uid.as_deref() {
-            Some(uid) => match struct_by_uid.get(uid).map(Vec::as_slice) {
-                Some([s]) => Some(Arc::clone(s)),
-                Some(_) => {
-                    problems.push(format!(
-                        "plan references structure set {uid}, and several different files have that UID"
-                    ));
-                    None
-                }
-                None => {
-                    warnings.push(format!(
-                        "plan references structure set {uid}, which was not found"
-                    ));
-                    None
-                }
-            },
+    let structures_of =
+        |plan: &Plan, warnings: &mut Vec<String>, problems: &mut Vec<String>| match plan
+            .referenced_structure_set_uid
+            .as_deref()
+        {
+            Some(uid) => referenced(&struct_by_uid, uid, "plan", "structure set", problems),
             None => {
                 warnings.push("plan references no structure set".to_string());
                 None
             }
-        }
-    };
+        };
 
     for dose in doses {
         let mut warnings = Vec::new();
         let mut problems = Vec::new();
-        let dose_frame = dose.frame_of_reference_uid.clone();
-        let mut plan = match dose.referenced_plan_uid.as_deref() {
-            Some(uid) => match plan_by_uid.get(uid).map(Vec::as_slice) {
-                Some([p]) => Some(Arc::clone(p)),
-                Some(_) => {
-                    problems.push(format!(
-                        "dose references plan {uid}, and several different files have that UID"
-                    ));
-                    None
-                }
-                None => {
-                    warnings.push(format!("dose references plan {uid}, which was not found"));
-                    None
-                }
-            },
+        let plan = match dose.referenced_plan_uid.as_deref() {
+            Some(uid) => referenced(&plan_by_uid, uid, "dose", "RT Plan", &mut problems),
             None => {
                 warnings.push("dose references no RT Plan".to_string());
                 None
             }
         };
-        if plan.is_none() && problems.is_empty() {
-            let candidates: Vec<_> = plans
-                .iter()
-                .filter(|p| same_frame(p.frame_of_reference_uid.as_ref(), dose_frame.as_ref()))
-                .collect();
-            if let [only] = candidates.as_slice() {
-                warnings.push(
-                    "plan linked by frame of reference only (the only plan in it)".to_string(),
-                );
-                plan = Some(Arc::clone(only));
-            }
-        }
-        let mut structures = plan
+        let structures = plan
             .as_ref()
             .and_then(|p| structures_of(p, &mut warnings, &mut problems));
-        if structures.is_none() && problems.is_empty() {
-            let candidates: Vec<_> = structs
-                .iter()
-                .filter(|s| same_frame(s.frame_of_reference_uid.as_ref(), dose_frame.as_ref()))
-                .collect();
-            match candidates.as_slice() {
-                [only] => {
-                    warnings.push(
-                        "structure set linked by frame of reference only (the only one in it)"
-                            .to_string(),
-                    );
-                    structures = Some(Arc::clone(only));
-                }
-                [] => {}
-                many => warnings.push(format!(
-                    "{} structure sets share the dose's frame of reference and none is referenced; give the files explicitly",
-                    many.len()
-                )),
-            }
-        }
         if let Some(p) = &plan {
             used_plans.insert(p.sop_instance_uid.clone());
         }
         if let Some(s) = &structures {
             used_structs.insert(s.sop_instance_uid.clone());
         }
-        sets.push(finish(
-            Some(Arc::new(dose)),
+        let found = Found {
+            dose: Some(Arc::new(dose)),
             plan,
             structures,
-            warnings,
-            problems,
-        ));
+        };
+        sets.push(finish(found, warnings, problems, options));
     }
     for plan in &plans {
         if used_plans.contains(&plan.sop_instance_uid) {
@@ -361,44 +337,81 @@ fn link(
         if let Some(s) = &structures {
             used_structs.insert(s.sop_instance_uid.clone());
         }
-        sets.push(finish(
-            None,
-            Some(Arc::clone(plan)),
+        let found = Found {
+            dose: None,
+            plan: Some(Arc::clone(plan)),
             structures,
-            warnings,
-            problems,
-        ));
+        };
+        sets.push(finish(found, warnings, problems, options));
     }
     for s in &structs {
         if used_structs.contains(&s.sop_instance_uid) {
             continue;
         }
         let warnings = vec!["structure set without plan or dose".to_string()];
-        sets.push(finish(
-            None,
-            None,
-            Some(Arc::clone(s)),
-            warnings,
-            Vec::new(),
-        ));
+        let found = Found {
+            dose: None,
+            plan: None,
+            structures: Some(Arc::clone(s)),
+        };
+        sets.push(finish(found, warnings, Vec::new(), options));
     }
     sets
 }
 
-/// Checks frame of reference and patient agreement of one set.
-fn finish(
+/// The object `uid` that a `from` references, when exactly one file has that UID; else
+/// `None` and the problem: the object is not among the inputs, or several files share
+/// its UID.
+fn referenced<T>(
+    by_uid: &BTreeMap<&str, Vec<&Arc<T>>>,
+    uid: &str,
+    from: &str,
+    what: &str,
+    problems: &mut Vec<String>,
+) -> Option<Arc<T>> {
+    match by_uid.get(uid).map(Vec::as_slice) {
+        Some([one]) => Some(Arc::clone(one)),
+        Some(_) => {
+            problems.push(format!(
+                "{from} references {what} {uid}, and several different files have that UID"
+            ));
+            None
+        }
+        None => {
+            problems.push(format!(
+                "{from} references {what} {uid}, which is not among the inputs (no object has that SOP Instance UID)"
+            ));
+            None
+        }
+    }
+}
+
+/// The objects linked into one plan set.
+struct Found {
     dose: Option<Arc<DoseGrid>>,
     plan: Option<Arc<Plan>>,
     structures: Option<Arc<StructureSet>>,
+}
+
+/// Checks frame of reference, patient agreement and the dose type of one set.
+fn finish(
+    found: Found,
     mut warnings: Vec<String>,
     mut problems: Vec<String>,
+    options: LinkOptions,
 ) -> PlanSet {
-    let frames: Vec<(&str, &Path, Option<&String>)> = [
+    let Found {
+        dose,
+        plan,
+        structures,
+    } = found;
+    let objects: Vec<(&str, &Path, Option<&String>, &super::Patient)> = [
         dose.as_ref().map(|d| {
             (
                 "RT Dose",
                 d.path.as_path(),
                 d.frame_of_reference_uid.as_ref(),
+                &d.patient,
             )
         }),
         structures.as_ref().map(|s| {
@@ -406,6 +419,7 @@ fn finish(
                 "RT Struct",
                 s.path.as_path(),
                 s.frame_of_reference_uid.as_ref(),
+                &s.patient,
             )
         }),
         plan.as_ref().map(|p| {
@@ -413,15 +427,16 @@ fn finish(
                 "RT Plan",
                 p.path.as_path(),
                 p.frame_of_reference_uid.as_ref(),
+                &p.patient,
             )
         }),
     ]
     .into_iter()
     .flatten()
     .collect();
-    let named: Vec<_> = frames
+    let named: Vec<_> = objects
         .iter()
-        .filter_map(|(k, p, f)| f.map(|f| (*k, *p, f)))
+        .filter_map(|(k, p, f, _)| f.map(|f| (*k, *p, f)))
         .collect();
     if let Some((k0, p0, f0)) = named.first() {
         for (k, p, f) in &named[1..] {
@@ -434,7 +449,7 @@ fn finish(
             }
         }
     }
-    for (k, p, f) in &frames {
+    for (k, p, f, _) in &objects {
         if f.is_none() && *k != "RT Plan" {
             warnings.push(format!(
                 "{k} {} has no frame of reference UID",
@@ -442,16 +457,32 @@ fn finish(
             ));
         }
     }
-    let ids: BTreeSet<&String> = [
-        dose.as_ref().and_then(|d| d.patient.id.as_ref()),
-        structures.as_ref().and_then(|s| s.patient.id.as_ref()),
-        plan.as_ref().and_then(|p| p.patient.id.as_ref()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if ids.len() > 1 {
-        problems.push("the objects of this plan set have different patient IDs".to_string());
+    let patients: Vec<&super::Patient> = objects.iter().map(|o| o.3).collect();
+    let mut overrides = Vec::new();
+    if let Some(mismatch) = patient_mismatch(&patients) {
+        if options.accept_patient_mismatch {
+            overrides.push(format!(
+                "patient mismatch accepted (--accept-patient-mismatch): {mismatch}"
+            ));
+        } else {
+            problems.push(format!(
+                "patient mismatch: {mismatch}; if these objects belong together (e.g. anonymised separately), use --accept-patient-mismatch"
+            ));
+        }
+    }
+    if let Some(d) = &dose {
+        match &d.dose_type {
+            Some(t) if t.is_dose() => {}
+            Some(t) => problems.push(format!(
+                "{}: DoseType (3004,0004) is {}, not a dose (PHYSICAL or EFFECTIVE)",
+                file_name(&d.path),
+                t.as_str()
+            )),
+            None => problems.push(format!(
+                "{}: missing DoseType (3004,0004): PHYSICAL or EFFECTIVE is required",
+                file_name(&d.path)
+            )),
+        }
     }
     PlanSet {
         dose,
@@ -459,7 +490,41 @@ fn finish(
         structures,
         warnings,
         problems,
+        overrides,
     }
+}
+
+/// What differs between the patients of one plan set's objects (identifiers are not
+/// named: they are patient data): IDs compared as they are, names after
+/// [`normalized_name`]. `None` when they agree (a missing identifier agrees with any).
+fn patient_mismatch(patients: &[&super::Patient]) -> Option<String> {
+    let ids: BTreeSet<&str> = patients.iter().filter_map(|p| p.id.as_deref()).collect();
+    let names: BTreeSet<String> = patients
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(normalized_name))
+        .collect();
+    match (ids.len() > 1, names.len() > 1) {
+        (false, false) => None,
+        (true, false) => Some("the objects of this plan set have different patient IDs".into()),
+        (false, true) => Some(
+            "the objects of this plan set have the same patient ID but different patient names"
+                .into(),
+        ),
+        (true, true) => {
+            Some("the objects of this plan set have different patient IDs and names".into())
+        }
+    }
+}
+
+/// A PatientName for comparison: component separators (`^`) as spaces, runs of spaces
+/// as one, no spaces at the ends, upper case. `DOE^JOHN`, `Doe^John^^^` and `doe john`
+/// are the same name.
+fn normalized_name(name: &str) -> String {
+    name.replace('^', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
 }
 
 impl Discovery {
@@ -510,5 +575,49 @@ impl Discovery {
     /// True when nothing RT was found.
     pub fn is_empty(&self) -> bool {
         self.plan_sets.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dicom::Patient;
+
+    fn patient(id: Option<&str>, name: Option<&str>) -> Patient {
+        Patient {
+            id: id.map(String::from),
+            name: name.map(String::from),
+        }
+    }
+
+    #[test]
+    fn patient_names_are_compared_without_separators_case_or_spacing() {
+        assert_eq!(
+            normalized_name("Doe^John^^^"),
+            normalized_name(" doe  JOHN ")
+        );
+        let same = [
+            patient(Some("1"), Some("DOE^JOHN")),
+            patient(Some("1"), Some("Doe John ")),
+            patient(None, None),
+        ];
+        assert_eq!(patient_mismatch(&same.iter().collect::<Vec<_>>()), None);
+        let other_name = [
+            patient(Some("1"), Some("DOE^JOHN")),
+            patient(Some("1"), Some("ROE^JANE")),
+        ];
+        let m = patient_mismatch(&other_name.iter().collect::<Vec<_>>()).unwrap();
+        assert!(
+            m.contains("same patient ID but different patient names"),
+            "{m}"
+        );
+        assert!(
+            !m.contains("DOE") && !m.contains("ROE"),
+            "no patient data: {m}"
+        );
+        let other_id = [patient(Some("1"), None), patient(Some("2"), None)];
+        assert!(patient_mismatch(&other_id.iter().collect::<Vec<_>>())
+            .unwrap()
+            .contains("different patient IDs"));
     }
 }

@@ -1,16 +1,19 @@
 //! DICOM RT input: files and folders -> linked plan sets.
 //!
-//! - [`read`]: bytes -> data set (with or without File Meta) and typed attribute access.
-//! - [`mapped`]: large files mapped read-only instead of copied (turned on by the binary).
+//! - [`read`]: files on disk -> their bytes (size checked first) -> [`part10`].
+//! - [`part10`]: a file's bytes -> File Meta and transfer syntax -> a data set read by
+//!   `dataset` (declared lengths checked before anything is allocated).
+//! - [`attrs`]: typed attribute access by tag, errors naming file, keyword and tag.
 //! - [`pixels`]: PixelData -> stored samples (16/32-bit, both byte orders, RLE).
 //! - [`rtdose`], [`rtstruct`], [`rtplan`]: one RT object each -> a checked model.
 //! - [`peek`]: the first bytes of a file -> "an object sbrt-verify does not read" (a CT...).
 //! - [`discover`]: walk paths, classify by SOP Class UID, link dose -> plan -> structure
 //!   set by UID and check the frame of reference.
 
+pub mod attrs;
 mod dataset;
 pub mod discover;
-pub mod mapped;
+pub mod part10;
 pub mod peek;
 pub mod pixels;
 pub mod read;
@@ -18,12 +21,14 @@ pub mod rtdose;
 pub mod rtplan;
 pub mod rtstruct;
 
-pub use discover::{discover, Discovery, PlanSet, Selection};
-pub use rtdose::{DoseGrid, DoseSummation, DoseUnits};
+pub use discover::{discover, discover_with, Discovery, LinkOptions, PlanSet, Selection};
+pub use rtdose::{DoseGrid, DoseSummation, DoseType, DoseUnits};
 pub use rtplan::{Beam, DoseReference, FractionGroup, Plan};
 pub use rtstruct::{Contour, ContourType, Plane, Roi, StructureSet};
 
-use read::{a, Attrs, DicomFile};
+use attrs::Attrs;
+use dicom_dictionary_std::tags;
+use part10::DicomFile;
 
 /// SOP Class UIDs of the objects sbrt-verify reads.
 pub mod sop {
@@ -47,14 +52,14 @@ pub enum ObjectKind {
 impl ObjectKind {
     /// Classifies a data set by its SOP Class UID.
     pub fn of(attrs: &Attrs<'_>) -> ObjectKind {
-        let class = attrs.str_opt(a::SOP_CLASS_UID).ok().flatten();
+        let class = attrs.str_opt(tags::SOP_CLASS_UID).ok().flatten();
         match class.as_deref() {
             Some(sop::RT_DOSE) => ObjectKind::Dose,
             Some(sop::RT_STRUCTURE_SET) => ObjectKind::StructureSet,
             Some(sop::RT_PLAN) => ObjectKind::Plan,
             Some(sop::RT_ION_PLAN) => ObjectKind::IonPlan,
             other => {
-                let modality = attrs.str_opt(a::MODALITY).ok().flatten();
+                let modality = attrs.str_opt(tags::MODALITY).ok().flatten();
                 ObjectKind::Other(
                     modality
                         .or_else(|| other.map(str::to_string))
@@ -110,8 +115,8 @@ impl Patient {
     fn read(at: &Attrs<'_>) -> crate::Result<Self> {
         Ok(Patient {
             // PatientName is PN; read as text. A UN or odd encoding never fails the read.
-            name: at.str_opt(a::PATIENT_NAME).ok().flatten(),
-            id: at.str_opt(a::PATIENT_ID).ok().flatten(),
+            name: at.str_opt(tags::PATIENT_NAME).ok().flatten(),
+            id: at.str_opt(tags::PATIENT_ID).ok().flatten(),
         })
     }
 

@@ -4,87 +4,70 @@
 //! 300 slices of half a megabyte each; reading them whole only to set them aside would
 //! cost more than the whole DVH work.
 //!
-//! Anything unusual (no preamble, a deflated, big-endian or unknown transfer syntax, an
-//! undefined length before the two attributes, a value cut by the end of the prefix, an RT
-//! class in the File Meta or the data set) answers "read it whole", so the file then takes
-//! the usual, fully checked path.
+//! dicom-object reads the File Meta and the data set up to Modality
+//! ([`OpenFileOptions::read_until`]), after the same length checks as a full read
+//! ([`super::part10::file_meta`], [`super::dataset::check_lengths`]): the parser
+//! allocates a declared length before reading it, and the first bytes of a file may
+//! declare 4 GB. Anything unusual (no preamble, a deflated data set or an unknown transfer
+//! syntax, a value cut by the end of the prefix, an RT class in the File Meta or the data
+//! set) answers "read it whole", so the file then takes the usual, fully checked path.
 
+use std::path::Path;
+
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::file::ReadPreamble;
+use dicom_object::OpenFileOptions;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
-use super::read::ts;
+use super::attrs::Attrs;
+use super::dataset;
+use super::part10::{self, ts};
 use super::sop;
 
 /// How much of a file is looked at first.
 pub const PREFIX_BYTES: usize = 64 << 10;
 
-const MEDIA_STORAGE_SOP_CLASS_UID: (u16, u16) = (0x0002, 0x0002);
-const TRANSFER_SYNTAX_UID: (u16, u16) = (0x0002, 0x0010);
-const SOP_CLASS_UID: (u16, u16) = (0x0008, 0x0016);
-const MODALITY: (u16, u16) = (0x0008, 0x0060);
+/// The tag after Modality (0008,0060): reading stops there.
+const AFTER_MODALITY: Tag = Tag(tags::MODALITY.0, tags::MODALITY.1 + 1);
 
 /// The kind of a Part-10 object that is not one sbrt-verify reads, named as
 /// [`super::ObjectKind::Other`] names it (Modality, else the SOP Class UID), from the first
 /// bytes of its file; `None` when those bytes do not show that for certain.
 pub fn other_kind(prefix: &[u8]) -> Option<String> {
-    if prefix.get(128..132)? != b"DICM" {
+    if !part10::has_preamble(prefix) {
         return None;
     }
-    // File Meta: explicit VR little endian, group 0002.
-    let mut pos = 132;
-    let (mut meta_class, mut syntax) = (None, None);
-    loop {
-        let group = u16_at(prefix, pos)?;
-        if group != 0x0002 {
-            break;
-        }
-        let (tag, value, next) = explicit_element(prefix, pos)?;
-        if tag == MEDIA_STORAGE_SOP_CLASS_UID {
-            meta_class = Some(text(value));
-        } else if tag == TRANSFER_SYNTAX_UID {
-            syntax = Some(text(value));
-        }
-        pos = next;
-    }
+    let from_magic = &prefix[128..];
+    let (meta, body_start) = part10::file_meta(from_magic).ok()?;
     // A File Meta that says RT: the full read checks it against the data set.
-    if meta_class.as_deref().is_some_and(is_read_here) {
+    if is_read_here(meta.media_storage_sop_class_uid()) {
         return None;
     }
-    let syntax = syntax?;
-    let implicit = match syntax.as_str() {
-        ts::IMPLICIT_VR_LE => true,
-        // Deflated and big-endian data sets are not walked here, nor syntaxes the reader
-        // does not know.
-        ts::DEFLATED_EXPLICIT_VR_LE | ts::EXPLICIT_VR_BE => return None,
-        uid if TransferSyntaxRegistry.get(uid).is_none() => return None,
-        // Explicit VR little endian, native or encapsulated pixel data.
-        _ => false,
-    };
-    let (mut class, mut modality) = (None, None);
-    loop {
-        // The prefix must reach past Modality: a file cut short is read whole.
-        let tag = (u16_at(prefix, pos)?, u16_at(prefix, pos + 2)?);
-        if tag > MODALITY {
-            break;
-        }
-        let (_, value, next) = if implicit {
-            implicit_element(prefix, pos)?
-        } else {
-            explicit_element(prefix, pos)?
-        };
-        if tag == SOP_CLASS_UID {
-            class = Some(text(value));
-        } else if tag == MODALITY {
-            modality = Some(text(value));
-        }
-        pos = next;
+    let syntax = meta.transfer_syntax().trim_end_matches('\0');
+    // A deflated data set cannot be length-checked before it is inflated.
+    if syntax == ts::DEFLATED_EXPLICIT_VR_LE {
+        return None;
     }
-    let class = class.filter(|c| !c.is_empty() && !is_read_here(c))?;
-    Some(modality.filter(|m| !m.is_empty()).unwrap_or(class))
+    let ts = TransferSyntaxRegistry.get(syntax)?;
+    dataset::check_lengths(&from_magic[body_start..], ts, Some(AFTER_MODALITY)).ok()?;
+    let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
+        .read_until(AFTER_MODALITY)
+        .from_reader(from_magic)
+        .ok()?;
+    let at = Attrs::new(Path::new(""), &obj);
+    let class = at.str_opt(tags::SOP_CLASS_UID).ok()??;
+    if is_read_here(&class) {
+        return None;
+    }
+    Some(at.str_opt(tags::MODALITY).ok()?.unwrap_or(class))
 }
 
 /// True for the SOP classes sbrt-verify reads (RT Dose, Structure Set, Plan, Ion Plan).
 fn is_read_here(class: &str) -> bool {
+    let class = class.trim_end_matches(['\0', ' ']);
     [
         sop::RT_DOSE,
         sop::RT_STRUCTURE_SET,
@@ -92,51 +75,6 @@ fn is_read_here(class: &str) -> bool {
         sop::RT_ION_PLAN,
     ]
     .contains(&class)
-}
-
-fn u16_at(b: &[u8], pos: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(pos..pos + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], pos: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(pos..pos + 4)?.try_into().ok()?))
-}
-
-/// An explicit-VR little-endian element at `pos`: its tag, its value (whole, inside the
-/// prefix) and where the next element starts. `None` for an undefined length.
-fn explicit_element(b: &[u8], pos: usize) -> Option<((u16, u16), &[u8], usize)> {
-    let tag = (u16_at(b, pos)?, u16_at(b, pos + 2)?);
-    let vr = b.get(pos + 4..pos + 6)?;
-    const LONG: [&[u8]; 13] = [
-        b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
-    ];
-    let (len, header) = if LONG.contains(&vr) {
-        (u32_at(b, pos + 8)?, 12)
-    } else {
-        (u32::from(u16_at(b, pos + 6)?), 8)
-    };
-    value(b, tag, pos + header, len)
-}
-
-/// An implicit-VR little-endian element at `pos` (see [`explicit_element`]).
-fn implicit_element(b: &[u8], pos: usize) -> Option<((u16, u16), &[u8], usize)> {
-    let tag = (u16_at(b, pos)?, u16_at(b, pos + 2)?);
-    value(b, tag, pos + 8, u32_at(b, pos + 4)?)
-}
-
-fn value(b: &[u8], tag: (u16, u16), start: usize, len: u32) -> Option<((u16, u16), &[u8], usize)> {
-    if len == u32::MAX {
-        return None;
-    }
-    let end = start.checked_add(len as usize)?;
-    Some((tag, b.get(start..end)?, end))
-}
-
-/// A text value without its padding (spaces, NULs), as the attribute readers trim it.
-fn text(v: &[u8]) -> String {
-    String::from_utf8_lossy(v)
-        .trim_matches(|c: char| c == '\0' || c.is_whitespace())
-        .to_string()
 }
 
 #[cfg(test)]
@@ -149,16 +87,42 @@ mod tests {
     /// A Part-10 prefix: preamble, File Meta with `syntax`, then `elements` encoded
     /// explicitly (or implicitly for Implicit VR Little Endian).
     fn file(syntax: &str, elements: &[Element<'_>]) -> Vec<u8> {
-        let mut b = vec![0u8; 128];
-        b.extend_from_slice(b"DICM");
+        file_with_meta_class(syntax, None, elements)
+    }
+
+    /// [`file`] with a MediaStorageSOPClassUID in the File Meta.
+    fn file_with_meta_class(
+        syntax: &str,
+        meta_class: Option<&str>,
+        elements: &[Element<'_>],
+    ) -> Vec<u8> {
         let explicit = |b: &mut Vec<u8>, tag: (u16, u16), vr: &[u8; 2], v: &[u8]| {
             b.extend_from_slice(&tag.0.to_le_bytes());
             b.extend_from_slice(&tag.1.to_le_bytes());
             b.extend_from_slice(vr);
-            b.extend_from_slice(&(v.len() as u16).to_le_bytes());
+            // VRs with a 4-byte length after two reserved bytes (PS3.5 7.1.2).
+            if [b"OB", b"OW", b"SQ", b"UC", b"UN", b"UT"].contains(&vr) {
+                b.extend_from_slice(&[0, 0]);
+                b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            } else {
+                b.extend_from_slice(&(v.len() as u16).to_le_bytes());
+            }
             b.extend_from_slice(v);
         };
-        explicit(&mut b, (0x0002, 0x0010), b"UI", &padded(syntax));
+        let mut meta = Vec::new();
+        if let Some(class) = meta_class {
+            explicit(&mut meta, (0x0002, 0x0002), b"UI", &padded(class));
+        }
+        explicit(&mut meta, (0x0002, 0x0010), b"UI", &padded(syntax));
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM");
+        explicit(
+            &mut b,
+            (0x0002, 0x0000),
+            b"UL",
+            &(meta.len() as u32).to_le_bytes(),
+        );
+        b.extend_from_slice(&meta);
         for &(tag, vr, v) in elements {
             if syntax == "1.2.840.10008.1.2" {
                 b.extend_from_slice(&tag.0.to_le_bytes());
@@ -302,23 +266,30 @@ mod tests {
             .unwrap()
             + CT.len();
         assert_eq!(other_kind(&whole[..class_end - 3]), None);
-        // An undefined length before the class: read whole.
-        let mut undefined = whole[..132].to_vec();
-        undefined.extend_from_slice(&whole[132..132 + 8 + padded("1.2.840.10008.1.2.1").len()]);
-        undefined.extend_from_slice(&[0x08, 0x00, 0x06, 0x00]);
-        undefined.extend_from_slice(b"SQ\0\0");
-        undefined.extend_from_slice(&u32::MAX.to_le_bytes());
-        undefined.extend_from_slice(&whole[132 + 8 + padded("1.2.840.10008.1.2.1").len()..]);
+        // An undefined length before the class, with no item: read whole.
+        let mut undefined = elements.clone();
+        undefined.insert(0, ((0x0008, 0x0006), b"SQ", &[] as &[u8]));
+        let mut undefined = file("1.2.840.10008.1.2.1", &undefined);
+        let sq = undefined.windows(4).position(|w| w == b"SQ\0\0").unwrap();
+        undefined[sq + 4..sq + 8].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(other_kind(&undefined), None);
         // A File Meta that names an RT class, over a data set that says CT: read whole.
-        let mut rt_meta = whole[..132].to_vec();
-        let class = padded(sop::RT_DOSE);
-        rt_meta.extend_from_slice(&[0x02, 0x00, 0x02, 0x00]);
-        rt_meta.extend_from_slice(b"UI");
-        rt_meta.extend_from_slice(&(class.len() as u16).to_le_bytes());
-        rt_meta.extend_from_slice(&class);
-        rt_meta.extend_from_slice(&whole[132..]);
+        let rt_meta = file_with_meta_class("1.2.840.10008.1.2.1", Some(sop::RT_DOSE), &elements);
         assert_eq!(other_kind(&rt_meta), None);
+        // A value declaring more bytes than the prefix has: refused before the parser
+        // would allocate them.
+        let huge = file(
+            "1.2.840.10008.1.2.1",
+            &[
+                ((0x0008, 0x0012), b"UC", &[] as &[u8]),
+                ((0x0008, 0x0016), b"UI", &padded(CT)),
+                ((0x0008, 0x0060), b"CS", b"CT"),
+            ],
+        );
+        let mut huge = huge;
+        let uc = huge.windows(4).position(|w| w == b"UC\0\0").unwrap();
+        huge[uc + 4..uc + 8].copy_from_slice(&u32::MAX.wrapping_sub(1).to_le_bytes());
+        assert_eq!(other_kind(&huge), None);
         // A transfer syntax the reader does not know: read whole (and refused there).
         assert_eq!(other_kind(&file("1.2.3.4.5.6", &elements)), None);
         // A class that is not there at all.

@@ -6,7 +6,10 @@
 
 use dicom_core::value::{PrimitiveValue, Value};
 
-use super::read::{a, ts, Attrs, DicomFile};
+use dicom_dictionary_std::tags;
+
+use super::attrs::Attrs;
+use super::part10::{ts, DicomFile};
 use crate::error::{Error, Result};
 
 /// The layout of the stored samples, checked against the data length before decoding.
@@ -38,15 +41,15 @@ impl SampleLayout {
 pub fn decode_samples(file: &DicomFile, layout: SampleLayout, scaling: f64) -> Result<Vec<f32>> {
     let attrs = file.attrs();
     let el = attrs
-        .element(a::PIXEL_DATA)
-        .ok_or_else(|| attrs.missing(a::PIXEL_DATA))?;
+        .element(tags::PIXEL_DATA)
+        .ok_or_else(|| attrs.missing(tags::PIXEL_DATA))?;
     let big_endian = file.is_big_endian();
     let need = layout.bytes();
     let check_len = |len: usize| -> Result<()> {
         // An odd total length is padded with one byte.
         if len != need && len != need + 1 {
             return Err(attrs.bad(
-                a::PIXEL_DATA,
+                tags::PIXEL_DATA,
                 format!(
                     "{len} bytes, but Rows x Columns x NumberOfFrames x BitsAllocated/8 = {}x{}x{}x{} = {need} bytes",
                     layout.rows,
@@ -80,7 +83,7 @@ pub fn decode_samples(file: &DicomFile, layout: SampleLayout, scaling: f64) -> R
         Value::Primitive(p) => {
             let bytes = native_bytes(p, big_endian).ok_or_else(|| {
                 attrs.bad(
-                    a::PIXEL_DATA,
+                    tags::PIXEL_DATA,
                     "unexpected value representation for pixel data",
                 )
             })?;
@@ -96,7 +99,7 @@ pub fn decode_samples(file: &DicomFile, layout: SampleLayout, scaling: f64) -> R
                 other_encapsulated(file, layout, scaling)
             }
         }
-        Value::Sequence(_) => Err(attrs.bad(a::PIXEL_DATA, "pixel data is a sequence")),
+        Value::Sequence(_) => Err(attrs.bad(tags::PIXEL_DATA, "pixel data is a sequence")),
     }
 }
 
@@ -211,7 +214,7 @@ const RLE_MAX_EXPANSION: usize = 64;
 fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) -> Result<Vec<u8>> {
     if fragments.len() != layout.frames {
         return Err(attrs.bad(
-            a::PIXEL_DATA,
+            tags::PIXEL_DATA,
             format!(
                 "RLE data has {} fragments for {} frames",
                 fragments.len(),
@@ -224,7 +227,7 @@ fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) ->
     let encoded: usize = fragments.iter().map(Vec::len).sum();
     if encoded.saturating_mul(RLE_MAX_EXPANSION) < layout.bytes() {
         return Err(attrs.bad(
-            a::PIXEL_DATA,
+            tags::PIXEL_DATA,
             format!(
                 "{encoded} bytes of RLE data cannot hold the {} bytes of a {}x{}x{} grid",
                 layout.bytes(),
@@ -240,7 +243,7 @@ fn rle_frames(attrs: &Attrs<'_>, fragments: &[Vec<u8>], layout: SampleLayout) ->
     for (f, frag) in fragments.iter().enumerate() {
         let frame_out = &mut out[f * per_frame * bps..(f + 1) * per_frame * bps];
         rle_frame(frag, per_frame, bps, frame_out)
-            .map_err(|m| attrs.bad(a::PIXEL_DATA, format!("RLE frame {}: {m}", f + 1)))?;
+            .map_err(|m| attrs.bad(tags::PIXEL_DATA, format!("RLE frame {}: {m}", f + 1)))?;
     }
     Ok(out)
 }
@@ -325,7 +328,7 @@ fn other_encapsulated(file: &DicomFile, layout: SampleLayout, scaling: f64) -> R
         ));
     }
     // Refuse before the decoder allocates the declared grid.
-    let encoded: usize = match file.attrs().element(a::PIXEL_DATA).map(|e| e.value()) {
+    let encoded: usize = match file.attrs().element(tags::PIXEL_DATA).map(|e| e.value()) {
         Some(Value::PixelSequence(seq)) => seq.fragments().iter().map(Vec::len).sum(),
         _ => 0,
     };
@@ -354,7 +357,7 @@ fn other_encapsulated(file: &DicomFile, layout: SampleLayout, scaling: f64) -> R
             format!(
                 "cannot decode pixel data in transfer syntax {}: {}",
                 file.transfer_syntax,
-                super::read::one_line(&e.to_string())
+                super::attrs::one_line(&e.to_string())
             ),
         )
     })?;

@@ -7,7 +7,9 @@ use ndarray::Array3;
 use serde::Serialize;
 
 use super::pixels::{decode_samples, SampleLayout};
-use super::read::{a, DicomFile};
+use dicom_dictionary_std::tags;
+
+use super::part10::DicomFile;
 use super::Patient;
 use crate::error::{Error, Result};
 use crate::geometry::GridGeometry;
@@ -92,6 +94,48 @@ impl DoseSummation {
     }
 }
 
+/// DoseType (3004,0004): what the values are. Only PHYSICAL and EFFECTIVE are doses;
+/// ERROR (a dose-difference map), a missing DoseType or another term is kept here and
+/// refused when the plan set is linked ([`super::discover`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DoseType {
+    /// Physical dose.
+    Physical,
+    /// Physical dose corrected for a biological effect.
+    Effective,
+    /// A dose-difference map: not a dose.
+    Error,
+    /// Another term.
+    Other(String),
+}
+
+impl DoseType {
+    fn parse(s: &str) -> Self {
+        match s {
+            "PHYSICAL" => DoseType::Physical,
+            "EFFECTIVE" => DoseType::Effective,
+            "ERROR" => DoseType::Error,
+            other => DoseType::Other(other.to_string()),
+        }
+    }
+
+    /// The DICOM term.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DoseType::Physical => "PHYSICAL",
+            DoseType::Effective => "EFFECTIVE",
+            DoseType::Error => "ERROR",
+            DoseType::Other(s) => s,
+        }
+    }
+
+    /// True for the types whose values are a dose (PHYSICAL, EFFECTIVE).
+    pub fn is_dose(&self) -> bool {
+        matches!(self, DoseType::Physical | DoseType::Effective)
+    }
+}
+
 /// An RT Dose object: a 3-D dose distribution on an axial grid.
 #[derive(Debug, Clone)]
 pub struct DoseGrid {
@@ -102,8 +146,8 @@ pub struct DoseGrid {
     pub patient: Patient,
     pub geometry: GridGeometry,
     pub units: DoseUnits,
-    /// DoseType (3004,0004): PHYSICAL, EFFECTIVE or ERROR.
-    pub dose_type: Option<String>,
+    /// DoseType (3004,0004); `None` when missing (refused when linked).
+    pub dose_type: Option<DoseType>,
     pub summation: DoseSummation,
     pub grid_scaling: f64,
     pub bits_allocated: u16,
@@ -157,9 +201,9 @@ impl DoseGrid {
     pub fn from_file(file: &DicomFile) -> Result<Self> {
         let at = file.attrs();
         let path = file.path.as_path();
-        let rows = at.uint_req(a::ROWS, 65535)? as usize;
-        let columns = at.uint_req(a::COLUMNS, 65535)? as usize;
-        let frames = at.uint_opt(a::NUMBER_OF_FRAMES, 1 << 20)?.unwrap_or(1) as usize;
+        let rows = at.uint_req(tags::ROWS, 65535)? as usize;
+        let columns = at.uint_req(tags::COLUMNS, 65535)? as usize;
+        let frames = at.uint_opt(tags::NUMBER_OF_FRAMES, 1 << 20)?.unwrap_or(1) as usize;
         if rows == 0 || columns == 0 || frames == 0 {
             return Err(Error::invalid(
                 path,
@@ -178,25 +222,36 @@ impl DoseGrid {
                     ),
                 )
             })?;
-        let samples_per_pixel = at.uint_opt(a::SAMPLES_PER_PIXEL, 65535)?.unwrap_or(1);
+        let samples_per_pixel = at.uint_opt(tags::SAMPLES_PER_PIXEL, 65535)?.unwrap_or(1);
         if samples_per_pixel != 1 {
             return Err(at.bad(
-                a::SAMPLES_PER_PIXEL,
+                tags::SAMPLES_PER_PIXEL,
                 format!("expected 1, found {samples_per_pixel}"),
             ));
         }
-        let bits_allocated = at.uint_req(a::BITS_ALLOCATED, 64)? as u16;
+        let bits_allocated = at.uint_req(tags::BITS_ALLOCATED, 64)? as u16;
         if bits_allocated != 16 && bits_allocated != 32 {
             return Err(at.bad(
-                a::BITS_ALLOCATED,
+                tags::BITS_ALLOCATED,
                 format!("expected 16 or 32, found {bits_allocated}"),
             ));
         }
-        let signed = at.uint_opt(a::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
-        let grid_scaling = at.f64_req(a::DOSE_GRID_SCALING)?;
+        // The RT Dose module requires BitsStored = BitsAllocated: fewer bits stored would
+        // leave the high bits to be masked, which the samples are not.
+        let bits_stored = at.uint_opt(tags::BITS_STORED, 64)?;
+        if let Some(bits_stored) = bits_stored.filter(|&b| b != u64::from(bits_allocated)) {
+            return Err(at.bad(
+                tags::BITS_STORED,
+                format!(
+                    "{bits_stored}, not equal to BitsAllocated (0028,0100) {bits_allocated} as the RT Dose module requires"
+                ),
+            ));
+        }
+        let signed = at.uint_opt(tags::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
+        let grid_scaling = at.f64_req(tags::DOSE_GRID_SCALING)?;
         if grid_scaling <= 0.0 {
             return Err(at.bad(
-                a::DOSE_GRID_SCALING,
+                tags::DOSE_GRID_SCALING,
                 format!("must be positive, found {grid_scaling}"),
             ));
         }
@@ -204,14 +259,14 @@ impl DoseGrid {
         let mut warnings = Vec::new();
         let geometry = read_geometry(file, rows, columns, frames, &mut warnings)?;
 
-        let units = match at.str_opt(a::DOSE_UNITS)?.as_deref() {
+        let units = match at.str_opt(tags::DOSE_UNITS)?.as_deref() {
             Some("GY") => DoseUnits::Gy,
             Some("RELATIVE") => DoseUnits::Relative,
             Some(other) => DoseUnits::Other(other.to_string()),
-            None => return Err(at.missing(a::DOSE_UNITS)),
+            None => return Err(at.missing(tags::DOSE_UNITS)),
         };
-        let summation = DoseSummation::parse(&at.str_req(a::DOSE_SUMMATION_TYPE)?);
-        let dose_type = at.str_opt(a::DOSE_TYPE)?;
+        let summation = DoseSummation::parse(&at.str_req(tags::DOSE_SUMMATION_TYPE)?);
+        let dose_type = at.str_opt(tags::DOSE_TYPE)?.as_deref().map(DoseType::parse);
 
         let layout = SampleLayout {
             rows,
@@ -222,24 +277,32 @@ impl DoseGrid {
         };
         let values = decode_samples(file, layout, grid_scaling)?;
         debug_assert_eq!(values.len(), voxels);
-        // Both checks in one pass over the grid.
+        // Both checks in one pass over the grid (independent per value, so it vectorizes);
+        // the minimum is looked for only when there is a negative value to report.
         let (not_finite, negative) = values.iter().fold((false, false), |(bad, neg), &v| {
             (bad || !v.is_finite(), neg || v < 0.0)
         });
         if not_finite {
-            return Err(at.bad(a::DOSE_GRID_SCALING, "scaled dose is not finite"));
+            return Err(at.bad(tags::DOSE_GRID_SCALING, "scaled dose is not finite"));
         }
         if negative {
-            warnings.push("dose grid has negative values".to_string());
+            let min = values.iter().copied().fold(f32::INFINITY, f32::min);
+            return Err(at.bad(
+                tags::PIXEL_DATA,
+                format!(
+                    "negative dose values (minimum {min} {}): a dose cannot be negative",
+                    units.as_str()
+                ),
+            ));
         }
         let values = Array3::from_shape_vec((frames, rows, columns), values)
             .expect("sample count was checked against the grid dimensions");
 
         Ok(DoseGrid {
             path: path.to_path_buf(),
-            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
-            frame_of_reference_uid: at.str_opt(a::FRAME_OF_REFERENCE_UID)?,
-            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            sop_instance_uid: at.str_req(tags::SOP_INSTANCE_UID)?,
+            frame_of_reference_uid: at.str_opt(tags::FRAME_OF_REFERENCE_UID)?,
+            study_instance_uid: at.str_opt(tags::STUDY_INSTANCE_UID)?,
             patient: Patient::read(&at)?,
             geometry,
             units,
@@ -247,8 +310,8 @@ impl DoseGrid {
             summation,
             grid_scaling,
             bits_allocated,
-            referenced_plan_uid: at.first_referenced_uid(a::REFERENCED_RT_PLAN_SEQUENCE)?,
-            comment: at.str_opt(a::DOSE_COMMENT)?,
+            referenced_plan_uid: at.first_referenced_uid(tags::REFERENCED_RT_PLAN_SEQUENCE)?,
+            comment: at.str_opt(tags::DOSE_COMMENT)?,
             values,
             warnings,
         })
@@ -264,8 +327,8 @@ fn read_geometry(
     warnings: &mut Vec<String>,
 ) -> Result<GridGeometry> {
     let at = file.attrs();
-    let ipp = at.numbers_req(a::IMAGE_POSITION_PATIENT, 3)?;
-    let iop = at.numbers_req(a::IMAGE_ORIENTATION_PATIENT, 6)?;
+    let ipp = at.numbers_req(tags::IMAGE_POSITION_PATIENT, 3)?;
+    let iop = at.numbers_req(tags::IMAGE_ORIENTATION_PATIENT, 6)?;
     let row_dir = [iop[0], iop[1], iop[2]];
     let col_dir = [iop[3], iop[4], iop[5]];
     let is_axis = |v: [f64; 3], axis: usize| {
@@ -274,7 +337,7 @@ fn read_geometry(
     };
     if !is_axis(row_dir, 0) || !is_axis(col_dir, 1) {
         return Err(at.bad(
-            a::IMAGE_ORIENTATION_PATIENT,
+            tags::IMAGE_ORIENTATION_PATIENT,
             format!(
                 "only axial dose grids are supported (rows along x, columns along y); found {}",
                 iop.iter()
@@ -289,16 +352,16 @@ fn read_geometry(
     // Normal = row x col: its z component is x_sign * y_sign for axial grids.
     let normal_z = x_sign * y_sign;
 
-    let spacing = at.numbers_req(a::PIXEL_SPACING, 2)?;
+    let spacing = at.numbers_req(tags::PIXEL_SPACING, 2)?;
     // PixelSpacing = row spacing (between rows, along y) \ column spacing (along x).
     let (row_spacing_mm, column_spacing_mm) = (spacing[0], spacing[1]);
     if row_spacing_mm <= 0.0 || column_spacing_mm <= 0.0 {
-        return Err(at.bad(a::PIXEL_SPACING, "spacing must be positive"));
+        return Err(at.bad(tags::PIXEL_SPACING, "spacing must be positive"));
     }
 
-    let frame_z_mm = match at.numbers_opt(a::GRID_FRAME_OFFSET_VECTOR)? {
+    let frame_z_mm = match at.numbers_opt(tags::GRID_FRAME_OFFSET_VECTOR)? {
         None if frames == 1 => vec![ipp[2]],
-        None => return Err(at.missing(a::GRID_FRAME_OFFSET_VECTOR)),
+        None => return Err(at.missing(tags::GRID_FRAME_OFFSET_VECTOR)),
         Some(offsets) => {
             if frames == 1 && offsets.len() > 1 {
                 warnings.push(format!(
@@ -307,7 +370,7 @@ fn read_geometry(
                 ));
             } else if offsets.len() != frames {
                 return Err(at.bad(
-                    a::GRID_FRAME_OFFSET_VECTOR,
+                    tags::GRID_FRAME_OFFSET_VECTOR,
                     format!("{} values for {frames} frames", offsets.len()),
                 ));
             }
@@ -331,7 +394,7 @@ fn read_geometry(
                 offsets[..frames].to_vec()
             } else {
                 return Err(at.bad(
-                    a::GRID_FRAME_OFFSET_VECTOR,
+                    tags::GRID_FRAME_OFFSET_VECTOR,
                     format!(
                         "first value {} is neither 0 (relative) nor ImagePositionPatient z {} (absolute)",
                         offsets[0], ipp[2]
@@ -344,7 +407,7 @@ fn read_geometry(
     let decreasing = frame_z_mm.windows(2).all(|w| w[1] < w[0]);
     if !(increasing || decreasing) {
         return Err(at.bad(
-            a::GRID_FRAME_OFFSET_VECTOR,
+            tags::GRID_FRAME_OFFSET_VECTOR,
             "frame positions are not strictly monotonic",
         ));
     }

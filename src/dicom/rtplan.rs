@@ -5,7 +5,10 @@
 
 use serde::Serialize;
 
-use super::read::{a, Attrs, DicomFile};
+use dicom_dictionary_std::tags;
+
+use super::attrs::Attrs;
+use super::part10::DicomFile;
 use super::Patient;
 use crate::error::Result;
 
@@ -72,18 +75,18 @@ impl Plan {
         let mut warnings = Vec::new();
 
         let dose_references = at
-            .items(a::DOSE_REFERENCE_SEQUENCE)
+            .items(tags::DOSE_REFERENCE_SEQUENCE)
             .iter()
             .map(read_dose_reference)
             .collect::<Result<Vec<_>>>()?;
         let fraction_groups = at
-            .items(a::FRACTION_GROUP_SEQUENCE)
+            .items(tags::FRACTION_GROUP_SEQUENCE)
             .iter()
             .map(|g| {
                 Ok(FractionGroup {
-                    number: g.int_opt(a::FRACTION_GROUP_NUMBER)?,
-                    fractions_planned: g.uint_opt(a::NUMBER_OF_FRACTIONS_PLANNED, 10_000)?,
-                    number_of_beams: g.uint_opt(a::NUMBER_OF_BEAMS, 10_000)?,
+                    number: g.int_opt(tags::FRACTION_GROUP_NUMBER)?,
+                    fractions_planned: g.uint_opt(tags::NUMBER_OF_FRACTIONS_PLANNED, 10_000)?,
+                    number_of_beams: g.uint_opt(tags::NUMBER_OF_BEAMS, 10_000)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -94,36 +97,36 @@ impl Plan {
             ));
         }
         let beam_seq = if is_ion {
-            a::ION_BEAM_SEQUENCE
+            tags::ION_BEAM_SEQUENCE
         } else {
-            a::BEAM_SEQUENCE
+            tags::BEAM_SEQUENCE
         };
         let beams = at
             .items(beam_seq)
             .iter()
             .map(|b| {
                 Ok(Beam {
-                    number: b.int_opt(a::BEAM_NUMBER)?,
-                    name: b.str_opt(a::BEAM_NAME)?,
-                    radiation_type: b.str_opt(a::RADIATION_TYPE)?,
-                    machine: b.str_opt(a::TREATMENT_MACHINE_NAME)?,
+                    number: b.int_opt(tags::BEAM_NUMBER)?,
+                    name: b.str_opt(tags::BEAM_NAME)?,
+                    radiation_type: b.str_opt(tags::RADIATION_TYPE)?,
+                    machine: b.str_opt(tags::TREATMENT_MACHINE_NAME)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
 
         Ok(Plan {
             path: file.path.clone(),
-            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
+            sop_instance_uid: at.str_req(tags::SOP_INSTANCE_UID)?,
             is_ion,
-            label: at.str_opt(a::RT_PLAN_LABEL)?,
-            name: at.str_opt(a::RT_PLAN_NAME)?,
-            intent: at.str_opt(a::PLAN_INTENT)?,
-            approval_status: at.str_opt(a::APPROVAL_STATUS)?,
-            frame_of_reference_uid: at.str_opt(a::FRAME_OF_REFERENCE_UID)?,
-            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            label: at.str_opt(tags::RT_PLAN_LABEL)?,
+            name: at.str_opt(tags::RT_PLAN_NAME)?,
+            intent: at.str_opt(tags::PLAN_INTENT)?,
+            approval_status: at.str_opt(tags::APPROVAL_STATUS)?,
+            frame_of_reference_uid: at.str_opt(tags::FRAME_OF_REFERENCE_UID)?,
+            study_instance_uid: at.str_opt(tags::STUDY_INSTANCE_UID)?,
             patient: Patient::read(&at)?,
             referenced_structure_set_uid: at
-                .first_referenced_uid(a::REFERENCED_STRUCTURE_SET_SEQUENCE)?,
+                .first_referenced_uid(tags::REFERENCED_STRUCTURE_SET_SEQUENCE)?,
             dose_references,
             fraction_groups,
             beams,
@@ -139,15 +142,15 @@ impl Plan {
 
 fn read_dose_reference(r: &Attrs<'_>) -> Result<DoseReference> {
     Ok(DoseReference {
-        number: r.int_opt(a::DOSE_REFERENCE_NUMBER)?,
-        description: r.str_opt(a::DOSE_REFERENCE_DESCRIPTION)?,
-        structure_type: r.str_opt(a::DOSE_REFERENCE_STRUCTURE_TYPE)?,
-        reference_type: r.str_opt(a::DOSE_REFERENCE_TYPE)?,
-        target_prescription_dose_gy: r.f64_opt(a::TARGET_PRESCRIPTION_DOSE)?,
-        target_minimum_dose_gy: r.f64_opt(a::TARGET_MINIMUM_DOSE)?,
-        target_maximum_dose_gy: r.f64_opt(a::TARGET_MAXIMUM_DOSE)?,
-        delivery_maximum_dose_gy: r.f64_opt(a::DELIVERY_MAXIMUM_DOSE)?,
-        organ_at_risk_maximum_dose_gy: r.f64_opt(a::ORGAN_AT_RISK_MAXIMUM_DOSE)?,
-        referenced_roi_number: r.int_opt(a::REFERENCED_ROI_NUMBER)?,
+        number: r.int_opt(tags::DOSE_REFERENCE_NUMBER)?,
+        description: r.str_opt(tags::DOSE_REFERENCE_DESCRIPTION)?,
+        structure_type: r.str_opt(tags::DOSE_REFERENCE_STRUCTURE_TYPE)?,
+        reference_type: r.str_opt(tags::DOSE_REFERENCE_TYPE)?,
+        target_prescription_dose_gy: r.f64_opt(tags::TARGET_PRESCRIPTION_DOSE)?,
+        target_minimum_dose_gy: r.f64_opt(tags::TARGET_MINIMUM_DOSE)?,
+        target_maximum_dose_gy: r.f64_opt(tags::TARGET_MAXIMUM_DOSE)?,
+        delivery_maximum_dose_gy: r.f64_opt(tags::DELIVERY_MAXIMUM_DOSE)?,
+        organ_at_risk_maximum_dose_gy: r.f64_opt(tags::ORGAN_AT_RISK_MAXIMUM_DOSE)?,
+        referenced_roi_number: r.int_opt(tags::REFERENCED_ROI_NUMBER)?,
     })
 }

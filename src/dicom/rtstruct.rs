@@ -3,13 +3,23 @@
 //! DICOM PS3.3 C.8.8.5 (Structure Set), C.8.8.6 (ROI Contour), C.8.8.8 (RT ROI
 //! Observations). Only CLOSED_PLANAR contours make volumes; POINT and OPEN contours are kept
 //! and marked unused.
+//!
+//! A contour that cannot be drawn as the standard says never vanishes silently
+//! ([`Roi::review_contours`]): on a structure of closed planar contours, a closed contour
+//! of zero area (collapsed to a line or to one point) or an open contour is a defect of the
+//! ROI (its constraints are not evaluated); what provably cannot change a result is
+//! repaired and recorded (an exact duplicate of a polygon on its plane removed, POINT
+//! markers ignored).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::read::{a, Attrs, DicomFile};
+use dicom_dictionary_std::tags;
+
+use super::attrs::Attrs;
+use super::part10::DicomFile;
 use super::Patient;
 use crate::error::{Error, Result};
 
@@ -18,6 +28,11 @@ pub const PLANE_TOLERANCE_MM: f64 = 0.01;
 
 /// Contour coordinates beyond this (100 m from the origin) are a defect, not anatomy.
 pub const MAX_COORDINATE_MM: f64 = 1e5;
+
+/// A closed planar contour enclosing less than this encloses nothing: its points lie on a
+/// line or on one point, mm². A square of 1 µm side; a drawn contour is millions of times
+/// larger.
+pub const ZERO_AREA_MM2: f64 = 1e-6;
 
 /// ContourGeometricType (3006,0042).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,6 +80,9 @@ pub struct Roi {
     pub contours: Vec<Contour>,
     /// Problems that make the ROI unusable for volume metrics (e.g. NaN coordinates).
     pub defects: Vec<String>,
+    /// What reading repaired because it cannot change a result (an exact duplicate
+    /// contour removed, POINT markers ignored).
+    pub repairs: Vec<String>,
 }
 
 impl Roi {
@@ -101,6 +119,64 @@ impl Roi {
         (closed, self.contours.len() - closed)
     }
 
+    /// The contour-level rules (see the module documentation): on a structure with closed
+    /// planar contours, zero-area closed contours and open contours become defects, POINT
+    /// markers are ignored and an exact duplicate of a closed contour on its plane (the
+    /// same points, perhaps from another start) is removed, each recorded in
+    /// [`Roi::repairs`].
+    pub fn review_contours(&mut self) {
+        let closed = |c: &Contour| c.kind == ContourType::ClosedPlanar;
+        if !self.contours.iter().any(closed) {
+            return;
+        }
+        let mut points = 0;
+        for c in &self.contours {
+            match &c.kind {
+                ContourType::ClosedPlanar => {
+                    if polygon_area_mm2(&c.points_mm) <= ZERO_AREA_MM2 {
+                        self.defects.push(format!(
+                            "a closed planar contour on z = {} mm has zero area (its {} points lie on a line or on one point)",
+                            c.z_mm(),
+                            c.points_mm.len()
+                        ));
+                    }
+                }
+                ContourType::Point => points += 1,
+                other => self.defects.push(format!(
+                    "a contour of type {} near z = {} mm among closed planar contours",
+                    other.as_str(),
+                    c.points_mm.first().map_or(f64::NAN, |p| p[2])
+                )),
+            }
+        }
+        match points {
+            0 => {}
+            1 => self.repairs.push("POINT marker ignored".to_string()),
+            n => self.repairs.push(format!("{n} POINT markers ignored")),
+        }
+        let mut duplicate = vec![false; self.contours.len()];
+        for plane in self.planes() {
+            for (k, &i) in plane.contours.iter().enumerate() {
+                for &j in &plane.contours[k + 1..] {
+                    if !duplicate[j]
+                        && !duplicate[i]
+                        && same_polygon(&self.contours[i].points_mm, &self.contours[j].points_mm)
+                    {
+                        duplicate[j] = true;
+                        self.repairs.push(format!(
+                            "exact duplicate contour removed on z = {} mm",
+                            self.contours[j].z_mm()
+                        ));
+                    }
+                }
+            }
+        }
+        if duplicate.contains(&true) {
+            let mut keep = duplicate.iter().map(|d| !d);
+            self.contours.retain(|_| keep.next().unwrap_or(true));
+        }
+    }
+
     /// (z min, z max) of the closed planar contours.
     pub fn z_extent_mm(&self) -> Option<(f64, f64)> {
         let planes = self.planes();
@@ -132,20 +208,20 @@ impl StructureSet {
         // Type 1 in the standard. A file cut between two top-level elements reads as a
         // shorter data set: these three make sure a cut structure set is refused.
         for seq in [
-            a::STRUCTURE_SET_ROI_SEQUENCE,
-            a::ROI_CONTOUR_SEQUENCE,
-            a::RT_ROI_OBSERVATIONS_SEQUENCE,
+            tags::STRUCTURE_SET_ROI_SEQUENCE,
+            tags::ROI_CONTOUR_SEQUENCE,
+            tags::RTROI_OBSERVATIONS_SEQUENCE,
         ] {
             if !at.has(seq) {
                 return Err(at.missing(seq));
             }
         }
         let mut rois: BTreeMap<i64, Roi> = BTreeMap::new();
-        for item in at.items(a::STRUCTURE_SET_ROI_SEQUENCE) {
+        for item in at.items(tags::STRUCTURE_SET_ROI_SEQUENCE) {
             let number = item
-                .int_opt(a::ROI_NUMBER)?
-                .ok_or_else(|| item.missing(a::ROI_NUMBER))?;
-            let name = item.str_opt(a::ROI_NAME)?.unwrap_or_default();
+                .int_opt(tags::ROI_NUMBER)?
+                .ok_or_else(|| item.missing(tags::ROI_NUMBER))?;
+            let name = item.str_opt(tags::ROI_NAME)?.unwrap_or_default();
             if rois.contains_key(&number) {
                 return Err(Error::invalid(
                     path,
@@ -159,19 +235,21 @@ impl StructureSet {
                     name,
                     interpreted_type: None,
                     color: None,
-                    frame_of_reference_uid: item.str_opt(a::REFERENCED_FRAME_OF_REFERENCE_UID)?,
+                    frame_of_reference_uid: item
+                        .str_opt(tags::REFERENCED_FRAME_OF_REFERENCE_UID)?,
                     contours: Vec::new(),
                     defects: Vec::new(),
+                    repairs: Vec::new(),
                 },
             );
         }
 
         let mut seen_contour_rois = BTreeSet::new();
         let mut contours: Vec<(i64, Attrs<'_>)> = Vec::new();
-        for item in at.items(a::ROI_CONTOUR_SEQUENCE) {
+        for item in at.items(tags::ROI_CONTOUR_SEQUENCE) {
             let number = item
-                .int_opt(a::REFERENCED_ROI_NUMBER)?
-                .ok_or_else(|| item.missing(a::REFERENCED_ROI_NUMBER))?;
+                .int_opt(tags::REFERENCED_ROI_NUMBER)?
+                .ok_or_else(|| item.missing(tags::REFERENCED_ROI_NUMBER))?;
             let Some(roi) = rois.get_mut(&number) else {
                 warnings.push(format!(
                     "ROIContourSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
@@ -186,7 +264,7 @@ impl StructureSet {
             }
             roi.color = read_color(&item);
             contours.extend(
-                item.items(a::CONTOUR_SEQUENCE)
+                item.items(tags::CONTOUR_SEQUENCE)
                     .into_iter()
                     .map(|c| (number, c)),
             );
@@ -201,13 +279,16 @@ impl StructureSet {
             roi.defects.extend(read.defects);
             roi.contours.extend(read.contour);
         }
+        for roi in rois.values_mut() {
+            roi.review_contours();
+        }
 
-        for item in at.items(a::RT_ROI_OBSERVATIONS_SEQUENCE) {
-            let Some(number) = item.int_opt(a::REFERENCED_ROI_NUMBER)? else {
+        for item in at.items(tags::RTROI_OBSERVATIONS_SEQUENCE) {
+            let Some(number) = item.int_opt(tags::REFERENCED_ROI_NUMBER)? else {
                 continue;
             };
             match rois.get_mut(&number) {
-                Some(roi) => roi.interpreted_type = item.str_opt(a::RT_ROI_INTERPRETED_TYPE)?,
+                Some(roi) => roi.interpreted_type = item.str_opt(tags::RTROI_INTERPRETED_TYPE)?,
                 None => warnings.push(format!(
                     "RTROIObservationsSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
                 )),
@@ -216,8 +297,8 @@ impl StructureSet {
 
         // The frame of reference: ReferencedFrameOfReferenceSequence, else the ROIs'.
         let mut frames: BTreeSet<String> = BTreeSet::new();
-        for item in at.items(a::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
-            if let Some(uid) = item.str_opt(a::FRAME_OF_REFERENCE_UID)? {
+        for item in at.items(tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
+            if let Some(uid) = item.str_opt(tags::FRAME_OF_REFERENCE_UID)? {
                 frames.insert(uid);
             }
         }
@@ -246,10 +327,10 @@ impl StructureSet {
 
         Ok(StructureSet {
             path: path.to_path_buf(),
-            sop_instance_uid: at.str_req(a::SOP_INSTANCE_UID)?,
-            label: at.str_opt(a::STRUCTURE_SET_LABEL)?,
+            sop_instance_uid: at.str_req(tags::SOP_INSTANCE_UID)?,
+            label: at.str_opt(tags::STRUCTURE_SET_LABEL)?,
             frame_of_reference_uid,
-            study_instance_uid: at.str_opt(a::STUDY_INSTANCE_UID)?,
+            study_instance_uid: at.str_opt(tags::STUDY_INSTANCE_UID)?,
             patient: Patient::read(&at)?,
             rois: rois.into_values().collect(),
             warnings,
@@ -262,8 +343,61 @@ impl StructureSet {
     }
 }
 
+impl ContourType {
+    /// The DICOM defined term.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContourType::ClosedPlanar => "CLOSED_PLANAR",
+            ContourType::OpenPlanar => "OPEN_PLANAR",
+            ContourType::OpenNonplanar => "OPEN_NONPLANAR",
+            ContourType::Point => "POINT",
+            ContourType::Other(s) => s,
+        }
+    }
+}
+
+/// The area enclosed by a planar polygon in x-y (shoelace formula, the points shifted to
+/// the first one so that large coordinates do not cancel), mm².
+fn polygon_area_mm2(points: &[[f64; 3]]) -> f64 {
+    let Some(first) = points.first() else {
+        return 0.0;
+    };
+    let twice: f64 = points
+        .iter()
+        .zip(points.iter().cycle().skip(1))
+        .map(|(p, q)| {
+            let (px, py) = (p[0] - first[0], p[1] - first[1]);
+            let (qx, qy) = (q[0] - first[0], q[1] - first[1]);
+            px * qy - qx * py
+        })
+        .sum();
+    (twice / 2.0).abs()
+}
+
+/// The points of a polygon without a last point that repeats the first.
+fn open_ring(points: &[[f64; 3]]) -> &[[f64; 3]] {
+    match points {
+        [first, .., last] if first == last => &points[..points.len() - 1],
+        _ => points,
+    }
+}
+
+/// True when `a` and `b` are the same polygon: the same points in the same order, perhaps
+/// from another start.
+fn same_polygon(a: &[[f64; 3]], b: &[[f64; 3]]) -> bool {
+    let (a, b) = (open_ring(a), open_ring(b));
+    if a.len() != b.len() || a.is_empty() {
+        return false;
+    }
+    (0..b.len()).filter(|&k| b[k] == a[0]).any(|k| {
+        a.iter()
+            .zip(b[k..].iter().chain(&b[..k]))
+            .all(|(p, q)| p == q)
+    })
+}
+
 fn read_color(item: &Attrs<'_>) -> Option<[u8; 3]> {
-    let v = item.numbers_opt(a::ROI_DISPLAY_COLOR).ok()??;
+    let v = item.numbers_opt(tags::ROI_DISPLAY_COLOR).ok()??;
     (v.len() == 3 && v.iter().all(|c| (0.0..=255.0).contains(c)))
         .then(|| [v[0] as u8, v[1] as u8, v[2] as u8])
 }
@@ -272,7 +406,7 @@ fn read_color(item: &Attrs<'_>) -> Option<[u8; 3]> {
 /// also come with the contour).
 fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
     let mut read = ContourRead::default();
-    let kind = match c.str_opt(a::CONTOUR_GEOMETRIC_TYPE)?.as_deref() {
+    let kind = match c.str_opt(tags::CONTOUR_GEOMETRIC_TYPE)?.as_deref() {
         Some("CLOSED_PLANAR") => ContourType::ClosedPlanar,
         Some("OPEN_PLANAR") => ContourType::OpenPlanar,
         Some("OPEN_NONPLANAR") => ContourType::OpenNonplanar,
@@ -284,7 +418,7 @@ fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
             return Ok(read);
         }
     };
-    let data = match c.numbers_opt(a::CONTOUR_DATA) {
+    let data = match c.numbers_opt(tags::CONTOUR_DATA) {
         Ok(Some(d)) => d,
         Ok(None) => {
             read.defects
@@ -315,7 +449,7 @@ fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
         Ok(points) => points,
         Err((_, data)) => data.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect(),
     };
-    if let Ok(Some(n)) = c.uint_opt(a::NUMBER_OF_CONTOUR_POINTS, u32::MAX.into()) {
+    if let Ok(Some(n)) = c.uint_opt(tags::NUMBER_OF_CONTOUR_POINTS, u32::MAX.into()) {
         if n as usize != points_mm.len() {
             read.defects.push(format!(
                 "NumberOfContourPoints (3006,0046) says {n}, ContourData has {} points",
@@ -351,4 +485,96 @@ fn read_contour(c: &Attrs<'_>) -> Result<ContourRead> {
 struct ContourRead {
     contour: Option<Contour>,
     defects: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contour(kind: ContourType, xy: &[(f64, f64)], z: f64) -> Contour {
+        Contour {
+            kind,
+            points_mm: xy.iter().map(|&(x, y)| [x, y, z]).collect(),
+        }
+    }
+
+    fn roi(contours: Vec<Contour>) -> Roi {
+        let mut roi = Roi {
+            number: 1,
+            name: "Cord".into(),
+            interpreted_type: None,
+            color: None,
+            frame_of_reference_uid: None,
+            contours,
+            defects: Vec::new(),
+            repairs: Vec::new(),
+        };
+        roi.review_contours();
+        roi
+    }
+
+    const SQUARE: [(f64, f64); 4] = [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)];
+
+    #[test]
+    fn a_closed_contour_collapsed_to_a_line_or_a_point_is_a_defect() {
+        let line = [(0.0, 0.0), (5.0, 5.0), (10.0, 10.0)];
+        let point = [(3.0, 4.0), (3.0, 4.0), (3.0, 4.0)];
+        for bad in [&line[..], &point[..]] {
+            let r = roi(vec![
+                contour(ContourType::ClosedPlanar, &SQUARE, 0.0),
+                contour(ContourType::ClosedPlanar, bad, 3.0),
+            ]);
+            assert_eq!(r.defects.len(), 1, "{:?}", r.defects);
+            assert!(
+                r.defects[0].contains("z = 3 mm has zero area"),
+                "{:?}",
+                r.defects
+            );
+        }
+        // A thin but real contour (0.1 mm wide) is not.
+        let thin = [(0.0, 0.0), (10.0, 0.0), (10.0, 0.1), (0.0, 0.1)];
+        assert!(roi(vec![contour(ContourType::ClosedPlanar, &thin, 0.0)])
+            .defects
+            .is_empty());
+    }
+
+    #[test]
+    fn an_open_contour_among_closed_ones_is_a_defect_and_a_point_marker_a_repair() {
+        let r = roi(vec![
+            contour(ContourType::ClosedPlanar, &SQUARE, 0.0),
+            contour(ContourType::OpenPlanar, &[(0.0, 0.0), (4.0, 4.0)], 0.0),
+            contour(ContourType::Point, &[(5.0, 5.0)], 0.0),
+        ]);
+        assert_eq!(r.defects.len(), 1);
+        assert!(r.defects[0].starts_with("a contour of type OPEN_PLANAR near z = 0 mm"));
+        assert_eq!(r.repairs, ["POINT marker ignored"]);
+        // A structure of points only (a marker ROI) is left as it is.
+        let markers = roi(vec![contour(ContourType::Point, &[(5.0, 5.0)], 0.0)]);
+        assert!(markers.defects.is_empty() && markers.repairs.is_empty());
+    }
+
+    #[test]
+    fn an_exact_duplicate_on_a_plane_is_removed_and_recorded() {
+        let rotated = [SQUARE[2], SQUARE[3], SQUARE[0], SQUARE[1], SQUARE[2]];
+        let r = roi(vec![
+            contour(ContourType::ClosedPlanar, &SQUARE, 2.5),
+            contour(ContourType::ClosedPlanar, &rotated, 2.5),
+            contour(ContourType::ClosedPlanar, &SQUARE, 5.0),
+        ]);
+        assert_eq!(r.contours.len(), 2);
+        assert_eq!(r.repairs, ["exact duplicate contour removed on z = 2.5 mm"]);
+        assert!(r.defects.is_empty());
+        // Reversed order, or one point moved, is not an exact duplicate.
+        let reversed: Vec<_> = SQUARE.iter().rev().copied().collect();
+        let mut moved = SQUARE;
+        moved[1].0 = 10.5;
+        for other in [&reversed[..], &moved[..]] {
+            let r = roi(vec![
+                contour(ContourType::ClosedPlanar, &SQUARE, 0.0),
+                contour(ContourType::ClosedPlanar, other, 0.0),
+            ]);
+            assert_eq!(r.contours.len(), 2);
+            assert!(r.repairs.is_empty());
+        }
+    }
 }

@@ -90,6 +90,7 @@ mod tests {
             frame_of_reference_uid: None,
             contours,
             defects: vec![],
+            repairs: vec![],
         };
         let g = linear_grid();
         let m = centre_mask(&roi, &g, EndCap::Half);

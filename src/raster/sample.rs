@@ -816,6 +816,7 @@ mod tests {
                 })
                 .collect(),
             defects: vec![],
+            repairs: vec![],
         }
     }
 

@@ -28,7 +28,8 @@ pub struct CheckReport {
     /// Plan facts that contradict the protocol (verdict FAIL).
     pub failures: Vec<String>,
     pub warnings: Vec<String>,
-    /// What the user accepted against the tool's default refusal (`--accept-defect`).
+    /// What the user accepted against the tool's default refusals, one line each
+    /// (`--accept-patient-mismatch`, `--accept-defect`).
     pub overrides: Vec<String>,
 }
 

@@ -122,6 +122,10 @@ pub struct RoiReport {
     pub z_min_mm: Option<f64>,
     pub z_max_mm: Option<f64>,
     pub defects: Vec<String>,
+    /// What reading repaired (an exact duplicate contour removed, POINT markers ignored);
+    /// left out when nothing was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repairs: Vec<String>,
 }
 
 fn path_text(p: &std::path::Path) -> String {
@@ -240,7 +244,7 @@ fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
                 extent_max_mm: hi,
                 max_dose: f64::from(d.max_value()),
                 units: d.units.as_str().to_string(),
-                dose_type: d.dose_type.clone(),
+                dose_type: d.dose_type.as_ref().map(|t| t.as_str().to_string()),
                 summation_type: d.summation.as_str().to_string(),
                 bits_allocated: d.bits_allocated,
                 grid_scaling: d.grid_scaling,
@@ -267,6 +271,7 @@ fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
                         z_min_mm: z.map(|z| z.0),
                         z_max_mm: z.map(|z| z.1),
                         defects: r.defects.clone(),
+                        repairs: r.repairs.clone(),
                     }
                 })
                 .collect(),
@@ -408,6 +413,9 @@ pub fn render_table(r: &InspectReport) -> String {
                 );
                 for d in &roi.defects {
                     let _ = writeln!(o, "        ! {d}");
+                }
+                for r in &roi.repairs {
+                    let _ = writeln!(o, "        repaired: {r}");
                 }
             }
         } else {
