@@ -11,6 +11,7 @@ mod cli_errors;
 mod common;
 mod corrupt_inputs;
 mod determinism;
+mod examples;
 mod fail_closed;
 mod phi;
 mod reader_variants;
