@@ -1,7 +1,7 @@
 //! The examples of the README and of `tests/cmd/*.md` run as written (trycmd): each
 //! `$ sbrt-verify ...` line of a `console` block is run from the repository root, and its exit
-//! code (`? N`, else 0) and output (stdout then stderr; `...` skips lines, `[..]` the rest of a
-//! line) must be what the block shows. After a change of output on purpose,
+//! code (`? N`, else 0) and output (stdout and stderr as one stream; `...` skips lines, `[..]`
+//! the rest of a line) must be what the block shows. After a change of output on purpose,
 //! `TRYCMD=overwrite cargo test --test it examples::` rewrites the blocks; read the diff.
 
 #[test]
