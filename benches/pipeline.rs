@@ -1,8 +1,8 @@
 //! Benchmarks of each stage and of the whole check, on the bundled fixtures and on the
 //! generated clinical-size phantom (200 x 200 x 150 dose grid, 20 ROIs, 15,000 cc body).
 //!
-//! `cargo bench --bench pipeline`. Each benchmark asserts its answer inside the timed loop,
-//! so that a wrong result cannot pass as a speed-up.
+//! `cargo bench --features bench --bench pipeline`. Each benchmark asserts its answer inside
+//! the timed loop, so that a wrong result cannot pass as a speed-up.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@
 #
 # Seeds: the committed fixtures and, when present, ../shared/data, copied at run time into
 # fuzz/corpus/TARGET (ignored by git; never commit the shared files). Crashes land in
-# fuzz/artifacts/TARGET; each one fixed becomes a test in tests/regressions.rs.
+# fuzz/artifacts/TARGET; each one fixed becomes a test in tests/it/regressions.rs.
 #
 # cargo-fuzz needs nightly-only rustc flags; RUSTC_BOOTSTRAP=1 lets the stable compiler
 # accept them. No sanitizer (the code is safe Rust; the sanitizer would cost most of the

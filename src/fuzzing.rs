@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets (`fuzz/fuzz_targets/`), kept in the library so that the
-//! regression tests (`tests/regressions.rs`) run exactly what the fuzzers ran.
+//! regression tests (`tests/it/regressions.rs`) run exactly what the fuzzers ran.
 //!
 //! Each function takes untrusted input, runs it through the real code path and asserts what
 //! the project promises about hostile input: errors are one line naming the input, values

@@ -5,8 +5,8 @@ use super::exact::{
     exact_metrics_with_plateaus, fraction_beyond_x, reference_metrics, Caps, DoseField, Linear,
     Lobe, Metrics, Plateaus, Sampling,
 };
+use super::grid::{DoseVolume, Grid};
 use super::shapes::{prism, sphere, Structure};
-use super::write::{DoseVolume, Grid};
 use serde::Serialize;
 
 /// Case names, in the order `write_all` writes them.

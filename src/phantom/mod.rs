@@ -14,10 +14,12 @@
 //!   and the ROIs expected to fail.
 //!
 //! Modules: [`shapes`] (contour polygons and polygon arithmetic), [`exact`] (the answers),
-//! [`write`] (DICOM encoding and atomic writes), [`cases`] (the case list and expected.json).
+//! [`grid`] (the dose grid and the stored dose), [`cases`] (the case list and
+//! expected.json), [`write`] (quantization and DICOM encoding).
 
 pub mod cases;
 pub mod exact;
+pub mod grid;
 pub mod shapes;
 pub mod write;
 

@@ -1,13 +1,11 @@
 //! `check --report DIR` (HTML, CSV, JSON files) and `check --batch` on the trial phantoms and
 //! on a broken plan set.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{fixture, put_str, run, write_variant, Edits};
+use crate::common::{fixture, put_str, run, write_variant, Edits};
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 

@@ -1,9 +1,7 @@
 //! The reader on variants of a phantom that the standard allows (or that must be refused):
 //! absolute GridFrameOffsetVector, non-axial orientation, dose not referencing the plan.
 
-mod common;
-
-use common::{numbers, put_str, run, write_variant, Edits};
+use crate::common::{numbers, put_str, run, write_variant, Edits};
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use sbrt_verify::dicom;
@@ -40,7 +38,7 @@ fn absolute_frame_offsets_read_like_relative_ones() {
     let found = dicom::discover(std::slice::from_ref(&dir)).unwrap();
     let dose = found.plan_sets[0].dose.as_ref().unwrap();
     assert!(dose.warnings.iter().any(|w| w.contains("absolute")));
-    let base = common::fixture("sphere_linear");
+    let base = crate::common::fixture("sphere_linear");
     let reference = dicom::discover(std::slice::from_ref(&base)).unwrap();
     let ref_dose = reference.plan_sets[0].dose.as_ref().unwrap();
     assert_eq!(dose.geometry.frame_z_mm, ref_dose.geometry.frame_z_mm);
@@ -136,7 +134,10 @@ fn mirrored_axial_grid_gives_the_same_dose_at_the_same_place() {
             ..Default::default()
         },
     );
-    let (a, b) = (dvh_json(&dir), dvh_json(&common::fixture("sphere_linear")));
+    let (a, b) = (
+        dvh_json(&dir),
+        dvh_json(&crate::common::fixture("sphere_linear")),
+    );
     let pick = |v: &serde_json::Value, k: &str| v["structures"][0][k].as_f64().unwrap();
     for k in ["volume_cc", "min_gy", "mean_gy", "max_gy"] {
         assert!(

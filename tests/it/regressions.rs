@@ -7,7 +7,7 @@ use std::path::Path;
 fn input(name: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/regressions")
+            .join("tests/data/regressions")
             .join(name),
     )
     .unwrap()
@@ -17,7 +17,7 @@ fn input(name: &str) -> Vec<u8> {
 /// it (exit 3) in one line, which is returned.
 fn inspect_in_bounded_memory(name: &str) -> String {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/regressions")
+        .join("tests/data/regressions")
         .join(name);
     let out = std::process::Command::new("sh")
         .arg("-c")

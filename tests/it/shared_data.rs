@@ -1,14 +1,12 @@
 //! Conformance on the real, anonymized data in `../shared/data` (outside this repository).
 //!
 //! Opt-in: these tests are `#[ignore]`d so that `cargo test` needs only the repository;
-//! `.ci/run` runs them with `cargo test --test shared_data -- --ignored`. They fail (never
+//! `.ci/run` runs them with `cargo test --test it shared_data:: -- --ignored`. They fail (never
 //! skip) when the data is missing. Set `SBRT_SHARED_DATA` to use another location.
-
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::run;
+use crate::common::run;
 
 use approx::assert_abs_diff_eq;
 use sbrt_verify::dicom::{self, read};

@@ -1,12 +1,10 @@
 //! Patient name and ID never appear in any output (stdout or stderr, table or JSON, every
 //! command) unless `--show-phi` is given. The phantoms are `PHANTOM^<CASE>` / `PH-<case>`.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{copy_case, fixture, put_str, rewrite, run};
+use crate::common::{copy_case, fixture, put_str, rewrite, run};
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 

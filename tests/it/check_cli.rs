@@ -1,8 +1,6 @@
 //! `sbrt-verify check` on the trial phantoms and on variants that must fail or be refused.
 
-mod common;
-
-use common::{check_json, fixture, put_str, run, write_variant, Edits};
+use crate::common::{check_json, fixture, put_str, run, write_variant, Edits};
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 

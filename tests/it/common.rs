@@ -1,8 +1,6 @@
 //! Test support: run the binary; write variants of phantom cases (a changed case, or a
 //! changed DICOM data set) to a temporary folder.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -135,18 +133,4 @@ pub fn edit_items(
         header_vr,
         dicom_core::value::DataSetSequence::new(items, dicom_core::Length::UNDEFINED),
     ));
-}
-
-/// Runs a command with `RAYON_NUM_THREADS` set; returns (exit code, stdout, stderr).
-pub fn run_threads(args: &[&std::ffi::OsStr], threads: &str) -> (i32, Vec<u8>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", threads)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        out.stdout,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }

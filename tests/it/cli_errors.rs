@@ -1,11 +1,9 @@
 //! Bad input and bad usage at the command line: one line naming the file, the documented
 //! exit code, never a panic.
 
-mod common;
-
 use std::path::Path;
 
-use common::run;
+use crate::common::run;
 
 fn inspect(path: &Path) -> (i32, String, String) {
     run(&["inspect".as_ref(), path.as_os_str()])

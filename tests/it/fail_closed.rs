@@ -1,11 +1,9 @@
 //! The rows of the README's "Fail-closed behaviour" table that no other test file covers:
 //! each situation in which something cannot be evaluated, and the verdict that follows.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{check_json, copy_case, edit_items, put_str, rewrite, write_variant, Edits};
+use crate::common::{check_json, copy_case, edit_items, put_str, rewrite, write_variant, Edits};
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;

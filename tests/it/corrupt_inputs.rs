@@ -6,11 +6,9 @@
 //! is left, says ERROR). Defects inside a file that reads (an ROI's contours) are reported
 //! by `inspect` as the ROI's defects (exit 0: the file was read), and `check` does not pass.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{check_json, copy_case, edit_items, fixture, put_str, rewrite, run};
+use crate::common::{check_json, copy_case, edit_items, fixture, put_str, rewrite, run};
 use dicom_core::header::Header;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
