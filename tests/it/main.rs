@@ -13,6 +13,8 @@ mod corrupt_inputs;
 mod determinism;
 mod examples;
 mod fail_closed;
+mod fail_closed_plan;
+mod fail_closed_reading;
 mod phi;
 mod reader_variants;
 mod regressions;

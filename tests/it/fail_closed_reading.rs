@@ -2,11 +2,9 @@
 //! `fixtures/trial_pass` that must not pass is refused (exit 3, one clear line), and each
 //! harmless one still passes with what was repaired recorded.
 
-mod common;
-
 use std::path::Path;
 
-use common::{check_json, copy_case, edit_items, put_str, rewrite, run};
+use crate::common::{check_json, copy_case, edit_items, put_str, rewrite, run};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
@@ -398,7 +396,7 @@ type MakeFile<'a> = dyn Fn(&Path) + 'a;
 #[test]
 fn empty_truncated_and_dangling_files_beside_the_plan_make_check_an_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let rp = std::fs::read(common::fixture("trial_pass").join("RP.dcm")).unwrap();
+    let rp = std::fs::read(crate::common::fixture("trial_pass").join("RP.dcm")).unwrap();
     let cases: [(&str, &MakeFile<'_>); 4] = [
         ("empty", &|dir| {
             std::fs::write(dir.join("RS_new.dcm"), b"").unwrap()

@@ -1,12 +1,10 @@
 //! Fail-closed rules about what the plan says and where outputs go: each test is one row of
 //! the README's fail-closed table, built as a variant of `fixtures/trial_pass`.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{check_json, copy_case, edit_items, fixture, rewrite, run};
+use crate::common::{check_json, copy_case, edit_items, fixture, rewrite, run};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
