@@ -1,10 +1,12 @@
 //! One ROI on one dose grid -> weighted dose samples `(dose, volume cc)`.
 //!
-//! **Slab model.** Each contour plane stands for the slab from halfway to the previous plane
-//! to halfway to the next. End caps ([`EndCap`]): `Half` extends the first and last planes
-//! half their neighbour gap outward; `None` stops the solid at the first and last planes.
+//! **Slab model** ([`super::topology`]). Each contour plane stands for the slab from halfway
+//! to the previous plane to halfway to the next, wherever the structure's piece continues
+//! there; gaps wider than 1.5x the usual plane spacing are left empty. End caps ([`EndCap`]):
+//! `Half` extends every end of every piece by half its neighbour gap; `None` stops it at its
+//! end plane.
 //!
-//! **In plane**, the plane's even-odd region is rasterized onto a lattice of sub-cells, `s` per
+//! **In plane**, the plane's region (even-odd for nested contours, union for crossing ones) is rasterized onto a lattice of sub-cells, `s` per
 //! dose voxel in x and y, aligned with the dose grid; each sub-cell's weight is its exact
 //! covered area ([`super::coverage`]). **In z**, each slab is cut into sub-slabs no thicker
 //! than the dose slice spacing / `s`. A sample sits at the centre of a sub-cell and
@@ -23,17 +25,19 @@
 use rayon::prelude::*;
 
 use super::coverage::Coverage;
-use crate::dicom::{Contour, DoseGrid, Roi};
-use crate::geometry::polygon::{self, Polygon};
+use super::topology::xy;
+use crate::dicom::{DoseGrid, Roi};
+use crate::geometry::polygon;
 use crate::geometry::GridGeometry;
 
 /// How the first and last contour planes end the solid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndCap {
-    /// Extend half the neighbour gap outward (the default; like most planning systems).
+    /// Extend every end of every piece by half its neighbour gap (the default; like most
+    /// planning systems).
     Half,
-    /// Stop at the first and last planes.
+    /// Stop every piece at its end planes.
     None,
 }
 
@@ -89,6 +93,8 @@ pub struct RoiSamples {
     pub factor: usize,
     pub planes: usize,
     pub warnings: Vec<String>,
+    /// Problems that leave part of the solid unknown ([`super::topology::Solid::defects`]).
+    pub defects: Vec<String>,
 }
 
 impl RoiSamples {
@@ -152,69 +158,7 @@ pub(crate) fn from_order_key(k: u32) -> f32 {
     }
 }
 
-/// One contour plane and the slab it stands for.
-#[derive(Debug, Clone)]
-pub struct Slab {
-    pub z_mm: f64,
-    pub z_lo_mm: f64,
-    pub z_hi_mm: f64,
-    /// Polygons (x, y in mm).
-    pub polygons: Vec<Polygon>,
-}
-
-/// The slabs of an ROI. `fallback_thickness_mm` is used for a single-plane ROI.
-pub fn slabs(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> (Vec<Slab>, Vec<String>) {
-    let planes = roi.planes();
-    let mut warnings = Vec::new();
-    let n = planes.len();
-    let z: Vec<f64> = planes.iter().map(|p| p.z_mm).collect();
-    let gaps: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
-    if gaps.len() > 2 {
-        let mut sorted = gaps.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted[sorted.len() / 2];
-        for (k, g) in gaps.iter().enumerate() {
-            if *g > 2.0 * median + 1e-6 {
-                warnings.push(format!(
-                    "planes at z = {:.2} and {:.2} mm are {:.1}x the usual gap apart; the slab model bridges them",
-                    z[k],
-                    z[k + 1],
-                    g / median
-                ));
-            }
-        }
-    }
-    let slabs = planes
-        .iter()
-        .enumerate()
-        .map(|(k, p)| {
-            let below = if k > 0 { Some(gaps[k - 1]) } else { None };
-            let above = if k + 1 < n { Some(gaps[k]) } else { None };
-            let half = |g: Option<f64>, other: Option<f64>| match (g, end_cap) {
-                (Some(g), _) => 0.5 * g,
-                (None, EndCap::Half) => 0.5 * other.unwrap_or(fallback_thickness_mm),
-                (None, EndCap::None) => 0.0,
-            };
-            Slab {
-                z_mm: p.z_mm,
-                z_lo_mm: p.z_mm - half(below, above),
-                z_hi_mm: p.z_mm + half(above, below),
-                polygons: p.contours.iter().map(|&c| xy(&roi.contours[c])).collect(),
-            }
-        })
-        .collect();
-    if n == 1 {
-        match end_cap {
-            EndCap::Half => warnings.push(format!(
-                "single contour plane: given a thickness of {fallback_thickness_mm:.2} mm (the dose slice spacing)"
-            )),
-            EndCap::None => {
-                warnings.push("single contour plane without end caps has no volume".to_string())
-            }
-        }
-    }
-    (slabs, warnings)
-}
+pub use super::topology::Slab;
 
 /// Trilinear interpolation of the grid at fractional indices (each within `[0, n-1]`).
 #[inline]
@@ -310,19 +254,19 @@ fn slice_spacing_mm(g: &GridGeometry) -> f64 {
 pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamples {
     let g = &dose.geometry;
     let dz = slice_spacing_mm(g);
-    let (slabs, mut warnings) = slabs(roi, opts.end_cap, dz);
+    let solid = super::topology::solid(roi, opts.end_cap, dz);
+    let (slabs, warnings) = (solid.slabs, solid.warnings);
     if slabs.is_empty() {
         return RoiSamples {
             warnings,
+            defects: solid.defects,
             ..Default::default()
         };
     }
     // Exact volume first: it decides the supersampling factor.
-    let areas: Vec<f64> = slabs.iter().map(even_odd_area).collect();
     let total_cc: f64 = slabs
         .iter()
-        .zip(&areas)
-        .map(|(s, a)| a * (s.z_hi_mm - s.z_lo_mm) / 1000.0)
+        .map(|s| s.area_mm2() * (s.z_hi_mm - s.z_lo_mm) / 1000.0)
         .sum();
     let voxels = total_cc / voxel_cc(g, dz);
     let factor = supersampling(voxels, opts);
@@ -335,7 +279,9 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
     let mut out = RoiSamples {
         total_cc,
         factor,
-        planes: slabs.len(),
+        planes: solid.planes,
+        warnings,
+        defects: solid.defects,
         ..Default::default()
     };
     out.samples.reserve(per_slab.len());
@@ -346,11 +292,7 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
             out.vertex_min = Some(out.vertex_min.map_or(lo, |m: f64| m.min(lo)));
             out.vertex_max = Some(out.vertex_max.map_or(hi, |m: f64| m.max(hi)));
         }
-        if let Some(w) = s.warning {
-            warnings.push(w);
-        }
     }
-    out.warnings = warnings;
     out
 }
 
@@ -394,35 +336,11 @@ pub fn estimated_cost(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> f64
     voxels * factor.powi(3) + VERTEX_COST_IN_SAMPLES * vertices as f64
 }
 
-/// A contour's points in the plane (x, y), mm.
-fn xy(c: &Contour) -> Polygon {
-    c.points_mm.iter().map(|q| [q[0], q[1]]).collect()
-}
-
-/// Exact even-odd area of a slab's polygons (nesting by depth), mm^2.
-fn even_odd_area(s: &Slab) -> f64 {
-    let depths = polygon::nesting_depths(&s.polygons);
-    s.polygons
-        .iter()
-        .zip(depths)
-        .map(|(p, d)| {
-            let a = polygon::signed_area(p).abs();
-            if d % 2 == 0 {
-                a
-            } else {
-                -a
-            }
-        })
-        .sum::<f64>()
-        .max(0.0)
-}
-
 struct SlabSamples {
     samples: Vec<Sample>,
     outside_cc: f64,
     /// Lowest and highest dose at the slab's vertices inside the grid.
     vertex_range: Option<(f64, f64)>,
-    warning: Option<String>,
 }
 
 fn sample_slab(
@@ -486,30 +404,9 @@ fn sample_slab(
         })
         .collect();
 
-    let mut warning = None;
-    let depths = polygon::nesting_depths(&s.polygons);
-    if s.polygons.len() > 1 {
-        let crossing = (0..s.polygons.len()).any(|a| {
-            (a + 1..s.polygons.len())
-                .any(|b| polygon::any_edges_cross(&s.polygons[a], &s.polygons[b]))
-        });
-        if crossing {
-            warning = Some(format!(
-                "contours at z = {:.2} mm overlap without nesting; even-odd rule applied",
-                s.z_mm
-            ));
-        }
-    }
-    if warning.is_none() && s.polygons.iter().any(|p| polygon::self_intersects(p)) {
-        warning = Some(format!(
-            "a contour at z = {:.2} mm intersects itself",
-            s.z_mm
-        ));
-    }
-
     let mut cov = Coverage::new(width, height);
-    for (p, d) in shifted.iter().zip(&depths) {
-        cov.add_contour(p, if d % 2 == 0 { 1.0 } else { -1.0 });
+    for (p, &sign) in shifted.iter().zip(&s.signs) {
+        cov.add_contour(p, sign);
     }
     let cov = cov.finish();
 
@@ -542,7 +439,6 @@ fn sample_slab(
         samples: Vec::with_capacity(covered * ks.len()),
         outside_cc: 0.0,
         vertex_range: vertex_range(s, dose),
-        warning,
     };
     // Trilinear interpolation, factored: the in-plane weights of a cell are shared by all
     // its sub-slabs, and each sub-slab's pair of frames is fixed for the slab.
@@ -647,7 +543,7 @@ fn sample_slab(
         }
     }
     if clipped {
-        let beyond_mm2 = (even_odd_area(s) - lattice_area_mm2).max(0.0);
+        let beyond_mm2 = (s.area_mm2() - lattice_area_mm2).max(0.0);
         out.outside_cc += beyond_mm2 * thickness / 1000.0;
     }
     out
@@ -899,7 +795,7 @@ mod tests {
             contours,
             ..square_roi(1.0, &[])
         };
-        // Two squares overlapping without nesting: even-odd applies, with a warning.
+        // Two squares overlapping without nesting: filled as their union, with a warning.
         let a = [[-4.0, -4.0], [2.0, -4.0], [2.0, 2.0], [-4.0, 2.0]];
         let b = [[-2.0, -2.0], [4.0, -2.0], [4.0, 4.0], [-2.0, 4.0]];
         let overlapping = roi(vec![
