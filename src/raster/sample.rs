@@ -9,8 +9,9 @@
 //! **In plane**, the plane's region (even-odd for nested contours, union for crossing ones) is rasterized onto a lattice of sub-cells, `s` per
 //! dose voxel in x and y, aligned with the dose grid; each sub-cell's weight is its exact
 //! covered area ([`super::coverage`]). **In z**, each slab is cut into sub-slabs no thicker
-//! than the dose slice spacing / `s`. A sample sits at the centre of a sub-cell and
-//! sub-slab; its dose is the trilinear interpolation of the dose grid there (never the
+//! than the dose slice spacing / `s`. A sample sits at the centre of a sub-cell (for a
+//! partly covered sub-cell, at the centroid of its covered part, so that its dose is one
+//! from inside the contour) and of a sub-slab; its dose is the trilinear interpolation of the dose grid there (never the
 //! nearest voxel). `s` is chosen per ROI so that small ROIs get at least
 //! [`SamplingOptions::min_samples`] samples.
 //!
@@ -24,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use super::coverage::Coverage;
+use super::coverage::{Centroids, Coverage};
 use super::topology::xy;
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::polygon;
@@ -405,10 +406,13 @@ fn sample_slab(
         .collect();
 
     let mut cov = Coverage::new(width, height);
+    let mut centroids = Centroids::new(width, height);
     for (p, &sign) in shifted.iter().zip(&s.signs) {
         cov.add_contour(p, sign);
+        centroids.add_contour(p, sign);
     }
     let cov = cov.finish();
+    let centroids = centroids.finish();
 
     // Sub-slabs in z, within the part of the slab inside the grid's z cells; the rest of the
     // slab is outside the grid.
@@ -486,18 +490,32 @@ fn sample_slab(
         let j_in = in_cells(j, g.rows);
         let (j0, j1, fj) = split_pair(clamp_index(j, g.rows), nj);
         let row = &cov[b * width..(b + 1) * width];
-        for (&c, column) in row.iter().zip(&columns) {
+        for (a, (&c, column)) in row.iter().zip(&columns).enumerate() {
             let c = c.clamp(0.0, 1.0);
             if c <= 1e-12 {
                 continue;
             }
             lattice_area_mm2 += c * sub_area_mm2;
-            let Some((i0, i1, fi)) = column.filter(|_| j_in) else {
+            let Some(centre_column) = column.filter(|_| j_in) else {
                 out.outside_cc += c * (cell_cc * ks.len() as f64 + outside_cell_cc);
                 continue;
             };
             out.outside_cc += c * outside_cell_cc;
             let w = c * cell_cc;
+            // A partly covered cell's dose is taken at the centroid of its covered part
+            // (inside the contour), a full cell's at its centre.
+            let boundary = c < 1.0 - BOUNDARY_TOLERANCE;
+            let ((i0, i1, fi), (j0, j1, fj)) = if boundary {
+                let [cx, cy] = centroids.at(a, b);
+                let i = (a as f64 + cx + u0) / f - 0.5;
+                let j = (b as f64 + cy + v0) / f - 0.5;
+                (
+                    split_pair(clamp_index(i, g.columns), ni),
+                    split_pair(clamp_index(j, g.rows), nj),
+                )
+            } else {
+                (centre_column, (j0, j1, fj))
+            };
             if fi == 0.0 && fj == 0.0 {
                 // On a voxel centre in-plane (every cell at factor 1): the other three
                 // corners weigh 0, and the dose values are finite, so this is the same
@@ -608,6 +626,10 @@ fn split_index(x: f64, n: usize) -> (usize, f64) {
     let x0 = (x.floor().max(0.0) as usize).min(n - 2);
     (x0, (x - x0 as f64).clamp(0.0, 1.0))
 }
+
+/// Coverage below 1 by more than this makes a cell a boundary cell (sampled at the centroid
+/// of its covered part); rounding of the exact coverage of full cells stays well below it.
+const BOUNDARY_TOLERANCE: f64 = 1e-9;
 
 /// Lattice cells kept around the grid's cells when contours reach beyond them.
 const LATTICE_MARGIN: f64 = 2.0;
@@ -747,7 +769,8 @@ mod tests {
         let mut grid = linear_grid();
         grid.values =
             ndarray::Array3::from_shape_fn((41, 41, 41), |(_, j, i)| (i * i + 3 * j) as f32);
-        let roi = square_roi(3.0, &[-2.3, -0.1, 1.9]);
+        // The square's sides lie on cell boundaries: every cell is fully covered.
+        let roi = square_roi(3.5, &[-2.3, -0.1, 1.9]);
         let opts = SamplingOptions {
             factor: Some(1),
             ..Default::default()
@@ -760,6 +783,27 @@ mod tests {
         let got: std::collections::BTreeSet<u64> = s.iter().map(|x| x.dose() as u64).collect();
         assert!(s.iter().all(|x| x.dose().fract() == 0.0));
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_partly_covered_cell_takes_the_dose_at_the_centroid_of_its_covered_part() {
+        // Dose 10 + x; a square x, y in [-2.3, 2.3] at factor 1: the cells of the voxels at
+        // x = -2 and 2 are covered from -2.3 to -1.5 and from 1.5 to 2.3, so their doses are
+        // 10 -+ 1.9 (their centres, 10 -+ 2, lie outside the contour half the time).
+        let roi = square_roi(2.3, &[-1.0, 0.0, 1.0]);
+        let opts = SamplingOptions {
+            factor: Some(1),
+            ..Default::default()
+        };
+        let s = sample_roi(&roi, &linear_grid(), &opts);
+        let lowest = s.iter().map(Sample::dose).fold(f64::INFINITY, f64::min);
+        let highest = s.iter().map(Sample::dose).fold(f64::NEG_INFINITY, f64::max);
+        assert_relative_eq!(lowest, 8.1, max_relative = 1e-6);
+        assert_relative_eq!(highest, 11.9, max_relative = 1e-6);
+        // The mean of a linear dose is exact: the dose at the solid's centroid.
+        let v: f64 = s.iter().map(Sample::volume_cc).sum();
+        let mean = s.iter().map(|x| x.dose() * x.volume_cc()).sum::<f64>() / v;
+        assert_relative_eq!(mean, 10.0, max_relative = 1e-6);
     }
 
     #[test]
