@@ -131,6 +131,9 @@ pub struct DvhArgs {
     /// higher is slower).
     #[arg(long, default_value_t = sbrt_verify::raster::SamplingOptions::default().min_samples)]
     pub min_samples: usize,
+    /// A planning system's DVH export (Eclipse text) to compare every structure with.
+    #[arg(long, value_name = "FILE")]
+    pub tps_dvh: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,10 +4,12 @@
 //!   from it (D_x in % and cc, V_x in cc and %), by interpolation on one cumulative curve.
 //! - [`spatial`]: grid-level metrics: max dose beyond a distance (D2cm), whole-grid DVH.
 //! - [`calc`]: a dose grid and ROIs -> [`StructureDvh`]s, in parallel and deterministic.
+//! - [`tps`]: a planning system's DVHs (Eclipse text export) -> agreement with ours.
 
 pub mod calc;
 pub mod metrics;
 pub mod spatial;
+pub mod tps;
 
 pub use calc::{compute, compute_each, StructureDvh};
 pub use metrics::{default_metrics, Dvh, MetricSpec};
