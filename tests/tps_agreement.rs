@@ -75,3 +75,39 @@ fn our_own_curve_agrees_and_a_larger_hotter_one_does_not() {
     assert_eq!(volume["metric"], "volume");
     assert_eq!(volume["within"], false);
 }
+
+/// The breast plan's RT Dose carries Eclipse's nine DVHs (opt-in with the shared data, as in
+/// tests/shared_data.rs): every one is matched by ROI number, and the large organs agree.
+#[test]
+#[ignore]
+fn the_breast_plans_embedded_dvhs_are_compared_by_roi_number() {
+    let data = std::env::var("SBRT_SHARED_DATA").expect("SBRT_SHARED_DATA names shared/data");
+    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
+        .args([
+            "dvh",
+            &format!("{data}/dicompyler-core"),
+            "--format",
+            "json",
+        ])
+        .arg("--embedded-tps-dvh")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &r["tps_agreement"];
+    assert_eq!(t["structures"].as_array().unwrap().len(), 9, "{t}");
+    assert!(t["unmatched"].as_array().unwrap().is_empty());
+    for name in ["Heart", "Lt Lung", "Breast"] {
+        let a = t["structures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["structure"] == name)
+            .unwrap();
+        assert_eq!(a["agrees"], true, "{a}");
+    }
+}

@@ -364,11 +364,20 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     // Each structure is reported as soon as its DVH is done, and its curve freed; its JSON
     // is rendered there too, in parallel with the structures still being computed.
     // The grid's maximum is found meanwhile, by a thread free of structures.
-    let tps: Option<Vec<dvhmod::tps::TpsDvh>> = match &a.tps_dvh {
+    let mut tps_skipped: Vec<String> = Vec::new();
+    let tps: Option<(String, Vec<dvhmod::tps::TpsDvh>)> = match &a.tps_dvh {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
             let text = String::from_utf8_lossy(&bytes);
-            Some(dvhmod::tps::parse_eclipse(&text).map_err(|e| Error::invalid(path, e))?)
+            let curves = dvhmod::tps::parse_eclipse(&text).map_err(|e| Error::invalid(path, e))?;
+            Some((path.display().to_string(), curves))
+        }
+        None if a.embedded_tps_dvh => {
+            let file = read::open(&dose.path)?
+                .ok_or_else(|| Error::invalid(&dose.path, "not a DICOM file"))?;
+            let (curves, skipped) = dvhmod::tps::from_dvh_sequence(&file)?;
+            tps_skipped = skipped;
+            Some((format!("{} (DVH Sequence)", dose.path.display()), curves))
         }
         None => None,
     };
@@ -377,8 +386,8 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         || {
             dvhmod::compute_each(dose, &rois, &opts, |s| {
                 let agreement = tps
-                    .as_deref()
-                    .and_then(|t| dvhmod::tps::find(t, &s.name))
+                    .as_ref()
+                    .and_then(|(_, t)| dvhmod::tps::find(t, s.number, &s.name))
                     .map(|t| dvhmod::tps::compare(&s, t));
                 let mut r = dvhreport::structure_report(&s, &metrics, a.bin_width);
                 if json {
@@ -406,15 +415,16 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         a.bin_width,
         warnings,
     );
-    if let (Some(path), Some(tps)) = (&a.tps_dvh, &tps) {
+    if let Some((file, tps)) = tps {
         let structures: Vec<dvhmod::tps::Agreement> = agreements.into_iter().flatten().collect();
-        let unmatched = tps
+        let mut unmatched: Vec<String> = tps
             .iter()
             .filter(|t| !structures.iter().any(|a| a.tps_structure == t.name))
             .map(|t| t.name.clone())
             .collect();
+        unmatched.extend(tps_skipped);
         report.tps_agreement = Some(dvhreport::TpsAgreement {
-            file: path.display().to_string(),
+            file,
             structures,
             unmatched,
         });

@@ -23,6 +23,8 @@ pub const DOSE_TOLERANCE_GY: f64 = 0.3;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TpsDvh {
     pub name: String,
+    /// The ROI it belongs to, when the planning system says (an RT Dose's DVH Sequence).
+    pub roi_number: Option<i64>,
     /// The volume the planning system states for the structure, cc.
     pub volume_cc: f64,
     /// Increasing doses, Gy, and the volume receiving at least each, cc (non-increasing).
@@ -176,9 +178,12 @@ fn metric(
     }
 }
 
-/// The planning system's DVH for a structure: the same name, else the same name ignoring
-/// case and spaces.
-pub fn find<'a>(tps: &'a [TpsDvh], name: &str) -> Option<&'a TpsDvh> {
+/// The planning system's DVH for a structure: the same ROI number, else the same name, else
+/// the same name ignoring case and spaces.
+pub fn find<'a>(tps: &'a [TpsDvh], number: i64, name: &str) -> Option<&'a TpsDvh> {
+    if let Some(t) = tps.iter().find(|t| t.roi_number == Some(number)) {
+        return Some(t);
+    }
     let squash = |s: &str| -> String {
         s.chars()
             .filter(|c| !c.is_whitespace())
@@ -188,6 +193,102 @@ pub fn find<'a>(tps: &'a [TpsDvh], name: &str) -> Option<&'a TpsDvh> {
     tps.iter()
         .find(|t| t.name == name)
         .or_else(|| tps.iter().find(|t| squash(&t.name) == squash(name)))
+}
+
+/// DVH Sequence attributes of an RT Dose (C.8.8.4).
+mod attr {
+    use crate::dicom::read::Attr;
+    use dicom_core::Tag;
+
+    pub const DVH_TYPE: Attr = Attr {
+        tag: Tag(0x3004, 0x0001),
+        name: "DVHType",
+    };
+    pub const DOSE_UNITS: Attr = Attr {
+        tag: Tag(0x3004, 0x0002),
+        name: "DoseUnits",
+    };
+    pub const DVH_SEQUENCE: Attr = Attr {
+        tag: Tag(0x3004, 0x0050),
+        name: "DVHSequence",
+    };
+    pub const DVH_VOLUME_UNITS: Attr = Attr {
+        tag: Tag(0x3004, 0x0054),
+        name: "DVHVolumeUnits",
+    };
+    pub const DVH_DATA: Attr = Attr {
+        tag: Tag(0x3004, 0x0058),
+        name: "DVHData",
+    };
+    pub const DVH_REFERENCED_ROI_SEQUENCE: Attr = Attr {
+        tag: Tag(0x3004, 0x0060),
+        name: "DVHReferencedROISequence",
+    };
+    pub const REFERENCED_ROI_NUMBER: Attr = Attr {
+        tag: Tag(0x3006, 0x0084),
+        name: "ReferencedROINumber",
+    };
+}
+
+/// The DVHs an RT Dose carries in its DVH Sequence (3004,0050), those in GY and CM3: the
+/// curves' doses are in Gy (the items' stated minimum, maximum and mean may be in % of the
+/// prescription, and are not used). DVHData is pairs of (bin width, volume); a cumulative
+/// volume is that at or above the bin's lower dose, a differential one that in the bin.
+/// Items in other units are left out and named in the second list.
+pub fn from_dvh_sequence(
+    file: &crate::dicom::read::DicomFile,
+) -> crate::error::Result<(Vec<TpsDvh>, Vec<String>)> {
+    let at = file.attrs();
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for item in at.items(attr::DVH_SEQUENCE) {
+        let number = item
+            .items(attr::DVH_REFERENCED_ROI_SEQUENCE)
+            .first()
+            .map(|r| r.int_opt(attr::REFERENCED_ROI_NUMBER))
+            .transpose()?
+            .flatten();
+        let Some(number) = number else {
+            skipped.push("a DVH without a referenced ROI".to_string());
+            continue;
+        };
+        let units = item.str_opt(attr::DOSE_UNITS)?.unwrap_or_default();
+        let volume_units = item.str_opt(attr::DVH_VOLUME_UNITS)?.unwrap_or_default();
+        if units != "GY" || volume_units != "CM3" {
+            skipped.push(format!(
+                "ROI {number}: DVH in {units} and {volume_units}, not GY and CM3"
+            ));
+            continue;
+        }
+        let differential = item.str_opt(attr::DVH_TYPE)?.as_deref() == Some("DIFFERENTIAL");
+        let data = item.numbers_opt(attr::DVH_DATA)?.unwrap_or_default();
+        if data.len() < 2 || data.len() % 2 != 0 {
+            return Err(item.bad(attr::DVH_DATA, "expected pairs of bin width and volume"));
+        }
+        let mut dose_gy = Vec::with_capacity(data.len() / 2);
+        let mut volume = Vec::with_capacity(data.len() / 2);
+        let mut edge = 0.0;
+        for pair in data.chunks_exact(2) {
+            dose_gy.push(edge);
+            volume.push(pair[1]);
+            edge += pair[0];
+        }
+        if differential {
+            let mut above = 0.0;
+            for v in volume.iter_mut().rev() {
+                above += *v;
+                *v = above;
+            }
+        }
+        out.push(TpsDvh {
+            name: format!("ROI {number}"),
+            roi_number: Some(number),
+            volume_cc: volume[0],
+            dose_gy,
+            cumulative_cc: volume,
+        });
+    }
+    Ok((out, skipped))
 }
 
 /// Columns of an Eclipse DVH table.
@@ -268,6 +369,7 @@ fn finish(
         }
         out.push(TpsDvh {
             name,
+            roi_number: None,
             volume_cc,
             dose_gy,
             cumulative_cc: vol,
@@ -453,7 +555,7 @@ mod tests {
             error: None,
         };
         let same = &parse_eclipse(&export("ptv", 10.0, 40.0, false, true, false)).unwrap();
-        let a = compare(&ours, find(same, "PTV").unwrap());
+        let a = compare(&ours, find(same, 7, "PTV").unwrap());
         assert!(a.agrees, "{a:?}");
         assert_eq!(a.metrics.len(), 7);
         // A planning system 3 % larger and hotter disagrees on the volume and the doses.

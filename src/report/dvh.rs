@@ -30,7 +30,8 @@ pub struct DvhReport {
 pub struct TpsAgreement {
     pub file: String,
     pub structures: Vec<Agreement>,
-    /// The planning system's structures we have no structure of that name for.
+    /// The planning system's structures we have no structure for, and its DVHs left out
+    /// (units other than Gy and cc).
     pub unmatched: Vec<String>,
 }
 
