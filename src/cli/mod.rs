@@ -379,19 +379,41 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     // Each structure is reported as soon as its DVH is done, and its curve freed; its JSON
     // is rendered there too, in parallel with the structures still being computed.
     // The grid's maximum is found meanwhile, by a thread free of structures.
+    let mut tps_skipped: Vec<String> = Vec::new();
+    let tps: Option<(String, Vec<dvhmod::tps::TpsDvh>)> = match &a.tps_dvh {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let text = String::from_utf8_lossy(&bytes);
+            let curves = dvhmod::tps::parse_eclipse(&text).map_err(|e| Error::invalid(path, e))?;
+            Some((path.display().to_string(), curves))
+        }
+        None if a.embedded_tps_dvh => {
+            let file = read::open(&dose.path)?
+                .ok_or_else(|| Error::invalid(&dose.path, "not a DICOM file"))?;
+            let (curves, skipped) = dvhmod::tps::from_dvh_sequence(&file)?;
+            tps_skipped = skipped;
+            Some((format!("{} (DVH Sequence)", dose.path.display()), curves))
+        }
+        None => None,
+    };
     let json = matches!(a.format, DvhFormat::Json);
-    let (structures, max_dose) = rayon::join(
+    let (reported, max_dose) = rayon::join(
         || {
             dvhmod::compute_each(dose, &rois, &opts, |s| {
+                let agreement = tps
+                    .as_ref()
+                    .and_then(|(_, t)| dvhmod::tps::find(t, s.number, &s.name))
+                    .map(|t| dvhmod::tps::compare(&s, t));
                 let mut r = dvhreport::structure_report(&s, &metrics, a.bin_width);
                 if json {
                     r.prerender();
                 }
-                r
+                (r, agreement)
             })
         },
         || dose.max_value(),
     );
+    let (structures, agreements): (Vec<_>, Vec<_>) = reported.into_iter().unzip();
     let mut warnings: Vec<String> = set.warnings.clone();
     warnings.extend(dose.warnings.iter().cloned());
     if dose.summation != dicom::DoseSummation::Plan {
@@ -400,7 +422,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             dose.summation.as_str()
         ));
     }
-    let report = dvhreport::assemble(
+    let mut report = dvhreport::assemble(
         dose,
         f64::from(max_dose),
         structures,
@@ -408,6 +430,20 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         a.bin_width,
         warnings,
     );
+    if let Some((file, tps)) = tps {
+        let structures: Vec<dvhmod::tps::Agreement> = agreements.into_iter().flatten().collect();
+        let mut unmatched: Vec<String> = tps
+            .iter()
+            .filter(|t| !structures.iter().any(|a| a.tps_structure == t.name))
+            .map(|t| t.name.clone())
+            .collect();
+        unmatched.extend(tps_skipped);
+        report.tps_agreement = Some(dvhreport::TpsAgreement {
+            file,
+            structures,
+            unmatched,
+        });
+    }
     if let Some(plot) = &a.plot {
         let colors: Vec<Option<[u8; 3]>> = rois.iter().map(|r| r.color).collect();
         let svg = dvhreport::render_plot(&report, &colors);

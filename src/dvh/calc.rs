@@ -100,6 +100,9 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
     out.supersampling = s.factor;
     out.planes = s.planes;
     out.warnings = s.warnings;
+    if !s.defects.is_empty() {
+        out.error = Some(format!("contour defects: {}", s.defects.join("; ")));
+    }
     let pick = |a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64| match (a, b) {
         (Some(x), Some(y)) => Some(f(x, y)),
         (x, y) => x.or(y),
@@ -107,7 +110,8 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
     out.min = pick(out.dvh.min(), s.vertex_min, f64::min);
     out.max = pick(out.dvh.max(), s.vertex_max, f64::max);
     if out.volume_cc <= 0.0 {
-        out.error = Some("the contours enclose no volume".to_string());
+        out.error
+            .get_or_insert_with(|| "the contours enclose no volume".to_string());
     } else if out.outside_cc > OUTSIDE_TOLERANCE_CC {
         out.warnings.push(format!(
             "{:.3} cc ({:.1} %) outside the dose grid: dose there unknown",

@@ -5,10 +5,12 @@
 //! - [`indices`]: any query's value (D_x, V_x, mean) and the plan indices (CI, GI, R50, HI,
 //!   D2cm, isodose volumes) over the dose grid.
 //! - [`calc`]: a dose grid and ROIs -> [`StructureDvh`]s, in parallel and deterministic.
+//! - [`tps`]: a planning system's DVHs (Eclipse text export) -> agreement with ours.
 
 pub mod calc;
 pub mod indices;
 pub mod metrics;
+pub mod tps;
 
 pub use calc::{compute, compute_each, StructureDvh};
 pub use metrics::{default_metrics, Dvh, MetricSpec};

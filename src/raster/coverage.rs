@@ -125,6 +125,142 @@ impl Coverage {
     }
 }
 
+/// The centroids of the covered part of each cell: the exact first moments of the region
+/// in each cell, accumulated like [`Coverage`] (every edge adds, to the cells of each row it
+/// crosses, the moments of what lies to its right within the row; a prefix sum along the
+/// row gives each cell's), divided by the region's area in the cell.
+pub struct Centroids {
+    pub width: usize,
+    pub height: usize,
+    /// Per cell: area, x moment and y moment about the cell's lower corner (row-major, one
+    /// spare column).
+    acc: Vec<[f64; 3]>,
+}
+
+impl Centroids {
+    pub fn new(width: usize, height: usize) -> Self {
+        Centroids {
+            width,
+            height,
+            acc: vec![[0.0; 3]; (width + 2) * height],
+        }
+    }
+
+    /// Adds one closed contour whose inside weighs `sign` (as [`Coverage::add_contour`]).
+    pub fn add_contour(&mut self, pts: &[[f64; 2]], sign: f64) {
+        let area = crate::geometry::polygon::signed_area(pts);
+        if area == 0.0 {
+            return;
+        }
+        let dir = if area > 0.0 { -sign } else { sign };
+        let n = pts.len();
+        for k in 0..n {
+            self.line(pts[k], pts[(k + 1) % n], dir);
+        }
+    }
+
+    fn line(&mut self, p: [f64; 2], q: [f64; 2], w: f64) {
+        if p[1] == q[1] {
+            return;
+        }
+        let (d, p0, p1) = if p[1] < q[1] { (w, p, q) } else { (-w, q, p) };
+        let dxdy = (p1[0] - p0[0]) / (p1[1] - p0[1]);
+        let x_at = |y: f64| p0[0] + (y - p0[1]) * dxdy;
+        let row_start = p0[1].max(0.0).floor() as usize;
+        let row_end = (p1[1].ceil() as usize).min(self.height);
+        let mut cuts: Vec<f64> = Vec::new();
+        for row in row_start..row_end {
+            let b = row as f64;
+            let (ya, yb) = (p0[1].max(b), p1[1].min(b + 1.0));
+            if yb <= ya {
+                continue;
+            }
+            // Cut the row's part of the edge where it crosses a cell column boundary.
+            cuts.clear();
+            cuts.push(ya);
+            let (xa, xb) = (x_at(ya), x_at(yb));
+            if dxdy != 0.0 {
+                let (lo, hi) = (xa.min(xb), xa.max(xb));
+                let mut k = lo.floor() + 1.0;
+                while k < hi {
+                    cuts.push(p0[1] + (k - p0[0]) / dxdy);
+                    k += 1.0;
+                }
+            }
+            cuts.push(yb);
+            if cuts.len() > 2 {
+                cuts.sort_by(f64::total_cmp);
+            }
+            let line = row * (self.width + 2);
+            for c in cuts.windows(2) {
+                let (y0, y1) = (c[0].clamp(ya, yb), c[1].clamp(ya, yb));
+                let dy = y1 - y0;
+                if dy <= 0.0 {
+                    continue;
+                }
+                let ym = 0.5 * (y0 + y1);
+                let col = x_at(ym).floor().max(0.0);
+                let a = (col as usize).min(self.width);
+                // Local coordinates in the cell; Simpson's rule is exact for these
+                // integrands (at most quadratic in y).
+                let u = |y: f64| (x_at(y) - col).clamp(0.0, 1.0);
+                let (u0, um, u1) = (u(y0), u(ym), u(y1));
+                let (r0, rm, r1) = (1.0 - u0, 1.0 - um, 1.0 - u1);
+                let (t0, tm, t1) = (y0 - b, ym - b, y1 - b);
+                let s = d * dy / 6.0;
+                let part = [
+                    s * (r0 + 4.0 * rm + r1),
+                    s * 0.5 * ((1.0 - u0 * u0) + 4.0 * (1.0 - um * um) + (1.0 - u1 * u1)),
+                    s * (t0 * r0 + 4.0 * tm * rm + t1 * r1),
+                ];
+                let full = [d * dy, d * 0.5 * dy, d * 0.5 * (t1 * t1 - t0 * t0)];
+                for m in 0..3 {
+                    self.acc[line + a][m] += part[m];
+                    self.acc[line + a + 1][m] += full[m] - part[m];
+                }
+            }
+        }
+    }
+
+    /// Turns the accumulation into per-cell moments (prefix sums along each row).
+    pub fn finish(mut self) -> CellCentroids {
+        let stride = self.width + 2;
+        for row in 0..self.height {
+            let line = &mut self.acc[row * stride..row * stride + self.width];
+            let mut sum = [0.0; 3];
+            for v in line.iter_mut() {
+                for m in 0..3 {
+                    sum[m] += v[m];
+                }
+                *v = sum;
+            }
+        }
+        CellCentroids {
+            stride,
+            acc: self.acc,
+        }
+    }
+}
+
+/// The moments of the region in each cell, from [`Centroids::finish`].
+pub struct CellCentroids {
+    stride: usize,
+    acc: Vec<[f64; 3]>,
+}
+
+impl CellCentroids {
+    /// Cell `(a, b)`'s centroid of its covered part in local coordinates (`[0, 1]` in x and
+    /// y from the cell's lower corner); the cell centre when the cell is empty.
+    pub fn at(&self, a: usize, b: usize) -> [f64; 2] {
+        let [area, mx, my] = self.acc[b * self.stride + a];
+        if area > 1e-12 {
+            [(mx / area).clamp(0.0, 1.0), (my / area).clamp(0.0, 1.0)]
+        } else {
+            [0.5, 0.5]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +291,35 @@ mod tests {
             assert_abs_diff_eq!(at(3, 1), 0.0, epsilon = 1e-12);
             assert_abs_diff_eq!(at(1, 0), 0.0, epsilon = 1e-12);
             assert_abs_diff_eq!(c.iter().sum::<f64>(), 2.0, epsilon = 1e-12);
+        }
+    }
+
+    #[test]
+    fn centroids_of_partly_covered_cells_are_those_of_their_covered_part() {
+        // Square [0.5, 2.5] x [1, 1.75]: cell (0, 1) covered on x 0.5..1, y 1..1.75.
+        // Triangle (0,0) (2,0) (0,2): cell (1, 0) holds the triangle (1,0) (2,0) (1,1).
+        let sq = vec![[0.5, 1.0], [2.5, 1.0], [2.5, 1.75], [0.5, 1.75]];
+        let tri = vec![[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]];
+        for reversed in [false, true] {
+            let (mut s, mut t) = (sq.clone(), tri.clone());
+            if reversed {
+                s.reverse();
+                t.reverse();
+            }
+            let mut c = Centroids::new(4, 3);
+            c.add_contour(&s, 1.0);
+            let c = c.finish();
+            let at = |a: usize, b: usize| c.at(a, b);
+            assert_abs_diff_eq!(at(0, 1)[0], 0.75, epsilon = 1e-12);
+            assert_abs_diff_eq!(at(0, 1)[1], 0.375, epsilon = 1e-12);
+            assert_abs_diff_eq!(at(1, 1)[0], 0.5, epsilon = 1e-12);
+            assert_abs_diff_eq!(at(2, 1)[0], 0.25, epsilon = 1e-12);
+            let mut c = Centroids::new(3, 3);
+            c.add_contour(&t, 1.0);
+            let c = c.finish();
+            assert_abs_diff_eq!(c.at(1, 0)[0], 1.0 / 3.0, epsilon = 1e-12);
+            assert_abs_diff_eq!(c.at(1, 0)[1], 1.0 / 3.0, epsilon = 1e-12);
+            assert_abs_diff_eq!(c.at(0, 0)[0], 0.5, epsilon = 1e-12);
         }
     }
 

@@ -1,10 +1,13 @@
-//! An ROI -> a boolean mask of the dose voxels whose centre lies inside it (slab model,
-//! even-odd rule), for spatial metrics such as the maximum dose 2 cm from a target.
+//! An ROI -> a boolean mask of the dose voxels whose centre lies inside it (the slab model
+//! of [`super::topology`]), for spatial metrics such as the maximum dose 2 cm from a target.
 
 use ndarray::Array3;
 
-use super::sample::{slabs, EndCap};
+use super::sample::EndCap;
+use super::topology::solid;
+use super::topology::Slab;
 use crate::dicom::{DoseGrid, Roi};
+use crate::geometry::GridGeometry;
 
 /// True for every voxel centre inside the ROI's slab-model solid.
 pub fn centre_mask(roi: &Roi, dose: &DoseGrid, end_cap: EndCap) -> Array3<bool> {
@@ -12,47 +15,52 @@ pub fn centre_mask(roi: &Roi, dose: &DoseGrid, end_cap: EndCap) -> Array3<bool> 
     let dz = g
         .uniform_slice_spacing_mm()
         .unwrap_or(g.row_spacing_mm.min(g.column_spacing_mm));
-    let (slabs, _) = slabs(roi, end_cap, dz);
-    let mut mask = Array3::from_elem((g.frames, g.rows, g.columns), false);
+    let slabs = solid(roi, end_cap, dz).slabs;
+    // Sum of the weights of the polygons around each voxel centre: inside when positive.
+    let mut weight = Array3::from_elem((g.frames, g.rows, g.columns), 0.0f64);
     for (k, &z) in g.frame_z_mm.iter().enumerate() {
-        // The slab containing z (half-open, so a boundary plane belongs to one slab).
-        let Some(slab) = slabs.iter().find(|s| s.z_lo_mm <= z && z < s.z_hi_mm) else {
+        // The slabs containing z (half-open, so a boundary plane belongs to one slab of
+        // each piece).
+        for slab in slabs.iter().filter(|s| s.z_lo_mm <= z && z < s.z_hi_mm) {
+            add_slab(slab, g, k, &mut weight);
+        }
+    }
+    weight.mapv(|w| w > 0.5)
+}
+
+/// Adds the weights of one slab's polygons at the voxel centres of frame `k`.
+fn add_slab(slab: &Slab, g: &GridGeometry, k: usize, weight: &mut Array3<f64>) {
+    for (poly, &sign) in slab.polygons.iter().zip(&slab.signs) {
+        // Voxel columns/rows within the polygon's bounding box.
+        let (mut i0, mut i1, mut j0, mut j1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for p in poly {
+            let (i, j) = (g.i_of(p[0]), g.j_of(p[1]));
+            i0 = i0.min(i);
+            i1 = i1.max(i);
+            j0 = j0.min(j);
+            j1 = j1.max(j);
+        }
+        let clamp = |x: f64, n: usize| x.clamp(0.0, (n - 1) as f64) as usize;
+        let (ia, ib) = (clamp(i0.ceil(), g.columns), clamp(i1.floor(), g.columns));
+        let (ja, jb) = (clamp(j0.ceil(), g.rows), clamp(j1.floor(), g.rows));
+        if i1 < 0.0 || j1 < 0.0 || i0 > (g.columns - 1) as f64 || j0 > (g.rows - 1) as f64 {
             continue;
-        };
-        for poly in &slab.polygons {
-            // Voxel columns/rows within the polygon's bounding box.
-            let (mut i0, mut i1, mut j0, mut j1) = (
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-            );
-            for p in poly {
-                let (i, j) = (g.i_of(p[0]), g.j_of(p[1]));
-                i0 = i0.min(i);
-                i1 = i1.max(i);
-                j0 = j0.min(j);
-                j1 = j1.max(j);
-            }
-            let clamp = |x: f64, n: usize| x.clamp(0.0, (n - 1) as f64) as usize;
-            let (ia, ib) = (clamp(i0.ceil(), g.columns), clamp(i1.floor(), g.columns));
-            let (ja, jb) = (clamp(j0.ceil(), g.rows), clamp(j1.floor(), g.rows));
-            if i1 < 0.0 || j1 < 0.0 || i0 > (g.columns - 1) as f64 || j0 > (g.rows - 1) as f64 {
-                continue;
-            }
-            for j in ja..=jb {
-                let y = g.y_of(j as f64);
-                for i in ia..=ib {
-                    let x = g.x_of(i as f64);
-                    if crate::geometry::polygon::contains(poly, x, y) {
-                        // Even-odd: each enclosing polygon toggles.
-                        mask[[k, j, i]] = !mask[[k, j, i]];
-                    }
+        }
+        for j in ja..=jb {
+            let y = g.y_of(j as f64);
+            for i in ia..=ib {
+                let x = g.x_of(i as f64);
+                if crate::geometry::polygon::contains(poly, x, y) {
+                    weight[[k, j, i]] += sign;
                 }
             }
         }
     }
-    mask
 }
 
 #[cfg(test)]

@@ -3,10 +3,13 @@
 //!
 //! - [`coverage`]: exact fractional coverage of lattice cells by even-odd polygons.
 //! - [`mask`]: voxel centres inside an ROI (for spatial metrics).
+//! - [`topology`]: contour planes -> the slabs of the solid (pieces, gaps, end caps, holes,
+//!   unions).
 //! - [`sample`]: ROI slabs x coverage x trilinear dose -> `(dose, cc)` samples.
 
 pub mod coverage;
 pub mod mask;
 pub mod sample;
+pub mod topology;
 
 pub use sample::{sample_roi, EndCap, RoiSamples, SamplingOptions};

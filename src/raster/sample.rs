@@ -1,14 +1,17 @@
 //! One ROI on one dose grid -> weighted dose samples `(dose, volume cc)`.
 //!
-//! **Slab model.** Each contour plane stands for the slab from halfway to the previous plane
-//! to halfway to the next. End caps ([`EndCap`]): `Half` extends the first and last planes
-//! half their neighbour gap outward; `None` stops the solid at the first and last planes.
+//! **Slab model** ([`super::topology`]). Each contour plane stands for the slab from halfway
+//! to the previous plane to halfway to the next, wherever the structure's piece continues
+//! there; gaps wider than 1.5x the usual plane spacing are left empty. End caps ([`EndCap`]):
+//! `Half` extends every end of every piece by half its neighbour gap; `None` stops it at its
+//! end plane.
 //!
-//! **In plane**, the plane's even-odd region is rasterized onto a lattice of sub-cells, `s` per
+//! **In plane**, the plane's region (even-odd for nested contours, union for crossing ones) is rasterized onto a lattice of sub-cells, `s` per
 //! dose voxel in x and y, aligned with the dose grid; each sub-cell's weight is its exact
 //! covered area ([`super::coverage`]). **In z**, each slab is cut into sub-slabs no thicker
-//! than the dose slice spacing / `s`. A sample sits at the centre of a sub-cell and
-//! sub-slab; its dose is the trilinear interpolation of the dose grid there (never the
+//! than the dose slice spacing / `s`. A sample sits at the centre of a sub-cell (for a
+//! partly covered sub-cell, at the centroid of its covered part, so that its dose is one
+//! from inside the contour) and of a sub-slab; its dose is the trilinear interpolation of the dose grid there (never the
 //! nearest voxel). `s` is chosen per ROI so that small ROIs get at least
 //! [`SamplingOptions::min_samples`] samples.
 //!
@@ -22,18 +25,20 @@
 
 use rayon::prelude::*;
 
-use super::coverage::Coverage;
-use crate::dicom::{Contour, DoseGrid, Roi};
-use crate::geometry::polygon::{self, Polygon};
+use super::coverage::{Centroids, Coverage};
+use super::topology::xy;
+use crate::dicom::{DoseGrid, Roi};
+use crate::geometry::polygon;
 use crate::geometry::GridGeometry;
 
 /// How the first and last contour planes end the solid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndCap {
-    /// Extend half the neighbour gap outward (the default; like most planning systems).
+    /// Extend every end of every piece by half its neighbour gap (the default; like most
+    /// planning systems).
     Half,
-    /// Stop at the first and last planes.
+    /// Stop every piece at its end planes.
     None,
 }
 
@@ -89,6 +94,8 @@ pub struct RoiSamples {
     pub factor: usize,
     pub planes: usize,
     pub warnings: Vec<String>,
+    /// Problems that leave part of the solid unknown ([`super::topology::Solid::defects`]).
+    pub defects: Vec<String>,
 }
 
 impl RoiSamples {
@@ -152,69 +159,7 @@ pub(crate) fn from_order_key(k: u32) -> f32 {
     }
 }
 
-/// One contour plane and the slab it stands for.
-#[derive(Debug, Clone)]
-pub struct Slab {
-    pub z_mm: f64,
-    pub z_lo_mm: f64,
-    pub z_hi_mm: f64,
-    /// Polygons (x, y in mm).
-    pub polygons: Vec<Polygon>,
-}
-
-/// The slabs of an ROI. `fallback_thickness_mm` is used for a single-plane ROI.
-pub fn slabs(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> (Vec<Slab>, Vec<String>) {
-    let planes = roi.planes();
-    let mut warnings = Vec::new();
-    let n = planes.len();
-    let z: Vec<f64> = planes.iter().map(|p| p.z_mm).collect();
-    let gaps: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
-    if gaps.len() > 2 {
-        let mut sorted = gaps.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted[sorted.len() / 2];
-        for (k, g) in gaps.iter().enumerate() {
-            if *g > 2.0 * median + 1e-6 {
-                warnings.push(format!(
-                    "planes at z = {:.2} and {:.2} mm are {:.1}x the usual gap apart; the slab model bridges them",
-                    z[k],
-                    z[k + 1],
-                    g / median
-                ));
-            }
-        }
-    }
-    let slabs = planes
-        .iter()
-        .enumerate()
-        .map(|(k, p)| {
-            let below = if k > 0 { Some(gaps[k - 1]) } else { None };
-            let above = if k + 1 < n { Some(gaps[k]) } else { None };
-            let half = |g: Option<f64>, other: Option<f64>| match (g, end_cap) {
-                (Some(g), _) => 0.5 * g,
-                (None, EndCap::Half) => 0.5 * other.unwrap_or(fallback_thickness_mm),
-                (None, EndCap::None) => 0.0,
-            };
-            Slab {
-                z_mm: p.z_mm,
-                z_lo_mm: p.z_mm - half(below, above),
-                z_hi_mm: p.z_mm + half(above, below),
-                polygons: p.contours.iter().map(|&c| xy(&roi.contours[c])).collect(),
-            }
-        })
-        .collect();
-    if n == 1 {
-        match end_cap {
-            EndCap::Half => warnings.push(format!(
-                "single contour plane: given a thickness of {fallback_thickness_mm:.2} mm (the dose slice spacing)"
-            )),
-            EndCap::None => {
-                warnings.push("single contour plane without end caps has no volume".to_string())
-            }
-        }
-    }
-    (slabs, warnings)
-}
+pub use super::topology::Slab;
 
 /// Trilinear interpolation of the grid at fractional indices (each within `[0, n-1]`).
 #[inline]
@@ -310,19 +255,19 @@ fn slice_spacing_mm(g: &GridGeometry) -> f64 {
 pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamples {
     let g = &dose.geometry;
     let dz = slice_spacing_mm(g);
-    let (slabs, mut warnings) = slabs(roi, opts.end_cap, dz);
+    let solid = super::topology::solid(roi, opts.end_cap, dz);
+    let (slabs, warnings) = (solid.slabs, solid.warnings);
     if slabs.is_empty() {
         return RoiSamples {
             warnings,
+            defects: solid.defects,
             ..Default::default()
         };
     }
     // Exact volume first: it decides the supersampling factor.
-    let areas: Vec<f64> = slabs.iter().map(even_odd_area).collect();
     let total_cc: f64 = slabs
         .iter()
-        .zip(&areas)
-        .map(|(s, a)| a * (s.z_hi_mm - s.z_lo_mm) / 1000.0)
+        .map(|s| s.area_mm2() * (s.z_hi_mm - s.z_lo_mm) / 1000.0)
         .sum();
     let voxels = total_cc / voxel_cc(g, dz);
     let factor = supersampling(voxels, opts);
@@ -335,7 +280,9 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
     let mut out = RoiSamples {
         total_cc,
         factor,
-        planes: slabs.len(),
+        planes: solid.planes,
+        warnings,
+        defects: solid.defects,
         ..Default::default()
     };
     out.samples.reserve(per_slab.len());
@@ -346,11 +293,7 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
             out.vertex_min = Some(out.vertex_min.map_or(lo, |m: f64| m.min(lo)));
             out.vertex_max = Some(out.vertex_max.map_or(hi, |m: f64| m.max(hi)));
         }
-        if let Some(w) = s.warning {
-            warnings.push(w);
-        }
     }
-    out.warnings = warnings;
     out
 }
 
@@ -394,35 +337,11 @@ pub fn estimated_cost(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> f64
     voxels * factor.powi(3) + VERTEX_COST_IN_SAMPLES * vertices as f64
 }
 
-/// A contour's points in the plane (x, y), mm.
-fn xy(c: &Contour) -> Polygon {
-    c.points_mm.iter().map(|q| [q[0], q[1]]).collect()
-}
-
-/// Exact even-odd area of a slab's polygons (nesting by depth), mm^2.
-fn even_odd_area(s: &Slab) -> f64 {
-    let depths = polygon::nesting_depths(&s.polygons);
-    s.polygons
-        .iter()
-        .zip(depths)
-        .map(|(p, d)| {
-            let a = polygon::signed_area(p).abs();
-            if d % 2 == 0 {
-                a
-            } else {
-                -a
-            }
-        })
-        .sum::<f64>()
-        .max(0.0)
-}
-
 struct SlabSamples {
     samples: Vec<Sample>,
     outside_cc: f64,
     /// Lowest and highest dose at the slab's vertices inside the grid.
     vertex_range: Option<(f64, f64)>,
-    warning: Option<String>,
 }
 
 fn sample_slab(
@@ -486,32 +405,14 @@ fn sample_slab(
         })
         .collect();
 
-    let mut warning = None;
-    let depths = polygon::nesting_depths(&s.polygons);
-    if s.polygons.len() > 1 {
-        let crossing = (0..s.polygons.len()).any(|a| {
-            (a + 1..s.polygons.len())
-                .any(|b| polygon::any_edges_cross(&s.polygons[a], &s.polygons[b]))
-        });
-        if crossing {
-            warning = Some(format!(
-                "contours at z = {:.2} mm overlap without nesting; even-odd rule applied",
-                s.z_mm
-            ));
-        }
-    }
-    if warning.is_none() && s.polygons.iter().any(|p| polygon::self_intersects(p)) {
-        warning = Some(format!(
-            "a contour at z = {:.2} mm intersects itself",
-            s.z_mm
-        ));
-    }
-
     let mut cov = Coverage::new(width, height);
-    for (p, d) in shifted.iter().zip(&depths) {
-        cov.add_contour(p, if d % 2 == 0 { 1.0 } else { -1.0 });
+    let mut centroids = Centroids::new(width, height);
+    for (p, &sign) in shifted.iter().zip(&s.signs) {
+        cov.add_contour(p, sign);
+        centroids.add_contour(p, sign);
     }
     let cov = cov.finish();
+    let centroids = centroids.finish();
 
     // Sub-slabs in z, within the part of the slab inside the grid's z cells; the rest of the
     // slab is outside the grid.
@@ -542,7 +443,6 @@ fn sample_slab(
         samples: Vec::with_capacity(covered * ks.len()),
         outside_cc: 0.0,
         vertex_range: vertex_range(s, dose),
-        warning,
     };
     // Trilinear interpolation, factored: the in-plane weights of a cell are shared by all
     // its sub-slabs, and each sub-slab's pair of frames is fixed for the slab.
@@ -590,18 +490,32 @@ fn sample_slab(
         let j_in = in_cells(j, g.rows);
         let (j0, j1, fj) = split_pair(clamp_index(j, g.rows), nj);
         let row = &cov[b * width..(b + 1) * width];
-        for (&c, column) in row.iter().zip(&columns) {
+        for (a, (&c, column)) in row.iter().zip(&columns).enumerate() {
             let c = c.clamp(0.0, 1.0);
             if c <= 1e-12 {
                 continue;
             }
             lattice_area_mm2 += c * sub_area_mm2;
-            let Some((i0, i1, fi)) = column.filter(|_| j_in) else {
+            let Some(centre_column) = column.filter(|_| j_in) else {
                 out.outside_cc += c * (cell_cc * ks.len() as f64 + outside_cell_cc);
                 continue;
             };
             out.outside_cc += c * outside_cell_cc;
             let w = c * cell_cc;
+            // A partly covered cell's dose is taken at the centroid of its covered part
+            // (inside the contour), a full cell's at its centre.
+            let boundary = c < 1.0 - BOUNDARY_TOLERANCE;
+            let ((i0, i1, fi), (j0, j1, fj)) = if boundary {
+                let [cx, cy] = centroids.at(a, b);
+                let i = (a as f64 + cx + u0) / f - 0.5;
+                let j = (b as f64 + cy + v0) / f - 0.5;
+                (
+                    split_pair(clamp_index(i, g.columns), ni),
+                    split_pair(clamp_index(j, g.rows), nj),
+                )
+            } else {
+                (centre_column, (j0, j1, fj))
+            };
             if fi == 0.0 && fj == 0.0 {
                 // On a voxel centre in-plane (every cell at factor 1): the other three
                 // corners weigh 0, and the dose values are finite, so this is the same
@@ -647,7 +561,7 @@ fn sample_slab(
         }
     }
     if clipped {
-        let beyond_mm2 = (even_odd_area(s) - lattice_area_mm2).max(0.0);
+        let beyond_mm2 = (s.area_mm2() - lattice_area_mm2).max(0.0);
         out.outside_cc += beyond_mm2 * thickness / 1000.0;
     }
     out
@@ -712,6 +626,10 @@ fn split_index(x: f64, n: usize) -> (usize, f64) {
     let x0 = (x.floor().max(0.0) as usize).min(n - 2);
     (x0, (x - x0 as f64).clamp(0.0, 1.0))
 }
+
+/// Coverage below 1 by more than this makes a cell a boundary cell (sampled at the centroid
+/// of its covered part); rounding of the exact coverage of full cells stays well below it.
+const BOUNDARY_TOLERANCE: f64 = 1e-9;
 
 /// Lattice cells kept around the grid's cells when contours reach beyond them.
 const LATTICE_MARGIN: f64 = 2.0;
@@ -852,7 +770,8 @@ mod tests {
         let mut grid = linear_grid();
         grid.values =
             ndarray::Array3::from_shape_fn((41, 41, 41), |(_, j, i)| (i * i + 3 * j) as f32);
-        let roi = square_roi(3.0, &[-2.3, -0.1, 1.9]);
+        // The square's sides lie on cell boundaries: every cell is fully covered.
+        let roi = square_roi(3.5, &[-2.3, -0.1, 1.9]);
         let opts = SamplingOptions {
             factor: Some(1),
             ..Default::default()
@@ -865,6 +784,27 @@ mod tests {
         let got: std::collections::BTreeSet<u64> = s.iter().map(|x| x.dose() as u64).collect();
         assert!(s.iter().all(|x| x.dose().fract() == 0.0));
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_partly_covered_cell_takes_the_dose_at_the_centroid_of_its_covered_part() {
+        // Dose 10 + x; a square x, y in [-2.3, 2.3] at factor 1: the cells of the voxels at
+        // x = -2 and 2 are covered from -2.3 to -1.5 and from 1.5 to 2.3, so their doses are
+        // 10 -+ 1.9 (their centres, 10 -+ 2, lie outside the contour half the time).
+        let roi = square_roi(2.3, &[-1.0, 0.0, 1.0]);
+        let opts = SamplingOptions {
+            factor: Some(1),
+            ..Default::default()
+        };
+        let s = sample_roi(&roi, &linear_grid(), &opts);
+        let lowest = s.iter().map(Sample::dose).fold(f64::INFINITY, f64::min);
+        let highest = s.iter().map(Sample::dose).fold(f64::NEG_INFINITY, f64::max);
+        assert_relative_eq!(lowest, 8.1, max_relative = 1e-6);
+        assert_relative_eq!(highest, 11.9, max_relative = 1e-6);
+        // The mean of a linear dose is exact: the dose at the solid's centroid.
+        let v: f64 = s.iter().map(Sample::volume_cc).sum();
+        let mean = s.iter().map(|x| x.dose() * x.volume_cc()).sum::<f64>() / v;
+        assert_relative_eq!(mean, 10.0, max_relative = 1e-6);
     }
 
     #[test]
@@ -900,7 +840,7 @@ mod tests {
             contours,
             ..square_roi(1.0, &[])
         };
-        // Two squares overlapping without nesting: even-odd applies, with a warning.
+        // Two squares overlapping without nesting: filled as their union, with a warning.
         let a = [[-4.0, -4.0], [2.0, -4.0], [2.0, 2.0], [-4.0, 2.0]];
         let b = [[-2.0, -2.0], [4.0, -2.0], [4.0, 4.0], [-2.0, 4.0]];
         let overlapping = roi(vec![

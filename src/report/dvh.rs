@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::SCHEMA_VERSION;
 use crate::dicom::DoseGrid;
 use crate::dvh::indices::metric_value;
+use crate::dvh::tps::Agreement;
 use crate::dvh::StructureDvh;
 use crate::protocol::Metric;
 use crate::raster::EndCap;
@@ -21,6 +22,19 @@ pub struct DvhReport {
     pub bin_width_gy: f64,
     pub structures: Vec<StructureReport>,
     pub warnings: Vec<String>,
+    /// Agreement with a planning system's DVHs (`--tps-dvh`); absent when none was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tps_agreement: Option<TpsAgreement>,
+}
+
+/// Our DVHs against a planning system's ([`crate::dvh::tps`]).
+#[derive(Debug, Serialize)]
+pub struct TpsAgreement {
+    pub file: String,
+    pub structures: Vec<Agreement>,
+    /// The planning system's structures we have no structure for, and its DVHs left out
+    /// (units other than Gy and cc).
+    pub unmatched: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +102,7 @@ pub fn assemble(
         bin_width_gy,
         structures,
         warnings,
+        tps_agreement: None,
     }
 }
 
@@ -275,6 +290,9 @@ pub fn render_table(r: &DvhReport, metrics: &[Metric]) -> String {
         }
         o.push('\n');
     }
+    if let Some(t) = &r.tps_agreement {
+        render_tps_table(&mut o, t);
+    }
     for s in &r.structures {
         for w in &s.warnings {
             let _ = writeln!(o, "warning: {}: {w}", s.name);
@@ -284,6 +302,43 @@ pub fn render_table(r: &DvhReport, metrics: &[Metric]) -> String {
         let _ = writeln!(o, "warning: {w}");
     }
     o
+}
+
+/// The agreement table: ours minus the planning system's per metric (volume in %), `*` where
+/// outside the tolerance.
+fn render_tps_table(o: &mut String, t: &TpsAgreement) {
+    let _ = writeln!(
+        o,
+        "\nAgreement with the planning system's DVHs ({}): ours - TPS (volume %, doses Gy), * outside tolerance",
+        t.file
+    );
+    let _ = write!(o, "{:<24}", "structure");
+    let names = ["volume", "Dmean", "D0.035cc", "D98%", "D95%", "D50%", "D2%"];
+    for n in names {
+        let _ = write!(o, " {n:>9}");
+    }
+    let _ = writeln!(o, "  agrees");
+    for a in &t.structures {
+        let _ = write!(o, "{:<24}", a.structure);
+        for m in &a.metrics {
+            let shown = match (m.difference, m.tps) {
+                (Some(d), Some(tps)) if m.metric == "volume" && tps != 0.0 => {
+                    format!("{:+.2}", 100.0 * d / tps)
+                }
+                (Some(d), _) => format!("{d:+.2}"),
+                _ => "-".to_string(),
+            };
+            let mark = if m.within { " " } else { "*" };
+            let _ = write!(o, " {shown:>8}{mark}");
+        }
+        let _ = writeln!(o, "  {}", if a.agrees { "yes" } else { "NO" });
+        if let Some(note) = &a.note {
+            let _ = writeln!(o, "  note: {note}");
+        }
+    }
+    for u in &t.unmatched {
+        let _ = writeln!(o, "{u:<24} (no structure of this name)");
+    }
 }
 
 /// The cumulative DVHs as CSV: `dose_gy` then one column of V(>= dose) in cc per structure.
@@ -399,6 +454,7 @@ mod tests {
             bin_width_gy: 0.01,
             structures,
             warnings: vec!["w".to_string()],
+            tps_agreement: None,
         }
     }
 

@@ -20,3 +20,4 @@ mod reader_variants;
 mod regressions;
 mod report_cli;
 mod shared_data;
+mod tps_agreement;

@@ -1,0 +1,561 @@
+//! An ROI's contour planes -> the slabs of its solid, following its pieces between planes.
+//!
+//! On each plane the contours fall into **blobs**: contours linked by nesting (an outline
+//! with its holes and islands) or by crossing. Blobs on neighbouring planes that overlap in
+//! x-y belong to one **piece**. A blob stands for the slab from halfway to the previous plane
+//! to halfway to the next on each side where its piece continues; on a side where it does not
+//! (no overlapping blob on the next plane, or no next plane), the piece ends there and the
+//! end cap ([`EndCap`]) applies: `Half` extends it by half the gap on its other side (half
+//! the structure's usual plane spacing for a piece on one plane), `None` not at all.
+//!
+//! A gap between planes wider than [`GAP_FACTOR`] times the structure's usual (median) plane
+//! spacing is never bridged: the pieces on both sides end there. When blobs on both sides of
+//! such a gap overlap in x-y, one piece lacks a plane, which is a defect of the ROI (its
+//! volume between them is unknown).
+//!
+//! In plane, nested contours are filled by the even-odd rule (weights +1, -1 by nesting
+//! depth). Contours that cross each other are filled as their union, with a warning
+//! ([`crate::geometry::union`]), never XORed.
+
+use rayon::prelude::*;
+
+use super::sample::EndCap;
+use crate::dicom::{Contour, Roi};
+use crate::geometry::polygon::{self, Polygon};
+use crate::geometry::union::positive_winding_trapezoids;
+
+/// Gaps wider than this many times the usual plane spacing are left empty.
+pub const GAP_FACTOR: f64 = 1.5;
+
+/// Tolerance on plane gaps, mm (coordinates are exported with a few decimals).
+const GAP_TOLERANCE_MM: f64 = 1e-3;
+
+/// Some of one plane's blobs and the slab they stand for.
+#[derive(Debug, Clone)]
+pub struct Slab {
+    pub z_mm: f64,
+    pub z_lo_mm: f64,
+    pub z_hi_mm: f64,
+    /// Polygons (x, y in mm).
+    pub polygons: Vec<Polygon>,
+    /// Weight of each polygon's inside: +1 (outline, island, trapezoid of a union) or -1
+    /// (hole).
+    pub signs: Vec<f64>,
+}
+
+impl Slab {
+    /// Exact area of the slab's region, mm^2.
+    pub fn area_mm2(&self) -> f64 {
+        self.polygons
+            .iter()
+            .zip(&self.signs)
+            .map(|(p, s)| s * polygon::signed_area(p).abs())
+            .sum::<f64>()
+            .max(0.0)
+    }
+}
+
+/// The solid of an ROI: its slabs in plane order and what was found building it.
+#[derive(Debug, Clone, Default)]
+pub struct Solid {
+    pub slabs: Vec<Slab>,
+    /// Number of contour planes.
+    pub planes: usize,
+    pub warnings: Vec<String>,
+    /// Problems that leave part of the solid unknown (a plane missing inside a piece).
+    pub defects: Vec<String>,
+}
+
+/// One plane's contours sorted into blobs.
+struct PlaneBlobs {
+    z_mm: f64,
+    polygons: Vec<Polygon>,
+    signs: Vec<f64>,
+    blobs: Vec<Blob>,
+    warning: Option<String>,
+}
+
+struct Blob {
+    /// Indices into the plane's polygons, increasing.
+    members: Vec<usize>,
+    /// The members no other member contains (the blob's footprint).
+    outer: Vec<usize>,
+    crossing: bool,
+}
+
+/// The slabs of an ROI. `fallback_thickness_mm` is the thickness of a single-plane ROI.
+pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
+    let planes = roi.planes();
+    let n = planes.len();
+    let mut out = Solid {
+        planes: n,
+        ..Default::default()
+    };
+    if n == 0 {
+        return out;
+    }
+    let analysed: Vec<PlaneBlobs> = planes
+        .par_iter()
+        .map(|p| {
+            blobs(
+                p.z_mm,
+                p.contours.iter().map(|&c| xy(&roi.contours[c])).collect(),
+            )
+        })
+        .collect();
+    let z: Vec<f64> = analysed.iter().map(|p| p.z_mm).collect();
+    let gaps: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
+    let usual = usual_spacing_mm(&gaps).unwrap_or(fallback_thickness_mm);
+    let bridged: Vec<bool> = gaps
+        .iter()
+        .map(|g| *g <= GAP_FACTOR * usual + GAP_TOLERANCE_MM)
+        .collect();
+
+    // links[k][b]: which blobs of plane k + 1 blob b of plane k overlaps.
+    let links: Vec<Vec<Vec<usize>>> = (0..n.saturating_sub(1))
+        .into_par_iter()
+        .map(|k| {
+            let (lo, hi) = (&analysed[k], &analysed[k + 1]);
+            lo.blobs
+                .iter()
+                .map(|a| {
+                    (0..hi.blobs.len())
+                        .filter(|&b| blobs_overlap(lo, a, hi, &hi.blobs[b]))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+
+    for k in 0..n.saturating_sub(1) {
+        if bridged[k] {
+            continue;
+        }
+        let overlapping = links[k].iter().any(|l| !l.is_empty());
+        if overlapping {
+            out.defects.push(format!(
+                "no contour between z = {:.2} and {:.2} mm ({:.1}x the usual plane spacing of {:.2} mm) where the contours on both sides overlap: a plane is missing",
+                z[k],
+                z[k + 1],
+                gaps[k] / usual,
+                usual
+            ));
+        } else {
+            out.warnings.push(format!(
+                "the {:.2} mm gap between z = {:.2} and {:.2} mm separates pieces and is left empty",
+                gaps[k],
+                z[k],
+                z[k + 1]
+            ));
+        }
+    }
+    if n == 1 {
+        match end_cap {
+            EndCap::Half => out.warnings.push(format!(
+                "single contour plane: given a thickness of {fallback_thickness_mm:.2} mm (the dose slice spacing)"
+            )),
+            EndCap::None => out
+                .warnings
+                .push("single contour plane without end caps has no volume".to_string()),
+        }
+    }
+
+    for (k, plane) in analysed.into_iter().enumerate() {
+        if let Some(w) = &plane.warning {
+            out.warnings.push(w.clone());
+        }
+        // Half the gap to each neighbour plane the blob's piece continues on.
+        let below = |b: usize| -> Option<f64> {
+            (k > 0 && bridged[k - 1] && links[k - 1].iter().any(|l| l.contains(&b)))
+                .then(|| 0.5 * gaps[k - 1])
+        };
+        let above = |b: usize| -> Option<f64> {
+            (k + 1 < n && bridged[k] && !links[k][b].is_empty()).then(|| 0.5 * gaps[k])
+        };
+        let cap = |other: Option<f64>| match end_cap {
+            EndCap::Half => other.unwrap_or(0.5 * usual),
+            EndCap::None => 0.0,
+        };
+        // Blobs with the same extent share one slab.
+        let mut groups: Vec<((f64, f64), Vec<usize>)> = Vec::new();
+        for b in 0..plane.blobs.len() {
+            let (down, up) = (below(b), above(b));
+            let extent = (
+                down.unwrap_or_else(|| cap(up)),
+                up.unwrap_or_else(|| cap(down)),
+            );
+            match groups.iter_mut().find(|(e, _)| *e == extent) {
+                Some((_, members)) => members.push(b),
+                None => groups.push((extent, vec![b])),
+            }
+        }
+        for ((down, up), members) in groups {
+            let mut slab = Slab {
+                z_mm: plane.z_mm,
+                z_lo_mm: plane.z_mm - down,
+                z_hi_mm: plane.z_mm + up,
+                polygons: Vec::new(),
+                signs: Vec::new(),
+            };
+            let mut plain: Vec<usize> = Vec::new();
+            for &b in &members {
+                let blob = &plane.blobs[b];
+                if blob.crossing {
+                    let polys: Vec<Polygon> = blob
+                        .members
+                        .iter()
+                        .map(|&m| plane.polygons[m].clone())
+                        .collect();
+                    let signs: Vec<f64> = blob.members.iter().map(|&m| plane.signs[m]).collect();
+                    for t in positive_winding_trapezoids(&polys, &signs) {
+                        slab.polygons.push(t);
+                        slab.signs.push(1.0);
+                    }
+                } else {
+                    plain.extend(&blob.members);
+                }
+            }
+            // The contours in their order in the structure set.
+            plain.sort_unstable();
+            for m in plain {
+                slab.polygons.push(plane.polygons[m].clone());
+                slab.signs.push(plane.signs[m]);
+            }
+            out.slabs.push(slab);
+        }
+    }
+    out
+}
+
+/// The median gap between neighbouring planes.
+fn usual_spacing_mm(gaps: &[f64]) -> Option<f64> {
+    let mut sorted = gaps.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied()
+}
+
+/// A contour's points in the plane (x, y), mm.
+pub fn xy(c: &Contour) -> Polygon {
+    c.points_mm.iter().map(|q| [q[0], q[1]]).collect()
+}
+
+/// x and y ranges `[xmin, xmax, ymin, ymax]` of a polygon.
+fn bbox(p: &[[f64; 2]]) -> [f64; 4] {
+    p.iter().fold(
+        [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |b, q| {
+            [
+                b[0].min(q[0]),
+                b[1].max(q[0]),
+                b[2].min(q[1]),
+                b[3].max(q[1]),
+            ]
+        },
+    )
+}
+
+fn boxes_overlap(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    a[0] <= b[1] && b[0] <= a[1] && a[2] <= b[3] && b[2] <= a[3]
+}
+
+/// True when two polygons' insides overlap: one holds a point inside the other, or their
+/// edges cross, or (when neither test decides, as with shared edges) the area of their
+/// intersection is positive.
+fn polygons_overlap(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
+    if a.len() < 3 || b.len() < 3 || !boxes_overlap(&bbox(a), &bbox(b)) {
+        return false;
+    }
+    let holds = |p: &[[f64; 2]], q: &[[f64; 2]]| {
+        interior_point(q).is_some_and(|c| polygon::contains(p, c[0], c[1]))
+    };
+    if holds(a, b) || holds(b, a) || polygon::any_edges_cross(a, b) {
+        return true;
+    }
+    let (area_a, area_b) = (polygon::signed_area(a).abs(), polygon::signed_area(b).abs());
+    let union: f64 = positive_winding_trapezoids(&[a.to_vec(), b.to_vec()], &[1.0, 1.0])
+        .iter()
+        .map(|t| polygon::signed_area(t).abs())
+        .sum();
+    area_a + area_b - union > OVERLAP_AREA_TOLERANCE * area_a.min(area_b)
+}
+
+/// Fraction of the smaller polygon's area an intersection must exceed to count (rounding).
+const OVERLAP_AREA_TOLERANCE: f64 = 1e-9;
+
+/// A point well inside a polygon: on the horizontal line halfway across the widest gap
+/// between its vertices' y values, the middle of the widest interval inside it.
+fn interior_point(p: &[[f64; 2]]) -> Option<[f64; 2]> {
+    let mut ys: Vec<f64> = p.iter().map(|q| q[1]).collect();
+    ys.sort_by(f64::total_cmp);
+    ys.dedup();
+    let (lo, hi) = ys
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .max_by(|x, y| (x.1 - x.0).total_cmp(&(y.1 - y.0)))?;
+    let y = 0.5 * (lo + hi);
+    let n = p.len();
+    let mut xs: Vec<f64> = (0..n)
+        .filter_map(|i| {
+            let (u, v) = (p[i], p[(i + 1) % n]);
+            ((u[1] > y) != (v[1] > y)).then(|| u[0] + (y - u[1]) * (v[0] - u[0]) / (v[1] - u[1]))
+        })
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    let (x0, x1) = xs
+        .chunks_exact(2)
+        .map(|c| (c[0], c[1]))
+        .max_by(|x, y| (x.1 - x.0).total_cmp(&(y.1 - y.0)))?;
+    Some([0.5 * (x0 + x1), y])
+}
+
+/// True when two blobs (on neighbouring planes) overlap in x-y.
+fn blobs_overlap(pa: &PlaneBlobs, a: &Blob, pb: &PlaneBlobs, b: &Blob) -> bool {
+    a.outer.iter().any(|&i| {
+        b.outer
+            .iter()
+            .any(|&j| polygons_overlap(&pa.polygons[i], &pb.polygons[j]))
+    })
+}
+
+/// One plane's contours: nesting signs, blobs, and a warning for crossing or
+/// self-intersecting contours.
+fn blobs(z_mm: f64, polygons: Vec<Polygon>) -> PlaneBlobs {
+    let n = polygons.len();
+    let boxes: Vec<[f64; 4]> = polygons.iter().map(|p| bbox(p)).collect();
+    let mut crosses = vec![false; n * n];
+    for a in 0..n {
+        for b in a + 1..n {
+            if boxes_overlap(&boxes[a], &boxes[b])
+                && polygon::any_edges_cross(&polygons[a], &polygons[b])
+            {
+                crosses[a * n + b] = true;
+                crosses[b * n + a] = true;
+            }
+        }
+    }
+    // contains[a * n + b]: b is nested inside a (judged from its first vertex).
+    let mut contains = vec![false; n * n];
+    for a in 0..n {
+        for b in 0..n {
+            if a != b
+                && !crosses[a * n + b]
+                && !polygons[b].is_empty()
+                && boxes_overlap(&boxes[a], &boxes[b])
+                && polygon::contains(&polygons[a], polygons[b][0][0], polygons[b][0][1])
+            {
+                contains[a * n + b] = true;
+            }
+        }
+    }
+    let depth: Vec<usize> = (0..n)
+        .map(|b| (0..n).filter(|&a| contains[a * n + b]).count())
+        .collect();
+    let signs: Vec<f64> = depth
+        .iter()
+        .map(|d| if d % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+
+    // Blobs: connected components of nesting and crossing.
+    let mut root: Vec<usize> = (0..n).collect();
+    fn find(root: &mut [usize], mut x: usize) -> usize {
+        while root[x] != x {
+            root[x] = root[root[x]];
+            x = root[x];
+        }
+        x
+    }
+    for a in 0..n {
+        for b in 0..n {
+            if contains[a * n + b] || crosses[a * n + b] {
+                let (ra, rb) = (find(&mut root, a), find(&mut root, b));
+                root[ra.max(rb)] = ra.min(rb);
+            }
+        }
+    }
+    let mut blobs: Vec<Blob> = Vec::new();
+    let mut blob_of_root: Vec<Option<usize>> = vec![None; n];
+    for m in 0..n {
+        let r = find(&mut root, m);
+        let b = *blob_of_root[r].get_or_insert_with(|| {
+            blobs.push(Blob {
+                members: Vec::new(),
+                outer: Vec::new(),
+                crossing: false,
+            });
+            blobs.len() - 1
+        });
+        let blob = &mut blobs[b];
+        blob.members.push(m);
+        if depth[m] == 0 {
+            blob.outer.push(m);
+        }
+        if (0..n).any(|o| crosses[m * n + o]) {
+            blob.crossing = true;
+        }
+    }
+    let warning = if crosses.iter().any(|&c| c) {
+        Some(format!(
+            "contours at z = {z_mm:.2} mm overlap without nesting: filled as their union"
+        ))
+    } else if polygons.iter().any(|p| polygon::self_intersects(p)) {
+        Some(format!("a contour at z = {z_mm:.2} mm intersects itself"))
+    } else {
+        None
+    };
+    PlaneBlobs {
+        z_mm,
+        polygons,
+        signs,
+        blobs,
+        warning,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dicom::ContourType;
+    use approx::assert_relative_eq;
+
+    fn square(cx: f64, cy: f64, half: f64, z: f64) -> Contour {
+        Contour {
+            kind: ContourType::ClosedPlanar,
+            points_mm: vec![
+                [cx - half, cy - half, z],
+                [cx + half, cy - half, z],
+                [cx + half, cy + half, z],
+                [cx - half, cy + half, z],
+            ],
+        }
+    }
+
+    fn roi(contours: Vec<Contour>) -> Roi {
+        Roi {
+            number: 1,
+            name: "r".into(),
+            interpreted_type: None,
+            color: None,
+            frame_of_reference_uid: None,
+            contours,
+            defects: vec![],
+            repairs: vec![],
+        }
+    }
+
+    fn volume_mm3(s: &Solid) -> f64 {
+        s.slabs
+            .iter()
+            .map(|s| s.area_mm2() * (s.z_hi_mm - s.z_lo_mm))
+            .sum()
+    }
+
+    #[test]
+    fn a_wide_gap_between_separate_pieces_is_left_empty_with_half_caps_on_each() {
+        // Two 2 x 2 mm pieces on 1 mm planes: z 0..2 at x = 0 and z 10..12 at x = 20.
+        let mut c: Vec<Contour> = (0..3).map(|k| square(0.0, 0.0, 1.0, k as f64)).collect();
+        c.extend((10..13).map(|k| square(20.0, 0.0, 1.0, k as f64)));
+        let s = solid(&roi(c.clone()), EndCap::Half, 3.0);
+        assert!(s.defects.is_empty());
+        assert_relative_eq!(volume_mm3(&s), 2.0 * 4.0 * 3.0, max_relative = 1e-12);
+        assert!(s.warnings.iter().any(|w| w.contains("left empty")));
+        let s = solid(&roi(c), EndCap::None, 3.0);
+        assert_relative_eq!(volume_mm3(&s), 2.0 * 4.0 * 2.0, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn identical_and_edge_sharing_contours_on_neighbouring_planes() {
+        // The same square on every plane is one piece (its vertices lie on each other's
+        // edges, where a point-in-polygon test may go either way).
+        let c: Vec<Contour> = (0..4).map(|k| square(0.0, 0.0, 1.0, k as f64)).collect();
+        let s = solid(&roi(c), EndCap::None, 3.0);
+        assert_relative_eq!(volume_mm3(&s), 4.0 * 3.0, max_relative = 1e-12);
+        // Rectangles [0, 2] and [1, 3] x [0, 2] share collinear edges and overlap by half.
+        let rect = |x0: f64, z: f64| Contour {
+            kind: ContourType::ClosedPlanar,
+            points_mm: vec![
+                [x0, 0.0, z],
+                [x0 + 2.0, 0.0, z],
+                [x0 + 2.0, 2.0, z],
+                [x0, 2.0, z],
+            ],
+        };
+        let s = solid(
+            &roi(vec![rect(0.0, 0.0), rect(1.0, 1.0)]),
+            EndCap::None,
+            3.0,
+        );
+        assert_relative_eq!(volume_mm3(&s), 4.0, max_relative = 1e-12);
+        // Side by side, sharing one edge only: two pieces, no volume without end caps.
+        let s = solid(
+            &roi(vec![rect(0.0, 0.0), rect(2.0, 1.0)]),
+            EndCap::None,
+            3.0,
+        );
+        assert_eq!(volume_mm3(&s), 0.0);
+    }
+
+    #[test]
+    fn a_missing_plane_inside_one_piece_is_a_defect() {
+        let mut c: Vec<Contour> = (0..3).map(|k| square(0.0, 0.0, 1.0, k as f64)).collect();
+        c.extend((5..8).map(|k| square(0.5, 0.0, 1.0, k as f64)));
+        let s = solid(&roi(c), EndCap::Half, 3.0);
+        assert_eq!(s.defects.len(), 1, "{:?}", s.defects);
+        assert!(s.defects[0].contains("missing"));
+    }
+
+    #[test]
+    fn a_piece_ending_inside_the_structure_gets_its_own_end_cap() {
+        // A big square on planes 0..4 and a small one beside it on planes 0..1 only.
+        let mut c: Vec<Contour> = (0..5).map(|k| square(0.0, 0.0, 2.0, k as f64)).collect();
+        c.extend((0..2).map(|k| square(10.0, 0.0, 1.0, k as f64)));
+        let s = solid(&roi(c), EndCap::Half, 3.0);
+        assert!(
+            s.defects.is_empty() && s.warnings.is_empty(),
+            "{:?}",
+            s.warnings
+        );
+        // 16 mm^2 x 5 mm + 4 mm^2 x 2 mm.
+        assert_relative_eq!(volume_mm3(&s), 16.0 * 5.0 + 4.0 * 2.0, max_relative = 1e-12);
+        let s = solid(
+            &roi((0..2).map(|k| square(10.0, 0.0, 1.0, k as f64)).collect()),
+            EndCap::None,
+            3.0,
+        );
+        assert_relative_eq!(volume_mm3(&s), 4.0, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn holes_keep_working_and_crossing_contours_are_their_union() {
+        let ring: Vec<Contour> = (0..2)
+            .flat_map(|k| {
+                [
+                    square(0.0, 0.0, 3.0, k as f64),
+                    square(0.0, 0.0, 1.0, k as f64),
+                ]
+            })
+            .collect();
+        let s = solid(&roi(ring), EndCap::Half, 3.0);
+        assert_relative_eq!(volume_mm3(&s), (36.0 - 4.0) * 2.0, max_relative = 1e-12);
+        assert!(s.warnings.is_empty());
+        let crossing: Vec<Contour> = (0..2)
+            .flat_map(|k| {
+                [
+                    square(-1.0, -1.0, 3.0, k as f64),
+                    square(1.0, 1.0, 3.0, k as f64),
+                ]
+            })
+            .collect();
+        let s = solid(&roi(crossing), EndCap::Half, 3.0);
+        assert_relative_eq!(
+            volume_mm3(&s),
+            (36.0 + 36.0 - 16.0) * 2.0,
+            max_relative = 1e-9
+        );
+        assert!(s.warnings.iter().any(|w| w.contains("union")));
+    }
+}
