@@ -1,0 +1,409 @@
+//! New objects in `incoming/` -> checks of the plan sets they complete.
+//!
+//! The [`Checker`] keeps the RT objects received since they were last part of a check
+//! (pending). A round ([`Checker::run_round`], after each association or folder scan)
+//! links everything in `incoming/` into plan sets ([`crate::dicom::discover`]) and checks
+//! each set that has an RT Dose and pending objects and is complete: plan and structure
+//! set linked, or a problem that makes it impossible to evaluate (which the check turns
+//! into ERROR: a set is never left waiting for an object it can never get). Each check
+//! writes its report folder and one [`CheckLine`] in `checks.jsonl`. Sets still missing an
+//! object stay pending; [`Checker::list_waiting`] logs them once they have waited the
+//! settle time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::log::EventLog;
+use super::{time, NodeOptions};
+use crate::check::{batch, CheckOutcome, Verdict};
+use crate::dicom::{self, PlanSet};
+use crate::error::{Error, Result};
+use crate::report::batch::{self as batchreport, FailingConstraint};
+use crate::report::inspect::PatientReport;
+use crate::report::{check as checkreport, folder, SCHEMA_VERSION};
+
+/// Where and from whom an object came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// UTC, RFC 3339.
+    pub received_at: String,
+    /// The calling AE title (`listen`), or `folder` (`watch`).
+    pub calling_ae: String,
+}
+
+#[derive(Debug)]
+struct Pending {
+    arrival: Arrival,
+    since: Instant,
+}
+
+/// A plan set that misses an object, as found by the last round.
+#[derive(Debug)]
+struct Waiting {
+    files: BTreeSet<PathBuf>,
+    description: String,
+    listed: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    pending: BTreeMap<PathBuf, Pending>,
+    waiting: Vec<Waiting>,
+}
+
+/// One line of `checks.jsonl` (a contract: fields are added, never renamed).
+#[derive(Debug, Serialize)]
+pub struct CheckLine {
+    pub schema_version: &'static str,
+    /// When the last new object of the plan set arrived (UTC, RFC 3339).
+    pub received_at: String,
+    /// Who sent the new objects (several joined by `,`).
+    pub calling_ae: String,
+    pub plan_label: String,
+    pub plan_sop_instance_uid: Option<String>,
+    /// `***` unless `--show-phi`.
+    pub patient: PatientReport,
+    pub verdict: Verdict,
+    pub exit_code: u8,
+    /// The report folder, relative to the node folder.
+    pub report_dir: String,
+    /// Mandatory constraints missed.
+    pub failing: Vec<FailingConstraint>,
+    /// Plan facts that contradict the protocol (fractions, prescription).
+    pub failures: Vec<String>,
+    /// Why the plan set could not be evaluated.
+    pub errors: Vec<String>,
+}
+
+/// Checks plan sets as their objects arrive.
+#[derive(Debug)]
+pub struct Checker {
+    opts: NodeOptions,
+    incoming: PathBuf,
+    log: Arc<EventLog>,
+    state: Mutex<State>,
+}
+
+/// The files of a plan set.
+fn files_of(set: &PlanSet) -> BTreeSet<PathBuf> {
+    let mut files = BTreeSet::new();
+    if let Some(d) = &set.dose {
+        files.insert(d.path.clone());
+    }
+    if let Some(p) = &set.plan {
+        files.insert(p.path.clone());
+    }
+    if let Some(s) = &set.structures {
+        files.insert(s.path.clone());
+    }
+    files
+}
+
+/// What a plan set has and misses, for the waiting list.
+fn describe_waiting(set: &PlanSet) -> String {
+    let parts = [
+        ("RT Dose", set.dose.is_some()),
+        ("RT Plan", set.plan.is_some()),
+        ("RT Structure Set", set.structures.is_some()),
+    ];
+    let missing: Vec<&str> = parts.iter().filter(|p| !p.1).map(|p| p.0).collect();
+    let uid = set
+        .plan
+        .as_ref()
+        .map(|p| format!(" (plan {})", p.sop_instance_uid))
+        .unwrap_or_default();
+    format!(
+        "plan set '{}'{uid} waits for: {}",
+        set.title(),
+        missing.join(", ")
+    )
+}
+
+/// A set is checked when nothing more can arrive that it needs: complete, or broken.
+fn ready(set: &PlanSet) -> bool {
+    set.dose.is_some()
+        && ((set.plan.is_some() && set.structures.is_some()) || !set.problems.is_empty())
+}
+
+/// SOP Instance UIDs held by more than one file in `incoming/` (received twice with
+/// different bytes), with their files.
+fn shared_uids(sets: &[PlanSet]) -> BTreeMap<String, BTreeSet<PathBuf>> {
+    let mut by_uid: BTreeMap<String, BTreeSet<PathBuf>> = BTreeMap::new();
+    for set in sets {
+        let objects = [
+            set.dose.as_ref().map(|d| (&d.sop_instance_uid, &d.path)),
+            set.plan.as_ref().map(|p| (&p.sop_instance_uid, &p.path)),
+            set.structures
+                .as_ref()
+                .map(|s| (&s.sop_instance_uid, &s.path)),
+        ];
+        for (uid, path) in objects.into_iter().flatten() {
+            by_uid.entry(uid.clone()).or_default().insert(path.clone());
+        }
+    }
+    by_uid.retain(|_, files| files.len() > 1);
+    by_uid
+}
+
+/// The report folder name: `<time>-<plan label>-<last 8 characters of the plan UID>`,
+/// reduced to letters, digits, `.`, `_` and `-`.
+fn report_folder_name(stamp: &str, set: &PlanSet) -> String {
+    let safe = |s: &str, max: usize| -> String {
+        let t: String = s
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(max)
+            .collect();
+        t.trim_start_matches('.').to_string()
+    };
+    let label = safe(&set.title(), 40);
+    let uid = set.plan.as_ref().map_or_else(
+        || "noplan".to_string(),
+        |p| {
+            let u = &p.sop_instance_uid;
+            safe(&u[u.len().saturating_sub(8)..], 8)
+        },
+    );
+    format!(
+        "{stamp}-{}-{uid}",
+        if label.is_empty() { "plan" } else { &label }
+    )
+}
+
+impl Checker {
+    pub fn new(opts: NodeOptions, incoming: &Path, log: Arc<EventLog>) -> Checker {
+        Checker {
+            opts,
+            incoming: incoming.to_path_buf(),
+            log,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a new RT object, to be checked with its plan set.
+    pub fn add(&self, path: PathBuf, arrival: Arrival) {
+        self.state().pending.insert(
+            path,
+            Pending {
+                arrival,
+                since: Instant::now(),
+            },
+        );
+    }
+
+    /// Number of objects waiting for their plan set to be complete.
+    pub fn pending(&self) -> usize {
+        self.state().pending.len()
+    }
+
+    /// Checks every ready plan set with pending objects; returns the lines written to
+    /// `checks.jsonl`. Fails only when `incoming/`, a report or `checks.jsonl` cannot be
+    /// written or read.
+    pub fn run_round(&self) -> Result<Vec<CheckLine>> {
+        let pending: BTreeMap<PathBuf, Arrival> = self
+            .state()
+            .pending
+            .iter()
+            .map(|(p, x)| (p.clone(), x.arrival.clone()))
+            .collect();
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = dicom::discover(std::slice::from_ref(&self.incoming))?;
+        // Unreadable new objects: logged, and an ERROR for every set checked in this round
+        // (one of them may be the object a set should have had).
+        let unreadable: Vec<&Error> = found
+            .file_errors
+            .iter()
+            .filter(|e| error_path(e).is_some_and(|p| pending.contains_key(p)))
+            .collect();
+        for e in &unreadable {
+            self.log.event(&format!("unreadable object: {e}"));
+        }
+        let shared = shared_uids(&found.plan_sets);
+        let mut to_check: Vec<&PlanSet> = Vec::new();
+        let mut waiting = Vec::new();
+        for set in &found.plan_sets {
+            let files = files_of(set);
+            if !files.iter().any(|f| pending.contains_key(f)) {
+                continue;
+            }
+            if ready(set) {
+                to_check.push(set);
+            } else {
+                waiting.push(Waiting {
+                    description: describe_waiting(set),
+                    files,
+                    listed: false,
+                });
+            }
+        }
+        let outcomes = batch::check_all(&to_check, &self.opts.protocol, &self.opts.check, &|| {});
+        let mut lines = Vec::new();
+        let mut done: BTreeSet<PathBuf> = unreadable
+            .iter()
+            .filter_map(|e| error_path(e).cloned())
+            .collect();
+        for (set, mut outcome) in to_check.into_iter().zip(outcomes) {
+            for e in &unreadable {
+                outcome.errors.push(format!("unreadable input: {e}"));
+                outcome.verdict = Verdict::Error;
+            }
+            let files = files_of(set);
+            flag_shared_uids(&mut outcome, &files, &shared);
+            let arrivals: Vec<&Arrival> = files.iter().filter_map(|f| pending.get(f)).collect();
+            let line = self.write_check(set, &outcome, &arrivals)?;
+            self.log.event(&format!(
+                "checked plan '{}' ({}): {} -> {}",
+                line.plan_label,
+                line.plan_sop_instance_uid.as_deref().unwrap_or("no plan"),
+                checkreport::verdict_text(line.verdict),
+                line.report_dir
+            ));
+            lines.push(line);
+            done.extend(files);
+        }
+        let mut state = self.state();
+        for f in &done {
+            state.pending.remove(f);
+        }
+        // Keep "listed" for the sets that were already listed and still wait.
+        let listed: BTreeSet<String> = state
+            .waiting
+            .iter()
+            .filter(|w| w.listed)
+            .map(|w| w.description.clone())
+            .collect();
+        for w in &mut waiting {
+            w.listed = listed.contains(&w.description);
+        }
+        state.waiting = waiting;
+        Ok(lines)
+    }
+
+    /// Logs each plan set that has waited the settle time for a missing object (once).
+    pub fn list_waiting(&self) {
+        let settle = self.opts.settle;
+        let mut state = self.state();
+        let State { pending, waiting } = &mut *state;
+        for w in waiting.iter_mut().filter(|w| !w.listed) {
+            let oldest = w
+                .files
+                .iter()
+                .filter_map(|f| pending.get(f))
+                .map(|p| p.since)
+                .min();
+            if oldest.is_some_and(|t| t.elapsed() >= settle) {
+                self.log.event(&format!("waiting: {}", w.description));
+                w.listed = true;
+            }
+        }
+    }
+
+    /// Writes the report folder and appends the `checks.jsonl` line of one checked set.
+    fn write_check(
+        &self,
+        set: &PlanSet,
+        outcome: &CheckOutcome,
+        arrivals: &[&Arrival],
+    ) -> Result<CheckLine> {
+        let out = &self.opts.out;
+        let reports = out.join("reports");
+        let base = report_folder_name(&time::now_compact(), set);
+        let mut name = base.clone();
+        let mut n = 1;
+        while reports.join(&name).exists() {
+            n += 1;
+            name = format!("{base}-{n}");
+        }
+        let dir = reports.join(&name);
+        let report = checkreport::build(set, &self.opts.protocol, outcome, self.opts.show_phi);
+        let inputs: Vec<PathBuf> = files_of(set).into_iter().collect();
+        folder::write_report_dir(&dir, set, outcome, &report, &inputs)?;
+        let record = batchreport::record(1, set, outcome, self.opts.show_phi);
+        let received_at = arrivals
+            .iter()
+            .map(|a| a.received_at.clone())
+            .max()
+            .unwrap_or_else(time::now_rfc3339);
+        let aes: BTreeSet<&str> = arrivals.iter().map(|a| a.calling_ae.as_str()).collect();
+        let line = CheckLine {
+            schema_version: SCHEMA_VERSION,
+            received_at,
+            calling_ae: aes.into_iter().collect::<Vec<_>>().join(","),
+            plan_label: set.title(),
+            plan_sop_instance_uid: set.plan.as_ref().map(|p| p.sop_instance_uid.clone()),
+            patient: record.patient,
+            verdict: record.verdict,
+            exit_code: record.exit_code,
+            report_dir: format!("reports/{name}"),
+            failing: record.failing,
+            failures: record.failures,
+            errors: record.errors,
+        };
+        let jsonl = out.join("checks.jsonl");
+        let mut text = serde_json::to_string(&line).expect("check line serializes");
+        text.push('\n');
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&jsonl)
+            .map_err(|e| Error::io(&jsonl, e))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&jsonl, e))?;
+        Ok(line)
+    }
+}
+
+/// The file an error is about, when it names one.
+fn error_path(e: &Error) -> Option<&PathBuf> {
+    match e {
+        Error::Io { path, .. }
+        | Error::NotDicom { path, .. }
+        | Error::Parse { path, .. }
+        | Error::MissingTag { path, .. }
+        | Error::BadValue { path, .. }
+        | Error::Unsupported { path, .. }
+        | Error::Invalid { path, .. } => Some(path),
+        _ => None,
+    }
+}
+
+/// A set one of whose objects was received twice with different bytes cannot be
+/// evaluated: which version the planning system meant is unknown.
+fn flag_shared_uids(
+    outcome: &mut CheckOutcome,
+    files: &BTreeSet<PathBuf>,
+    shared: &BTreeMap<String, BTreeSet<PathBuf>>,
+) {
+    for (uid, paths) in shared {
+        if paths.iter().any(|p| files.contains(p)) {
+            outcome.errors.push(format!(
+                "SOP Instance UID {uid} was received {} times with different contents: {}",
+                paths.len(),
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            outcome.verdict = Verdict::Error;
+        }
+    }
+}
