@@ -483,6 +483,53 @@ fn send_raw_and_expect_end(node: &Node, bytes: &[u8]) {
 }
 
 #[test]
+fn a_set_sent_in_two_associations_waits_then_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::listen(&dir.path().join("node"), &[]);
+    let files = fixture_files("trial_pass");
+    let mut a = client(&node, "TPS1", &RT_CLASSES);
+    assert_eq!(c_store(&mut a, &object(&files[0]), 1), 0);
+    a.release().unwrap();
+    // The dose alone: listed as waiting after the settle time (1 s), not checked.
+    let start = Instant::now();
+    while !node.log().contains("waits for: RT Plan, RT Structure Set") {
+        assert!(start.elapsed() < WAIT, "{}", node.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(node.checks().is_empty());
+    let mut b = client(&node, "TPS2", &RT_CLASSES);
+    assert_eq!(c_store(&mut b, &object(&files[1]), 1), 0);
+    assert_eq!(c_store(&mut b, &object(&files[2]), 2), 0);
+    b.release().unwrap();
+    let lines = node.wait_checks(1);
+    assert_eq!(lines[0]["verdict"], "PASS");
+    assert_eq!(lines[0]["calling_ae"], "TPS1,TPS2");
+}
+
+#[test]
+fn a_plan_received_again_with_other_contents_flags_its_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::listen(&dir.path().join("node"), &[]);
+    assert_eq!(send_set(&node, "TPS1", "trial_pass"), [0, 0, 0]);
+    assert_eq!(node.wait_checks(1)[0]["verdict"], "PASS");
+    // The same plan UID, one byte of its label changed.
+    let mut plan = object(&fixture_files("trial_pass")[1]);
+    let at = plan.data.windows(7).position(|w| w == b"PHANTOM").unwrap();
+    plan.data[at + 6] = b'X';
+    let mut a = client(&node, "TPS1", &RT_CLASSES);
+    assert_eq!(c_store(&mut a, &plan, 1), 0);
+    a.release().unwrap();
+    let lines = node.wait_checks(2);
+    assert_eq!(lines[1]["verdict"], "ERROR", "{}", lines[1]);
+    let errors = lines[1]["errors"].to_string();
+    assert!(
+        errors.contains("with different contents") || errors.contains("several different files"),
+        "{errors}"
+    );
+    assert_eq!(node.incoming().len(), 4);
+}
+
+#[test]
 fn malformed_and_huge_pdus_end_only_their_association() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::listen(&dir.path().join("node"), &[]);

@@ -2,7 +2,8 @@
 //!
 //! The [`Checker`] keeps the RT objects received since they were last part of a check
 //! (pending). A round ([`Checker::run_round`], after each association or folder scan)
-//! links everything in `incoming/` into plan sets ([`crate::dicom::discover`]) and checks
+//! links the pending objects and the stored objects they reference (found in `incoming/`
+//! by their UIDs, the file names) into plan sets ([`crate::dicom::discover`]) and checks
 //! each set that has an RT Dose and pending objects and is complete: plan and structure
 //! set linked, or a problem that makes it impossible to evaluate (which the check turns
 //! into ERROR: a set is never left waiting for an object it can never get). Each check
@@ -19,7 +20,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::log::EventLog;
-use super::{time, NodeOptions};
+use super::{store, time, NodeOptions};
 use crate::check::{batch, CheckOutcome, Verdict};
 use crate::dicom::{self, PlanSet};
 use crate::error::{Error, Result};
@@ -54,6 +55,9 @@ struct Waiting {
 struct State {
     pending: BTreeMap<PathBuf, Pending>,
     waiting: Vec<Waiting>,
+    /// The files of the sets checked since the node started, by each UID they involve: an
+    /// object received again with other bytes brings back the sets it belongs to.
+    linked: BTreeMap<String, BTreeSet<PathBuf>>,
 }
 
 /// One line of `checks.jsonl` (a contract: fields are added, never renamed).
@@ -124,30 +128,43 @@ fn describe_waiting(set: &PlanSet) -> String {
     )
 }
 
-/// A set is checked when nothing more can arrive that it needs: complete, or broken.
+/// A set is checked when nothing more can arrive that it needs: complete and linked by UID
+/// (a dose whose referenced plan has not arrived waits for it, even when another plan of
+/// its frame of reference is there), or broken.
 fn ready(set: &PlanSet) -> bool {
-    set.dose.is_some()
-        && ((set.plan.is_some() && set.structures.is_some()) || !set.problems.is_empty())
+    let Some(dose) = &set.dose else {
+        return false;
+    };
+    if !set.problems.is_empty() {
+        return true;
+    }
+    let (Some(plan), Some(ss)) = (&set.plan, &set.structures) else {
+        return false;
+    };
+    dose.referenced_plan_uid
+        .as_ref()
+        .is_none_or(|uid| *uid == plan.sop_instance_uid)
+        && plan
+            .referenced_structure_set_uid
+            .as_ref()
+            .is_none_or(|uid| *uid == ss.sop_instance_uid)
 }
 
-/// SOP Instance UIDs held by more than one file in `incoming/` (received twice with
-/// different bytes), with their files.
-fn shared_uids(sets: &[PlanSet]) -> BTreeMap<String, BTreeSet<PathBuf>> {
-    let mut by_uid: BTreeMap<String, BTreeSet<PathBuf>> = BTreeMap::new();
-    for set in sets {
-        let objects = [
-            set.dose.as_ref().map(|d| (&d.sop_instance_uid, &d.path)),
-            set.plan.as_ref().map(|p| (&p.sop_instance_uid, &p.path)),
-            set.structures
-                .as_ref()
-                .map(|s| (&s.sop_instance_uid, &s.path)),
-        ];
-        for (uid, path) in objects.into_iter().flatten() {
-            by_uid.entry(uid.clone()).or_default().insert(path.clone());
-        }
+/// The SOP Instance UIDs a plan set is made of or references.
+fn involved_uids(set: &PlanSet) -> BTreeSet<String> {
+    let mut uids = BTreeSet::new();
+    if let Some(d) = &set.dose {
+        uids.insert(d.sop_instance_uid.clone());
+        uids.extend(d.referenced_plan_uid.clone());
     }
-    by_uid.retain(|_, files| files.len() > 1);
-    by_uid
+    if let Some(p) = &set.plan {
+        uids.insert(p.sop_instance_uid.clone());
+        uids.extend(p.referenced_structure_set_uid.clone());
+    }
+    if let Some(s) = &set.structures {
+        uids.insert(s.sop_instance_uid.clone());
+    }
+    uids
 }
 
 /// The report folder name: `<time>-<plan label>-<last 8 characters of the plan UID>`,
@@ -224,7 +241,7 @@ impl Checker {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
-        let found = dicom::discover(std::slice::from_ref(&self.incoming))?;
+        let found = self.discover_scope(&pending)?;
         // Unreadable new objects: logged, and an ERROR for every set checked in this round
         // (one of them may be the object a set should have had).
         let unreadable: Vec<&Error> = found
@@ -235,11 +252,15 @@ impl Checker {
         for e in &unreadable {
             self.log.event(&format!("unreadable object: {e}"));
         }
-        let shared = shared_uids(&found.plan_sets);
         let mut to_check: Vec<&PlanSet> = Vec::new();
         let mut waiting = Vec::new();
         for set in &found.plan_sets {
-            let files = files_of(set);
+            // Its objects, and the other objects stored under the UIDs it uses (a plan
+            // received again with other bytes concerns the dose that references it).
+            let mut files = files_of(set);
+            for uid in involved_uids(set) {
+                files.extend(self.files_for_uid(&uid));
+            }
             if !files.iter().any(|f| pending.contains_key(f)) {
                 continue;
             }
@@ -264,8 +285,25 @@ impl Checker {
                 outcome.errors.push(format!("unreadable input: {e}"));
                 outcome.verdict = Verdict::Error;
             }
-            let files = files_of(set);
-            flag_shared_uids(&mut outcome, &files, &shared);
+            // A UID received twice with different bytes: which version the planning
+            // system meant is unknown, so the set cannot be evaluated.
+            let mut files = files_of(set);
+            let uids = involved_uids(set);
+            for uid in &uids {
+                let same = self.files_for_uid(uid);
+                if same.len() > 1 {
+                    outcome.errors.push(format!(
+                        "SOP Instance UID {uid} was received {} times with different contents: {}",
+                        same.len(),
+                        same.iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    outcome.verdict = Verdict::Error;
+                }
+                files.extend(same);
+            }
             let arrivals: Vec<&Arrival> = files.iter().filter_map(|f| pending.get(f)).collect();
             let line = self.write_check(set, &outcome, &arrivals)?;
             self.log.event(&format!(
@@ -276,6 +314,15 @@ impl Checker {
                 line.report_dir
             ));
             lines.push(line);
+            let mut state = self.state();
+            for uid in uids {
+                state
+                    .linked
+                    .entry(uid)
+                    .or_default()
+                    .extend(files.iter().cloned());
+            }
+            drop(state);
             done.extend(files);
         }
         let mut state = self.state();
@@ -296,11 +343,55 @@ impl Checker {
         Ok(lines)
     }
 
+    /// The files of `incoming/` stored for `uid`: `<uid>.dcm`, then `<uid>~2.dcm`, ...
+    fn files_for_uid(&self, uid: &str) -> Vec<PathBuf> {
+        let stem = store::file_stem(uid);
+        let first = self.incoming.join(format!("{stem}.dcm"));
+        if !first.is_file() {
+            return Vec::new();
+        }
+        let mut files = vec![first];
+        for n in 2.. {
+            let next = self.incoming.join(format!("{stem}~{n}.dcm"));
+            if !next.is_file() {
+                break;
+            }
+            files.push(next);
+        }
+        files
+    }
+
+    /// The plan sets of the pending objects: they and, found by name in `incoming/`, the
+    /// objects they reference (plan, then structure set) and the other objects stored
+    /// under their UIDs, and the objects of the sets already checked with those UIDs. A round reads these, not everything ever received: its time and
+    /// memory follow what arrived, not the size of `incoming/`.
+    fn discover_scope(&self, pending: &BTreeMap<PathBuf, Arrival>) -> Result<dicom::Discovery> {
+        let mut scope: BTreeSet<PathBuf> =
+            pending.keys().filter(|p| p.is_file()).cloned().collect();
+        loop {
+            let paths: Vec<PathBuf> = scope.iter().cloned().collect();
+            let found = dicom::discover(&paths)?;
+            let uids: BTreeSet<String> = found.plan_sets.iter().flat_map(involved_uids).collect();
+            let before = scope.len();
+            for uid in &uids {
+                scope.extend(self.files_for_uid(uid));
+                if let Some(files) = self.state().linked.get(uid) {
+                    scope.extend(files.iter().filter(|p| p.is_file()).cloned());
+                }
+            }
+            if scope.len() == before {
+                return Ok(found);
+            }
+        }
+    }
+
     /// Logs each plan set that has waited the settle time for a missing object (once).
     pub fn list_waiting(&self) {
         let settle = self.opts.settle;
         let mut state = self.state();
-        let State { pending, waiting } = &mut *state;
+        let State {
+            pending, waiting, ..
+        } = &mut *state;
         for w in waiting.iter_mut().filter(|w| !w.listed) {
             let oldest = w
                 .files
@@ -382,28 +473,5 @@ fn error_path(e: &Error) -> Option<&PathBuf> {
         | Error::Unsupported { path, .. }
         | Error::Invalid { path, .. } => Some(path),
         _ => None,
-    }
-}
-
-/// A set one of whose objects was received twice with different bytes cannot be
-/// evaluated: which version the planning system meant is unknown.
-fn flag_shared_uids(
-    outcome: &mut CheckOutcome,
-    files: &BTreeSet<PathBuf>,
-    shared: &BTreeMap<String, BTreeSet<PathBuf>>,
-) {
-    for (uid, paths) in shared {
-        if paths.iter().any(|p| files.contains(p)) {
-            outcome.errors.push(format!(
-                "SOP Instance UID {uid} was received {} times with different contents: {}",
-                paths.len(),
-                paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            outcome.verdict = Verdict::Error;
-        }
     }
 }

@@ -86,7 +86,7 @@ impl Drop for Partial {
 
 /// A SOP Instance UID as a file name: UID characters kept (digits and dots, plus letters,
 /// `-` and `_` from non-conforming senders), anything else replaced by `_`, at most 64.
-fn file_stem(uid: &str) -> String {
+pub fn file_stem(uid: &str) -> String {
     let stem: String = uid
         .trim_end_matches(['\0', ' '])
         .chars()
