@@ -223,11 +223,6 @@ impl Checker {
         );
     }
 
-    /// Number of objects waiting for their plan set to be complete.
-    pub fn pending(&self) -> usize {
-        self.state().pending.len()
-    }
-
     /// Checks every ready plan set with pending objects; returns the lines written to
     /// `checks.jsonl`. Fails only when `incoming/`, a report or `checks.jsonl` cannot be
     /// written or read.

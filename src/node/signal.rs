@@ -23,12 +23,7 @@ pub fn install() {
     }
 }
 
-/// True once a stop was asked for (a signal, or [`request_stop`]).
+/// True once SIGINT or SIGTERM has arrived.
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
-}
-
-/// Asks the node to stop, as a signal does.
-pub fn request_stop() {
-    STOP.store(true, Ordering::SeqCst);
 }
