@@ -10,6 +10,8 @@
 //! 2. [`geometry`]: patient coordinates (mm) <-> dose-grid indices; polygon area.
 //! 3. [`phantom`]: analytic test cases written as DICOM RT, with their exact answers.
 //! 4. [`report`]: what the CLI prints (tables, JSON) over the library's values.
+//! 5. [`node`]: a DICOM receiver and a folder watcher that check each plan set as it
+//!    arrives.
 //!
 //! The binary allocates large buffers on transparent huge pages (`alloc`, Linux).
 //!
@@ -24,6 +26,7 @@ pub mod dvh;
 pub mod error;
 pub mod fuzzing;
 pub mod geometry;
+pub mod node;
 pub mod output;
 pub mod par;
 pub mod phantom;

@@ -31,6 +31,13 @@ pub enum Command {
     /// Write the dose of an RT Dose file as a NumPy .npy array (float32, [frame][row][column],
     /// DoseGridScaling applied), for comparison with other readers.
     ExportDose(ExportDoseArgs),
+    /// A DICOM Storage SCP: receive plans by C-STORE, store them under OUT/incoming, check
+    /// each plan set when complete (OUT/reports, OUT/checks.jsonl). Runs until SIGINT or
+    /// SIGTERM.
+    Listen(ListenArgs),
+    /// Watch an export folder: copy settled files into OUT/incoming (the folder is only
+    /// read), check each plan set when complete, as `listen` does.
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -192,4 +199,64 @@ pub struct ExportDoseArgs {
     /// overwritten).
     #[arg(long)]
     pub output_in_input: bool,
+}
+
+/// How the node commands (`listen`, `watch`) check and report.
+#[derive(Debug, clap::Args)]
+pub struct NodeCheckArgs {
+    /// Node folder: incoming/ (objects), reports/, checks.jsonl and node.log.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Protocol: a TOML file, or the name of a built-in protocol.
+    #[arg(long, default_value = "nct06863584")]
+    pub protocol: String,
+    /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
+    #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
+    pub mappings: Vec<String>,
+    /// Show patient name and ID in checks.jsonl and reports (masked by default).
+    #[arg(long)]
+    pub show_phi: bool,
+    /// End caps of the slab model.
+    #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
+    pub end_cap: EndCapArg,
+    /// Seconds a plan set may miss an object before it is logged as waiting (watch: also
+    /// how long a file must stay unchanged before it is read).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub settle: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListenArgs {
+    /// TCP port (0: a free one, printed on stdout).
+    #[arg(long)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: std::net::IpAddr,
+    /// This node's AE title (the called AE title senders use).
+    #[arg(long, default_value = "SBRTQA")]
+    pub ae_title: String,
+    /// Calling AE title allowed to send (repeatable); associations from others are
+    /// rejected and logged.
+    #[arg(long = "allow-ae", value_name = "AE_TITLE", required = true)]
+    pub allow_ae: Vec<String>,
+    /// At most this many associations at once.
+    #[arg(long, default_value_t = 32)]
+    pub max_associations: usize,
+    /// Seconds of silence after which an association is ended.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub idle_timeout: f64,
+    #[command(flatten)]
+    pub node: NodeCheckArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// The folder the planning system exports into (only read).
+    pub dir: PathBuf,
+    /// Seconds between scans of the folder.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub interval: f64,
+    #[command(flatten)]
+    pub node: NodeCheckArgs,
 }

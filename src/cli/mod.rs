@@ -3,7 +3,7 @@
 mod args;
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode as ProcessExit;
 
 use clap::Parser;
@@ -11,14 +11,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{
     CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
-    PhantomArgs,
+    ListenArgs, NodeCheckArgs, PhantomArgs, WatchArgs,
 };
-use sbrt_verify::check::{batch, CheckOptions, CheckOutcome};
+use sbrt_verify::check::{batch, CheckOptions};
 use sbrt_verify::dicom::{self, read};
 use sbrt_verify::dvh::{self as dvhmod, indices::default_metrics};
 use sbrt_verify::raster::{EndCap, SamplingOptions};
 use sbrt_verify::report::{
-    batch as batchreport, check as checkreport, dvh as dvhreport, html, inspect, term,
+    batch as batchreport, check as checkreport, dvh as dvhreport, folder, inspect, term,
 };
 use sbrt_verify::{output, Error, ExitCode, Result};
 
@@ -41,6 +41,8 @@ pub fn main() -> ProcessExit {
         Command::Dvh(a) => run_dvh(a),
         Command::Phantom(a) => run_phantom(a),
         Command::ExportDose(a) => run_export_dose(a),
+        Command::Listen(a) => run_listen(a),
+        Command::Watch(a) => run_watch(a),
     };
     match result {
         Ok(code) => exit(code),
@@ -182,9 +184,7 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     let report = checkreport::build(set, &protocol, &outcome, a.show_phi);
     if let Some(dir) = &a.report {
         let inputs = dicom::discover::list_files(&a.paths)?;
-        let staged = output::StagedDir::new(dir)?;
-        write_report_files(staged.path(), set, &outcome, &report, &inputs)?;
-        staged.commit()?;
+        folder::write_report_dir(dir, set, &outcome, &report, &inputs)?;
     }
     let text = match a.format {
         Format::Table => checkreport::render_table(&report, color),
@@ -198,28 +198,6 @@ fn pretty_json<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("report serializes");
     s.push('\n');
     s
-}
-
-/// Writes `report.html`, `dvh.csv` and `result.json` of one plan set into `dir` (a new
-/// folder, or the staging folder of a report), never over an input file.
-fn write_report_files(
-    dir: &Path,
-    set: &dicom::PlanSet,
-    outcome: &CheckOutcome,
-    report: &checkreport::CheckReport,
-    inputs: &[PathBuf],
-) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let svg = checkreport::render_plot(set, outcome);
-    let page = html::render(report, svg.as_deref());
-    output::write_atomic(&dir.join("report.html"), page.as_bytes(), inputs)?;
-    let csv = dvhreport::dvhs_csv(&outcome.dvhs, checkreport::CURVE_BIN_WIDTH_GY);
-    output::write_atomic(&dir.join("dvh.csv"), csv.as_bytes(), inputs)?;
-    output::write_atomic(
-        &dir.join("result.json"),
-        pretty_json(report).as_bytes(),
-        inputs,
-    )
 }
 
 /// `check --batch`: every plan set with a dose under the paths, checked in parallel.
@@ -280,7 +258,7 @@ fn run_batch(
         for ((set, outcome), r) in sets.iter().zip(&outcomes).zip(&records) {
             let report = checkreport::build(set, protocol, outcome, a.show_phi);
             let sub = staged.path().join(batchreport::folder_name(r));
-            write_report_files(&sub, set, outcome, &report, &inputs)?;
+            folder::write_report_files(&sub, set, outcome, &report, &inputs)?;
         }
         staged.commit()?;
     }
@@ -543,5 +521,79 @@ fn run_export_dose(a: ExportDoseArgs) -> Result<ExitCode> {
     let dose = dicom::DoseGrid::from_file(&file)?;
     let bytes = sbrt_verify::report::npy::encode_f32(&dose.values);
     output::write_atomic(&a.out, &bytes, std::slice::from_ref(&a.dose))?;
+    Ok(ExitCode::Pass)
+}
+
+/// A duration in seconds from the command line: finite, in (0, 1 day].
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
+    if !(value > 0.0 && value <= 86_400.0) {
+        return Err(Error::usage(format!(
+            "{flag} {value}: expected seconds in (0, 86400]"
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(value))
+}
+
+/// The node's check settings from its options (protocol, mappings, end caps).
+fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
+    let protocol = load_protocol(&a.protocol)?;
+    let mappings = a
+        .mappings
+        .iter()
+        .map(|m| sbrt_verify::protocol::parse_mapping(m))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(sbrt_verify::node::NodeOptions {
+        out: a.out.clone(),
+        protocol,
+        check: CheckOptions {
+            mappings,
+            accept_defects: Vec::new(),
+            sampling: SamplingOptions {
+                end_cap: end_cap(a.end_cap),
+                ..Default::default()
+            },
+        },
+        show_phi: a.show_phi,
+        settle: seconds("--settle", a.settle)?,
+    })
+}
+
+fn run_listen(a: ListenArgs) -> Result<ExitCode> {
+    use sbrt_verify::node::{listen, signal};
+    let node = node_options(&a.node)?;
+    for ae in std::iter::once(&a.ae_title).chain(&a.allow_ae) {
+        if ae.trim().is_empty() || ae.len() > 16 {
+            return Err(Error::usage(format!(
+                "AE title '{ae}': expected 1 to 16 characters"
+            )));
+        }
+    }
+    let opts = listen::ListenOptions {
+        ae_title: a.ae_title.trim().to_string(),
+        allowed: a.allow_ae.iter().map(|s| s.trim().to_string()).collect(),
+        max_associations: a.max_associations.max(1),
+        idle_timeout: seconds("--idle-timeout", a.idle_timeout)?,
+    };
+    signal::install();
+    let listener = listen::Listener::bind(std::net::SocketAddr::new(a.bind, a.port))?;
+    print_stdout(&format!("listening on {}\n", listener.local_addr()?));
+    listen::serve(listener, opts, node)?;
+    Ok(ExitCode::Pass)
+}
+
+fn run_watch(a: WatchArgs) -> Result<ExitCode> {
+    use sbrt_verify::node::{signal, watch};
+    let node = node_options(&a.node)?;
+    let interval = seconds("--interval", a.interval)?;
+    let dir = std::fs::canonicalize(&a.dir).map_err(|e| Error::io(&a.dir, e))?;
+    if output::resolve_path(&node.out)?.starts_with(&dir) {
+        return Err(Error::usage(format!(
+            "--out {}: is inside the watched folder {}; choose another folder",
+            node.out.display(),
+            dir.display()
+        )));
+    }
+    signal::install();
+    watch::run(&dir, interval, node)?;
     Ok(ExitCode::Pass)
 }

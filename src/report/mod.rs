@@ -5,6 +5,7 @@
 //! - [`dvh`]: DVHs and metrics per structure (table, JSON, CSV).
 //! - [`plot`]: cumulative DVHs as a self-contained SVG.
 //! - [`html`]: the `check` report as one self-contained HTML page (verdict, table, plot).
+//! - [`folder`]: a checked plan set's report folder (HTML, DVH CSV, JSON).
 //! - [`batch`]: one line / JSON object / CSV row per plan set of a batch check.
 //! - [`term`]: whether to colour terminal output (TTY, `NO_COLOR`).
 //! - [`output`]: atomic file writing (temp file + rename), never over an input.
@@ -12,6 +13,7 @@
 pub mod batch;
 pub mod check;
 pub mod dvh;
+pub mod folder;
 pub mod html;
 pub mod inspect;
 pub mod npy;
