@@ -11,13 +11,9 @@
 //! 3. [`phantom`]: analytic test cases written as DICOM RT, with their exact answers.
 //! 4. [`report`]: what the CLI prints (tables, JSON) over the library's values.
 //!
-//! The binary allocates large buffers on transparent huge pages (`alloc`, Linux).
-//!
 //! Errors ([`Error`]) are one line naming the file and the problem; they map to the
 //! documented exit codes ([`ExitCode`]).
 
-#[cfg(target_os = "linux")]
-pub mod alloc;
 pub mod check;
 pub mod dicom;
 pub mod dvh;

@@ -3,20 +3,7 @@
 
 mod cli;
 
-/// Large buffers on transparent huge pages: a third fewer CPU seconds per plan (see
-/// `sbrt_verify::alloc`).
-#[cfg(target_os = "linux")]
-#[global_allocator]
-static GLOBAL: sbrt_verify::alloc::HugePageAlloc = sbrt_verify::alloc::HugePageAlloc;
-
 fn main() -> std::process::ExitCode {
-    #[cfg(target_os = "linux")]
-    {
-        // glibc's heaps on huge pages too: a tunable read at start, so the program runs
-        // itself once more with it (see `sbrt_verify::alloc`).
-        sbrt_verify::alloc::run_with_glibc_huge_pages();
-        sbrt_verify::alloc::tune_system_allocator();
-    }
     // Large inputs are mapped instead of copied; a file cut short meanwhile ends the run
     // with exit code 3 (see `sbrt_verify::dicom::mapped`).
     sbrt_verify::dicom::mapped::enable();
