@@ -18,9 +18,10 @@ pub mod check;
 pub mod dicom;
 pub mod dvh;
 pub mod error;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod geometry;
-pub mod par;
+mod par;
 pub mod phantom;
 pub mod protocol;
 pub mod raster;
