@@ -4,7 +4,7 @@
 
 use ndarray::Array3;
 
-use super::metrics::Dvh;
+use super::curve::Dvh;
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::distance::squared_distance;
 use crate::raster::sample::{sample_roi, Sample, Window};
