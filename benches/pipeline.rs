@@ -1,5 +1,7 @@
 //! Benchmarks of each stage and of the whole check, on the bundled fixtures and on the
-//! generated clinical-size phantom (200 x 200 x 150 dose grid, 20 ROIs, 15,000 cc body).
+//! generated clinical-size phantom (200 x 200 x 150 dose grid, 20 ROIs, 15,000 cc body),
+//! and of the DVHs of that phantom at two dose-grid resolutions, 8x the voxels apart (the
+//! time should grow at most about as the voxels do).
 //!
 //! `cargo bench --features bench --bench pipeline`. Each benchmark asserts its answer inside
 //! the timed loop, so that a wrong result cannot pass as a speed-up.
@@ -9,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sbrt_verify::check::{check, CheckOptions, Verdict};
-use sbrt_verify::dicom::{self, PlanSet, Selection};
+use sbrt_verify::dicom::{self, DoseGrid, PlanSet, Selection};
 use sbrt_verify::dvh;
 use sbrt_verify::phantom;
 use sbrt_verify::raster::{sample_roi, SamplingOptions};
@@ -31,6 +33,41 @@ fn load(path: &Path) -> PlanSet {
     let found = dicom::discover(&[path.to_path_buf()]).unwrap();
     found.select(&Selection::default()).unwrap().clone()
 }
+
+/// The same dose on a grid of twice the spacing: every other voxel in each direction, so
+/// 8x fewer voxels (100 x 100 x 75 at 5 mm for the clinical-size phantom).
+fn every_other_voxel(dose: &DoseGrid) -> DoseGrid {
+    let mut coarse = dose.clone();
+    coarse.values = dose.values.slice(ndarray::s![..;2, ..;2, ..;2]).to_owned();
+    let g = &mut coarse.geometry;
+    (g.frames, g.rows, g.columns) = coarse.values.dim();
+    g.column_spacing_mm *= 2.0;
+    g.row_spacing_mm *= 2.0;
+    g.frame_z_mm = dose
+        .geometry
+        .frame_z_mm
+        .iter()
+        .step_by(2)
+        .copied()
+        .collect();
+    coarse
+}
+
+/// The clinical-size phantom's dose, Gy: 36.6 exp(-(r^2 / 30^2)^2), r in mm from the
+/// origin, the centre of the PTV (a sphere of 25 mm radius).
+fn clinical_dose_gy(r_mm: f64) -> f64 {
+    36.6 * (-(r_mm * r_mm / 900.0).powi(2)).exp()
+}
+
+/// The PTV's exact D_x%: the dose falls with the radius, so it is the dose at the radius
+/// holding the inner x % of the sphere's volume.
+fn clinical_ptv_dose_at_percent(x: f64) -> f64 {
+    clinical_dose_gy(25.0 * (x / 100.0).cbrt())
+}
+
+/// How far a D_x% of the PTV may be from the exact value: trilinear interpolation of the
+/// field on a 5 mm grid, the polygonal sphere and the slab model.
+const PTV_DOSE_TOLERANCE_GY: f64 = 0.5;
 
 fn benches(c: &mut Criterion) {
     let (_tmp, clinical_dir) = clinical();
@@ -85,21 +122,17 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("dvh");
     g.sample_size(10);
-    for (name, set, rois) in [
-        ("trial_pass/all_rois", &trial_set, 4usize),
-        ("clinical_size/all_rois", &clinical_set, 20),
-    ] {
-        let dose = set.dose.as_ref().unwrap();
-        let all: Vec<&dicom::Roi> = set.structures.as_ref().unwrap().rois.iter().collect();
-        assert_eq!(all.len(), rois);
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                let d = dvh::compute(dose, &all, &opts);
-                assert!(d.iter().all(|s| s.error.is_none() && s.complete()));
-                black_box(d)
-            })
-        });
-    }
+    // The clinical-size phantom's ROIs: in `dvh_grid_resolution` below.
+    let dose = trial_set.dose.as_ref().unwrap();
+    let all: Vec<&dicom::Roi> = trial_set.structures.as_ref().unwrap().rois.iter().collect();
+    assert_eq!(all.len(), 4);
+    g.bench_function("trial_pass/all_rois", |b| {
+        b.iter(|| {
+            let d = dvh::compute(dose, &all, &opts);
+            assert!(d.iter().all(|s| s.error.is_none() && s.complete()));
+            black_box(d)
+        })
+    });
     let body: Vec<&dicom::Roi> = clinical_set
         .structures
         .as_ref()
@@ -115,6 +148,43 @@ fn benches(c: &mut Criterion) {
             black_box(d)
         })
     });
+    g.finish();
+
+    // All 20 ROIs on the phantom's 2.5 mm grid and on a 5 mm grid (8x fewer voxels).
+    let fine: &DoseGrid = clinical_set.dose.as_deref().unwrap();
+    let coarse = every_other_voxel(fine);
+    let all: Vec<&dicom::Roi> = clinical_set
+        .structures
+        .as_ref()
+        .unwrap()
+        .rois
+        .iter()
+        .collect();
+    assert_eq!(all.len(), 20);
+    let mut g = c.benchmark_group("dvh_grid_resolution");
+    g.sample_size(10);
+    for (name, dose) in [
+        ("clinical_size/2.5mm", fine),
+        ("clinical_size/5mm", &coarse),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let d = dvh::compute(dose, &all, &opts);
+                assert!(d.iter().all(|s| s.error.is_none() && s.complete()));
+                assert!((d[0].volume_cc - 15054.9).abs() < 1.0, "{}", d[0].volume_cc);
+                let ptv = d.iter().find(|s| s.name == "PTV").unwrap();
+                for x in [2.0, 50.0, 95.0] {
+                    let got = ptv.dvh.dose_at_volume_percent(x).unwrap();
+                    let exact = clinical_ptv_dose_at_percent(x);
+                    assert!(
+                        (got - exact).abs() < PTV_DOSE_TOLERANCE_GY,
+                        "{name}: PTV D{x}% {got} Gy, exact {exact} Gy"
+                    );
+                }
+                black_box(d)
+            })
+        });
+    }
     g.finish();
 
     let protocol = sbrt_verify::protocol::builtin("nct06863584").unwrap();

@@ -1,5 +1,7 @@
 //! The bodies of the fuzz targets (`fuzz/fuzz_targets/`), kept in the library so that the
-//! regression tests (`tests/it/regressions.rs`) run exactly what the fuzzers ran.
+//! regression tests (`tests/it/regressions.rs`) run exactly what the fuzzers ran. Not part of
+//! the library's API: compiled only with the `fuzzing` feature, which `fuzz/Cargo.toml` and
+//! the tests (a dev-dependency of the crate on itself) turn on.
 //!
 //! Each function takes untrusted input, runs it through the real code path and asserts what
 //! the project promises about hostile input: errors are one line naming the input, values

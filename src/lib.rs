@@ -13,22 +13,19 @@
 //! 5. [`node`]: a DICOM receiver and a folder watcher that check each plan set as it
 //!    arrives.
 //!
-//! The binary allocates large buffers on transparent huge pages (`alloc`, Linux).
-//!
 //! Errors ([`Error`]) are one line naming the file and the problem; they map to the
 //! documented exit codes ([`ExitCode`]).
 
-#[cfg(target_os = "linux")]
-pub mod alloc;
 pub mod check;
 pub mod dicom;
 pub mod dvh;
 pub mod error;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod geometry;
 pub mod node;
 pub mod output;
-pub mod par;
+mod par;
 pub mod phantom;
 pub mod protocol;
 pub mod raster;

@@ -3,19 +3,6 @@
 
 mod cli;
 
-/// Large buffers on transparent huge pages: a third fewer CPU seconds per plan (see
-/// `sbrt_verify::alloc`).
-#[cfg(target_os = "linux")]
-#[global_allocator]
-static GLOBAL: sbrt_verify::alloc::HugePageAlloc = sbrt_verify::alloc::HugePageAlloc;
-
 fn main() -> std::process::ExitCode {
-    #[cfg(target_os = "linux")]
-    {
-        // glibc's heaps on huge pages too: a tunable read at start, so the program runs
-        // itself once more with it (see `sbrt_verify::alloc`).
-        sbrt_verify::alloc::run_with_glibc_huge_pages();
-        sbrt_verify::alloc::tune_system_allocator();
-    }
     cli::main()
 }

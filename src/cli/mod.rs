@@ -574,7 +574,7 @@ fn run_listen(a: ListenArgs) -> Result<ExitCode> {
         max_associations: a.max_associations.max(1),
         idle_timeout: seconds("--idle-timeout", a.idle_timeout)?,
     };
-    signal::install();
+    signal::install().map_err(|e| Error::io(std::path::Path::new("signal handler"), e))?;
     let listener = listen::Listener::bind(std::net::SocketAddr::new(a.bind, a.port))?;
     print_stdout(&format!("listening on {}\n", listener.local_addr()?));
     listen::serve(listener, opts, node)?;
@@ -593,7 +593,7 @@ fn run_watch(a: WatchArgs) -> Result<ExitCode> {
             dir.display()
         )));
     }
-    signal::install();
+    signal::install().map_err(|e| Error::io(std::path::Path::new("signal handler"), e))?;
     watch::run(&dir, interval, node)?;
     Ok(ExitCode::Pass)
 }

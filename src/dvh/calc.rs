@@ -2,7 +2,7 @@
 //! inside each, over contour planes). Results are identical for any thread count: samples
 //! are gathered in plane order and reduced in a fixed order.
 
-use super::metrics::Dvh;
+use super::curve::Dvh;
 use crate::dicom::{DoseGrid, Roi};
 use crate::raster::sample::estimated_cost;
 use crate::raster::{sample_roi, SamplingOptions};

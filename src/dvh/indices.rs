@@ -11,7 +11,7 @@
 use ndarray::Array3;
 
 use super::calc::StructureDvh;
-use super::metrics::Dvh;
+use super::curve::Dvh;
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::distance::squared_distance;
 use crate::protocol::{Metric, Query, ValueKind};

@@ -1,16 +1,17 @@
 //! Dose-volume histograms.
 //!
-//! - [`metrics`]: the DVH value object ([`Dvh`]) over weighted samples, and the metrics read
-//!   from it (D_x in % and cc, V_x in cc and %), by interpolation on one cumulative curve.
+//! - [`curve`]: the DVH value object ([`Dvh`]) over weighted samples, and the doses and
+//!   volumes read from it (D_x in % and cc, V_x in cc and %), by interpolation on one
+//!   cumulative curve.
 //! - [`indices`]: any query's value (D_x, V_x, mean) and the plan indices (CI, GI, R50, HI,
 //!   D2cm, isodose volumes) over the dose grid.
 //! - [`calc`]: a dose grid and ROIs -> [`StructureDvh`]s, in parallel and deterministic.
 //! - [`tps`]: a planning system's DVHs (Eclipse text export) -> agreement with ours.
 
 pub mod calc;
+pub mod curve;
 pub mod indices;
-pub mod metrics;
 pub mod tps;
 
 pub use calc::{compute, compute_each, StructureDvh};
-pub use metrics::{default_metrics, Dvh, MetricSpec};
+pub use curve::Dvh;

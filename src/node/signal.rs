@@ -2,28 +2,23 @@
 //! folder scan is started, the one in flight is finished, then the node exits.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
-static STOP: AtomicBool = AtomicBool::new(false);
+static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
-#[cfg(target_os = "linux")]
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
+fn flag() -> &'static Arc<AtomicBool> {
+    STOP.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
 /// Makes SIGINT and SIGTERM set the stop flag instead of ending the process.
-pub fn install() {
-    #[cfg(target_os = "linux")]
-    {
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-        }
+pub fn install() -> std::io::Result<()> {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(flag()))?;
     }
+    Ok(())
 }
 
 /// True once SIGINT or SIGTERM has arrived.
 pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst)
+    flag().load(Ordering::SeqCst)
 }

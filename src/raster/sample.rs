@@ -114,48 +114,28 @@ impl RoiSamples {
     }
 }
 
-/// One dose sample: its dose and volume at f32 precision (the dose grid's own), packed in
-/// 64 bits so that sorting by dose moves 8 bytes and reads nothing else. The high half is an
-/// order-preserving key of the dose, the low half the bits of the volume.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(transparent)]
-pub struct Sample(pub(crate) u64);
+/// One dose sample: a dose (the grid's unit, Gy for GY doses) and the volume it stands for,
+/// at f32 precision (the dose grid's own).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    dose: f32,
+    volume_cc: f32,
+}
 
 impl Sample {
-    #[inline]
     pub fn new(dose: f64, volume_cc: f64) -> Self {
-        Sample((u64::from(order_key(dose as f32)) << 32) | u64::from((volume_cc as f32).to_bits()))
-    }
-
-    #[inline]
-    pub(crate) fn key(self) -> u32 {
-        (self.0 >> 32) as u32
+        Sample {
+            dose: dose as f32,
+            volume_cc: volume_cc as f32,
+        }
     }
 
     pub fn dose(self) -> f64 {
-        f64::from(from_order_key(self.key()))
+        f64::from(self.dose)
     }
 
     pub fn volume_cc(self) -> f64 {
-        f64::from(f32::from_bits(self.0 as u32))
-    }
-}
-
-/// An order-preserving u32 key of a finite f32 (negative values below positive ones).
-pub(crate) fn order_key(x: f32) -> u32 {
-    let b = x.to_bits();
-    if b & 0x8000_0000 != 0 {
-        !b
-    } else {
-        b | 0x8000_0000
-    }
-}
-
-pub(crate) fn from_order_key(k: u32) -> f32 {
-    if k & 0x8000_0000 != 0 {
-        f32::from_bits(k & 0x7FFF_FFFF)
-    } else {
-        f32::from_bits(!k)
+        f64::from(self.volume_cc)
     }
 }
 

@@ -1,0 +1,354 @@
+//! Samples -> the cumulative dose-volume histogram ([`Dvh`]) and the doses and volumes read
+//! off it.
+//!
+//! The curve, by its definition, which is also how it is computed: the samples (dose, volume)
+//! are sorted by dose, highest first, and samples of exactly equal dose are merged into one
+//! point (in a linear dose field many samples share one dose; the curve must not depend on
+//! how such a group is split). With `w_i` the volume at dose `d_i` and `C_i` the volume at
+//! doses `>= d_i`, the cumulative DVH is the curve through the points `(C_i - w_i / 2, d_i)`
+//! (each dose's volume is centred on it), extended flat to volume 0 and to the full volume.
+//! Every metric is read off this one curve, with linear interpolation, never from a
+//! histogram bin:
+//!
+//! - `D_x` = the curve's dose at volume `x`: the largest dose `D` with `V(>= D) >= x`;
+//! - `V(>= D)` = the largest volume at which the curve is still `>= D`.
+//!
+//! The sort is stable: the volumes of equal doses add up in the order the samples were
+//! gathered in, which is fixed (plane by plane, see [`crate::raster::sample_roi`]), so the
+//! curve does not depend on the thread count.
+
+use crate::raster::sample::Sample;
+
+/// A cumulative DVH over `(dose, volume)` samples.
+#[derive(Debug, Clone)]
+pub struct Dvh {
+    /// The curve's points, highest dose first, one per distinct dose.
+    points: Vec<Point>,
+    /// Volume of the samples, cc.
+    total_cc: f64,
+    /// Volume-weighted mean dose.
+    mean: f64,
+}
+
+/// A point of the curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Point {
+    dose: f64,
+    /// The volume at higher doses plus half the volume at this dose, cc.
+    volume_cc: f64,
+}
+
+impl Dvh {
+    /// Builds the DVH from `(dose, volume cc)` samples in any order (see [`Dvh::from_chunks`]).
+    pub fn new(dose: &[f64], volume_cc: &[f64]) -> Self {
+        assert_eq!(dose.len(), volume_cc.len());
+        let samples = dose
+            .iter()
+            .zip(volume_cc)
+            .map(|(d, w)| Sample::new(*d, *w))
+            .collect();
+        Self::from_chunks(vec![samples])
+    }
+
+    /// Builds the DVH from samples gathered in chunks (e.g. one per contour plane). Samples
+    /// without volume are ignored, and so are those whose dose is not finite (none come
+    /// from [`crate::raster::sample_roi`]: a dose grid with such values is refused when it
+    /// is read).
+    pub fn from_chunks(chunks: Vec<Vec<Sample>>) -> Self {
+        let counted = |s: &Sample| s.volume_cc() > 0.0 && s.dose().is_finite();
+        let mut samples: Vec<Sample> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
+        for chunk in chunks {
+            samples.extend(chunk.into_iter().filter(counted));
+        }
+        // Highest dose first; a stable sort, so equal doses stay in gathered order.
+        radsort::sort_by_key(&mut samples, |s| -(s.dose() as f32));
+        let mut points = Vec::with_capacity(samples.len());
+        let mut above_cc = 0.0;
+        let mut weighted = 0.0;
+        for same_dose in samples.chunk_by(|a, b| a.dose() == b.dose()) {
+            let dose = same_dose[0].dose();
+            let w: f64 = same_dose.iter().map(|s| s.volume_cc()).sum();
+            points.push(Point {
+                dose,
+                volume_cc: above_cc + 0.5 * w,
+            });
+            above_cc += w;
+            weighted += dose * w;
+        }
+        points.shrink_to_fit();
+        Dvh {
+            points,
+            total_cc: above_cc,
+            mean: weighted / above_cc,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Volume of the samples, cc.
+    pub fn volume_cc(&self) -> f64 {
+        self.total_cc
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        self.points.first().map(|p| p.dose)
+    }
+
+    pub fn min(&self) -> Option<f64> {
+        self.points.last().map(|p| p.dose)
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (!self.is_empty()).then_some(self.mean)
+    }
+
+    /// `D_x` for `x` in cc: the dose received by at least `x` cc.
+    pub fn dose_at_volume_cc(&self, x: f64) -> Option<f64> {
+        let (first, last) = (self.points.first()?, self.points.last()?);
+        if x.is_nan() || x < 0.0 || x > self.total_cc {
+            // More volume than the structure has: undefined.
+            return None;
+        }
+        if x <= first.volume_cc {
+            return Some(first.dose);
+        }
+        if x >= last.volume_cc {
+            return Some(last.dose);
+        }
+        // The last point at or before x, and the next one (both exist: x is strictly
+        // between the first and the last).
+        let i = self.points.partition_point(|p| p.volume_cc <= x) - 1;
+        let (a, b) = (self.points[i], self.points[i + 1]);
+        let t = (x - a.volume_cc) / (b.volume_cc - a.volume_cc);
+        Some(a.dose + t * (b.dose - a.dose))
+    }
+
+    pub fn dose_at_volume_percent(&self, pct: f64) -> Option<f64> {
+        if !(0.0..=100.0).contains(&pct) {
+            return None;
+        }
+        self.dose_at_volume_cc(pct / 100.0 * self.total_cc)
+    }
+
+    /// `V(>= d)`, cc: the curve's volume at dose `d`.
+    pub fn volume_at_dose_cc(&self, d: f64) -> f64 {
+        if d.is_nan() {
+            return f64::NAN;
+        }
+        let (Some(max), Some(min)) = (self.max(), self.min()) else {
+            return 0.0;
+        };
+        if d > max {
+            return 0.0;
+        }
+        if d <= min {
+            return self.total_cc;
+        }
+        // The last point at or above d, and the next one, below d (both exist: d is above
+        // the minimum and at most the maximum).
+        let i = self.points.partition_point(|p| p.dose >= d) - 1;
+        let (a, b) = (self.points[i], self.points[i + 1]);
+        let t = (a.dose - d) / (a.dose - b.dose);
+        a.volume_cc + t * (b.volume_cc - a.volume_cc)
+    }
+
+    pub fn volume_at_dose_percent(&self, d: f64) -> f64 {
+        if self.total_cc > 0.0 {
+            100.0 * self.volume_at_dose_cc(d) / self.total_cc
+        } else {
+            0.0
+        }
+    }
+
+    /// The cumulative DVH at `0, w, 2w, ...` up to the maximum dose and one bin beyond
+    /// (doses rounded for printing; volumes at the exact multiples, never increasing).
+    pub fn cumulative(&self, bin_width: f64) -> (Vec<f64>, Vec<f64>) {
+        let Some(max) = self.max() else {
+            return (vec![0.0], vec![0.0]);
+        };
+        let bins = (max.max(0.0) / bin_width).floor() as usize + 2;
+        let mut vols = Vec::with_capacity(bins);
+        let mut last = f64::INFINITY;
+        for b in 0..bins {
+            let v = self.volume_at_dose_cc(b as f64 * bin_width).min(last);
+            last = v;
+            vols.push(v);
+        }
+        let doses = (0..bins)
+            .map(|b| round_to(b as f64 * bin_width, 1e-9))
+            .collect();
+        (doses, vols)
+    }
+}
+
+fn round_to(x: f64, q: f64) -> f64 {
+    (x / q).round() * q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    /// 100 samples of 1 cc with doses 0.5, 1.5, ..., 99.5: a uniform distribution on [0, 100].
+    fn uniform() -> Dvh {
+        let d: Vec<f64> = (0..100).map(|i| i as f64 + 0.5).collect();
+        Dvh::new(&d, &vec![1.0; 100])
+    }
+
+    #[test]
+    fn dose_at_volume_interpolates_the_uniform_distribution_exactly() {
+        let h = uniform();
+        assert_relative_eq!(h.volume_cc(), 100.0);
+        // For a uniform distribution on [0,100], D_x% = 100 - x.
+        for x in [1.0, 2.0, 50.0, 95.0, 98.0] {
+            assert_relative_eq!(
+                h.dose_at_volume_percent(x).unwrap(),
+                100.0 - x,
+                epsilon = 1e-9
+            );
+        }
+        assert_relative_eq!(h.mean().unwrap(), 50.0);
+        assert_eq!(h.max(), Some(99.5));
+        assert_eq!(h.min(), Some(0.5));
+        assert_eq!(h.dose_at_volume_cc(100.5), None);
+        assert_eq!(h.dose_at_volume_percent(101.0), None);
+    }
+
+    #[test]
+    fn volume_at_dose_inverts_dose_at_volume() {
+        let h = uniform();
+        for d in [10.0, 33.3, 75.0, 90.0] {
+            assert_relative_eq!(h.volume_at_dose_cc(d), 100.0 - d, epsilon = 1e-9);
+            let back = h.dose_at_volume_cc(h.volume_at_dose_cc(d)).unwrap();
+            assert_relative_eq!(back, d, epsilon = 1e-9);
+        }
+        assert_eq!(h.volume_at_dose_cc(100.0), 0.0);
+        assert_eq!(h.volume_at_dose_cc(0.0), 100.0);
+    }
+
+    #[test]
+    fn volume_at_a_nan_dose_is_nan_not_a_panic() {
+        let h = uniform();
+        assert!(h.volume_at_dose_cc(f64::NAN).is_nan());
+        assert!(h.volume_at_dose_percent(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn uniform_dose_structure_is_fully_covered_at_its_dose() {
+        let h = Dvh::new(&[30.0; 10], &[0.5; 10]);
+        assert_eq!(h.volume_at_dose_cc(30.0), 5.0);
+        assert_eq!(h.volume_at_dose_percent(30.0), 100.0);
+        assert_eq!(h.volume_at_dose_cc(30.0001), 0.0);
+        assert_eq!(h.dose_at_volume_percent(95.0), Some(30.0));
+    }
+
+    #[test]
+    fn equal_doses_are_one_point_of_the_curve() {
+        // Symmetric plateaus 15 and 17 (in many samples each): the median is between them.
+        let mut d = vec![15.0; 7];
+        d.extend(vec![17.0; 3]);
+        let mut w = vec![1.0 / 7.0; 7];
+        w.extend(vec![1.0 / 3.0; 3]);
+        let h = Dvh::new(&d, &w);
+        // Sample volumes are f32: 1/7 and 1/3 are rounded (about 6e-8 relative).
+        assert_relative_eq!(
+            h.dose_at_volume_percent(50.0).unwrap(),
+            16.0,
+            max_relative = 1e-6
+        );
+        assert_relative_eq!(h.volume_at_dose_percent(16.0), 50.0, max_relative = 1e-6);
+    }
+
+    #[test]
+    fn doses_that_are_not_finite_are_left_out_without_hanging() {
+        let h = Dvh::new(
+            &[1.0, f64::INFINITY, f64::NAN, 2.0, f64::NEG_INFINITY],
+            &[1.0; 5],
+        );
+        assert_eq!(h.volume_cc(), 2.0);
+        assert_eq!((h.min(), h.max()), (Some(1.0), Some(2.0)));
+        assert!(Dvh::new(&[f64::NAN], &[1.0]).is_empty());
+    }
+
+    #[test]
+    fn an_empty_dvh_answers_every_query() {
+        let h = Dvh::new(&[], &[]);
+        assert!(h.is_empty());
+        assert_eq!((h.min(), h.max(), h.mean()), (None, None, None));
+        assert_eq!(h.dose_at_volume_cc(0.0), None);
+        assert_eq!(h.volume_at_dose_cc(1.0), 0.0);
+        assert_eq!(h.cumulative(0.01), (vec![0.0], vec![0.0]));
+        let zero = Dvh::new(&[1.0, 2.0], &[0.0, -1.0]);
+        assert!(zero.is_empty());
+    }
+
+    #[test]
+    fn cumulative_starts_full_and_never_increases() {
+        let h = uniform();
+        let (d, v) = h.cumulative(0.01);
+        assert_eq!(d[0], 0.0);
+        assert_relative_eq!(v[0], 100.0);
+        assert!(v.windows(2).all(|w| w[1] <= w[0]));
+        assert_eq!(*v.last().unwrap(), 0.0);
+        assert_relative_eq!(*d.last().unwrap(), 99.51, epsilon = 1e-9);
+    }
+
+    #[test]
+    fn the_points_are_the_merged_doses_at_the_middle_of_their_volume() {
+        let h = Dvh::new(&[3.0, 1.0, 3.0, 2.0], &[1.0, 2.0, 0.5, 1.0]);
+        // 3 Gy: 1.5 cc from 0 to 1.5; 2 Gy: 1 cc from 1.5 to 2.5; 1 Gy: 2 cc from 2.5 to 4.5.
+        let expected = [(3.0, 0.75), (2.0, 2.0), (1.0, 3.5)];
+        let points: Vec<(f64, f64)> = h.points.iter().map(|p| (p.dose, p.volume_cc)).collect();
+        assert_eq!(points, expected);
+        assert_eq!(h.volume_cc(), 4.5);
+        assert_eq!(h.mean(), Some(8.5 / 4.5));
+        // Flat before the first point and after the last, linear between points.
+        assert_eq!(h.dose_at_volume_cc(0.5), Some(3.0));
+        assert_eq!(h.dose_at_volume_cc(1.375), Some(2.5));
+        assert_eq!(h.dose_at_volume_cc(4.0), Some(1.0));
+        assert_eq!(h.dose_at_volume_cc(4.6), None);
+        assert_eq!(h.volume_at_dose_cc(2.5), 1.375);
+        assert_eq!(h.volume_at_dose_cc(1.5), 2.75);
+        assert_eq!(h.volume_at_dose_cc(1.0), 4.5);
+        assert_eq!(h.volume_at_dose_cc(3.0), 0.75);
+        assert_eq!(h.volume_at_dose_cc(3.1), 0.0);
+    }
+
+    #[test]
+    fn the_curve_depends_on_the_order_of_the_samples_only_by_rounding() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // A third of the samples on a plateau, so that merged volumes are sums of many.
+        let samples: Vec<Sample> = (0..5_000)
+            .map(|i| {
+                let d = if i % 3 == 0 { 2.5 } else { 30.0 * next() };
+                Sample::new(d, 0.001 + next())
+            })
+            .collect();
+        let a = Dvh::from_chunks(samples.chunks(7).map(<[Sample]>::to_vec).collect());
+        assert!(a.points.len() < samples.len());
+        // The same order in other chunks: the same bits.
+        let b = Dvh::from_chunks(samples.chunks(1_000).map(<[Sample]>::to_vec).collect());
+        assert_eq!(a.points, b.points);
+        assert_eq!(a.total_cc.to_bits(), b.total_cc.to_bits());
+        assert_eq!(a.mean.to_bits(), b.mean.to_bits());
+        // Another order: the same doses, the sums of equal doses rounded differently.
+        let mut reversed = samples.clone();
+        reversed.reverse();
+        let c = Dvh::from_chunks(vec![reversed]);
+        assert_eq!(a.points.len(), c.points.len());
+        for (p, q) in a.points.iter().zip(&c.points) {
+            assert_eq!(p.dose, q.dose);
+            assert_relative_eq!(p.volume_cc, q.volume_cc, max_relative = 1e-12);
+        }
+        assert_relative_eq!(a.mean, c.mean, max_relative = 1e-12);
+    }
+}
