@@ -40,6 +40,7 @@ NOT_PASS = "not 0"  # any verdict but PASS (the rule does not fix which)
 SAME = "PASS same values"  # exit 0, every result's value as the unmodified plan's
 FAIL_SAME = "FAIL same values"  # exit 1, every result's value as the unmodified plan's
 CLEAN = "base exit, output escaped"  # same exit code as the unmodified plan, no raw control bytes
+LISTED = "check lists them"  # check prints every warning inspect and dvh give
 ONE_RUN = "one run's report"  # the report folder holds nothing or one run's files
 GAP = "known gap: not 0"  # not 0 once the rule exists; reported, does not fail the run
 
@@ -176,6 +177,33 @@ def point_marker_added(case):
         set_points(marker, np.array([[0.0, 35.0, 0.0]]))
         roi_contours(rs, CORD).ContourSequence.append(marker)
     edit(case, "RS.dcm", f)
+
+
+def self_intersecting(roi, pick):
+    """A quarter of each chosen contour's points in reverse order: the outline crosses itself."""
+    def change(case):
+        def f(rs):
+            seq = roi_contours(rs, roi).ContourSequence
+            zs = sorted(contour_z(c) for c in seq)
+            for c in [c for c in seq if pick(contour_z(c), zs)]:
+                p = points(c)
+                n = len(p)
+                p[n // 4:n // 2] = p[n // 4:n // 2][::-1].copy()
+                set_points(c, p)
+        edit(case, "RS.dcm", f)
+    return change
+
+
+def planes_missing(pick):
+    """The chosen cord planes deleted: a gap inside one piece (the contours on both sides
+    overlap in x-y)."""
+    def change(case):
+        def f(rs):
+            rc = roi_contours(rs, CORD)
+            keep = [c for c in rc.ContourSequence if c not in cord_contours(rs, pick)]
+            rc.ContourSequence = keep
+        edit(case, "RS.dcm", f)
+    return change
 
 
 # ---- kind 2: duplicated contours (volume and dose curve from one geometry) ----------------
@@ -456,9 +484,10 @@ def concurrent_reports(runs, rounds, existing):
                      for p in plans]
             codes = [p.wait(timeout=120) for p in procs]
             problem = one_run_in(report, wrote=any(c in (0, 1) for c in codes))
+            exits = "/".join(str(c) for c in codes)
             if problem or any(c not in (0, 1, 2, 3) for c in codes):
-                return max(codes), problem or f"exit codes {codes}"
-        return 0, None
+                return exits, problem or "an exit code outside the contract"
+        return exits, None
     return run
 
 
@@ -497,6 +526,22 @@ def control_characters(command):
     return run
 
 
+def warnings_travel(binary, case, base_code, fixtures):
+    """Kind 10: every warning `inspect` and `dvh` give for the plan set is in `check`'s
+    warnings or errors, word for word, and there is at least one (each variant it runs on
+    has something to warn about)."""
+    _code, out, _err = call([binary, "inspect", case, "--format", "json"])
+    given = [w for ps in json.loads(out)["plan_sets"] for w in ps["warnings"]]
+    _code, out, _err = call([binary, "dvh", case, "--format", "json"])
+    given += json.loads(out)["warnings"] if out else []
+    code, out, _err = call([binary, "check", case, "--format", "json"])
+    listed = json.loads(out)["warnings"] + json.loads(out)["errors"] if out else []
+    missing = [w for w in dict.fromkeys(given) if w not in listed]
+    if not given:
+        return code, "no warning from inspect or dvh"
+    return code, f"check does not list {missing}" if missing else None
+
+
 def rename(old, new):
     def change(case):
         os.rename(os.path.join(case, old), os.path.join(case, new))
@@ -532,6 +577,9 @@ VARIANTS = [
     V("1 degenerate", "hot cord planes a POINT", OVERDOSE_BASE, geometric_type(hot, "POINT"), 3),
     V("1 degenerate", "last cord planes collapsed to a line", OVERDOSE_BASE, collapse_to_line(last_three), 3),
     V("1 degenerate", "last cord planes OPEN_PLANAR", PASS_BASE, geometric_type(last_three, "OPEN_PLANAR"), 3),
+    V("1 contour defects", "a PTV plane crossing itself", PASS_BASE, self_intersecting(1, one_plane), 3),
+    V("1 contour defects", "hot cord planes crossing themselves", OVERDOSE_BASE, self_intersecting(CORD, hot), 3),
+    V("1 contour defects", "hot cord planes missing (a gap)", OVERDOSE_BASE, planes_missing(hot), 3),
     V("1 harmless", "POINT marker added on a cord plane", PASS_BASE, point_marker_added, SAME),
 
     V("2 duplicate", "hot cord planes exported twice", OVERDOSE_BASE, duplicate(CORD, hot), FAIL_SAME),
@@ -589,6 +637,13 @@ VARIANTS = [
     V("harmless", "PatientPosition FFS", PASS_BASE, patient_position("FFS"), SAME),
     V("harmless", "GridFrameOffsetVector as absolute z", PASS_BASE, absolute_frame_offsets, SAME),
     V("harmless", "trailing spaces in ROI names", PASS_BASE, trailing_spaces, SAME),
+
+    V("10 warnings in check", "second fraction group", PASS_BASE, second_fraction_group(5), LISTED, warnings_travel),
+    V("10 warnings in check", "cord voxels negative", OVERDOSE_BASE, negative_cord_dose, LISTED, warnings_travel),
+    V("10 warnings in check", "cord + copy shifted 2 mm", PASS_BASE, duplicate(CORD, every_plane, 2.0), LISTED,
+      warnings_travel),
+    V("10 warnings in check", "a PTV plane crossing itself", PASS_BASE, self_intersecting(1, one_plane), LISTED,
+      warnings_travel),
 
     V("11 outputs", "export-dose --out over RS.dcm", PASS_BASE, nothing, NOT_PASS,
      writes_nothing_into_input(lambda c: ["export-dose", f"{c}/RD.dcm", "--out", f"{c}/RS.dcm"])),
@@ -649,7 +704,7 @@ def classify(expected, code, problem, report, base):
     if expected == SAME or expected == FAIL_SAME:
         want = 0 if expected == SAME else 1
         return code == want and report is not None and values(report) == values(base)
-    if expected in (CLEAN, ONE_RUN):
+    if expected in (CLEAN, LISTED, ONE_RUN):
         return True  # the command's own checks found no problem
     if expected in (NOT_PASS, GAP):
         return code in (1, 2, 3)
