@@ -475,6 +475,7 @@ alpha_beta_gy = 3.0
             supersampling: 1,
             planes: 1,
             warnings: vec![],
+            defects: vec![],
             error: None,
         }
     }

@@ -198,7 +198,8 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
 
     // 5-6. Every quantity the constraints read, in one pass.
     let needs = compute::needed(protocol, ss, &matched, &out.targets, &mut out.warnings);
-    let computed = compute::run(&dose, &structures, &needs, &opts.sampling);
+    let mut computed = compute::run(&dose, &structures, &needs, &opts.sampling);
+    accept_solid_defects(&mut computed.dvhs, &ss.rois, &opts.accept_defects, &mut out);
     for d in &computed.dvhs {
         out.warnings
             .extend(d.warnings.iter().map(|w| format!("{}: {w}", d.name)));
@@ -260,8 +261,9 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     Ok(finish(out))
 }
 
-/// The ROIs to compute, with the contour defects the user accepted by ROI name moved out of
-/// the way (and recorded in `out.overrides`). A name that is no ROI is a usage error.
+/// The ROIs to compute, with the contour defects of reading that the user accepted by ROI
+/// name moved out of the way (each acceptance recorded in `out.overrides`). A name that is
+/// no ROI is a usage error.
 fn accept_defects<'a>(
     rois: &'a [Roi],
     accepted: &[String],
@@ -272,33 +274,62 @@ fn accept_defects<'a>(
     }
     let mut owned = rois.to_vec();
     for name in accepted {
-        let matching: Vec<&mut Roi> = owned
-            .iter_mut()
-            .filter(|r| r.name == *name || r.name.trim() == name.trim())
-            .collect();
-        if matching.is_empty() {
+        if !owned.iter().any(|r| names_roi(name, r)) {
             return Err(crate::Error::usage(format!(
                 "--accept-defect '{name}': the structure set has no ROI of that name"
             )));
         }
-        for r in matching {
-            if r.defects.is_empty() {
-                out.warnings.push(format!(
-                    "--accept-defect '{name}': ROI {} has no contour defect to accept",
-                    r.number
-                ));
-                continue;
-            }
-            out.overrides.push(format!(
-                "contour defects of {} (ROI {}) accepted with --accept-defect: {}",
-                r.name,
-                r.number,
-                r.defects.join("; ")
-            ));
+        for r in owned
+            .iter_mut()
+            .filter(|r| names_roi(name, r) && !r.defects.is_empty())
+        {
+            out.overrides
+                .push(accepted_text(&r.name, r.number, &r.defects));
             r.defects.clear();
         }
     }
     Ok(Cow::Owned(owned))
+}
+
+/// The defects found building the solids of the ROIs the user accepted (a missing plane
+/// inside a piece, a contour crossing itself) no longer stop their evaluation; each
+/// acceptance is recorded. An accepted ROI with no defect at all is a warning.
+fn accept_solid_defects(
+    dvhs: &mut [StructureDvh],
+    rois: &[Roi],
+    accepted: &[String],
+    out: &mut CheckOutcome,
+) {
+    for name in accepted {
+        let mut any = rois
+            .iter()
+            .any(|r| names_roi(name, r) && !r.defects.is_empty());
+        for d in dvhs.iter_mut().filter(|d| d.name.trim() == name.trim()) {
+            if !d.defects.is_empty() {
+                out.overrides
+                    .push(accepted_text(&d.name, d.number, &d.defects));
+                d.error = None;
+                any = true;
+            }
+        }
+        if !any {
+            out.warnings.push(format!(
+                "--accept-defect '{name}': the ROI has no contour defect to accept"
+            ));
+        }
+    }
+}
+
+/// True when `--accept-defect NAME` designates ROI `r` (exports pad names with spaces).
+fn names_roi(name: &str, r: &Roi) -> bool {
+    r.name == name || r.name.trim() == name.trim()
+}
+
+fn accepted_text(name: &str, number: i64, defects: &[String]) -> String {
+    format!(
+        "contour defects of {name} (ROI {number}) accepted with --accept-defect: {}",
+        defects.join("; ")
+    )
 }
 
 /// Files under the checked paths that could not be read make the verdict ERROR: the plan

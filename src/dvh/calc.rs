@@ -26,6 +26,9 @@ pub struct StructureDvh {
     pub supersampling: usize,
     pub planes: usize,
     pub warnings: Vec<String>,
+    /// Contour defects found building the solid between planes (a missing plane inside a
+    /// piece, a contour crossing itself); they also set `error`.
+    pub defects: Vec<String>,
     /// Why the ROI cannot be evaluated (defects, no contours); `None` when it can.
     pub error: Option<String>,
 }
@@ -82,6 +85,7 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
         supersampling: 0,
         planes: 0,
         warnings: Vec::new(),
+        defects: Vec::new(),
         error: None,
     };
     if !roi.defects.is_empty() {
@@ -103,6 +107,7 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
     if !s.defects.is_empty() {
         out.error = Some(format!("contour defects: {}", s.defects.join("; ")));
     }
+    out.defects = s.defects;
     let pick = |a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64| match (a, b) {
         (Some(x), Some(y)) => Some(f(x, y)),
         (x, y) => x.or(y),

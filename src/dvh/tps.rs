@@ -518,6 +518,7 @@ mod tests {
             supersampling: 1,
             planes: 1,
             warnings: vec![],
+            defects: vec![],
             error: None,
         };
         let same = &parse_eclipse(&export("ptv", 10.0, 40.0, false, true, false)).unwrap();

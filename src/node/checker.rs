@@ -128,26 +128,23 @@ fn describe_waiting(set: &PlanSet) -> String {
     )
 }
 
-/// A set is checked when nothing more can arrive that it needs: complete and linked by UID
-/// (a dose whose referenced plan has not arrived waits for it, even when another plan of
-/// its frame of reference is there), or broken.
-fn ready(set: &PlanSet) -> bool {
+/// A set is checked when nothing more can arrive that it needs: the objects it references
+/// by UID have arrived (`arrived`: a UID has a stored object; a dose waits for its plan even
+/// when another plan of its frame of reference is there), and it is complete or broken.
+fn ready(set: &PlanSet, arrived: impl Fn(&str) -> bool) -> bool {
     let Some(dose) = &set.dose else {
         return false;
     };
-    if !set.problems.is_empty() {
-        return true;
-    }
-    let (Some(plan), Some(ss)) = (&set.plan, &set.structures) else {
-        return false;
-    };
-    dose.referenced_plan_uid
+    let plan_arrived = dose.referenced_plan_uid.as_deref().is_none_or(&arrived);
+    let structures_arrived = set
+        .plan
         .as_ref()
-        .is_none_or(|uid| *uid == plan.sop_instance_uid)
-        && plan
-            .referenced_structure_set_uid
-            .as_ref()
-            .is_none_or(|uid| *uid == ss.sop_instance_uid)
+        .and_then(|p| p.referenced_structure_set_uid.as_deref())
+        .is_none_or(&arrived);
+    if !plan_arrived || !structures_arrived {
+        return false;
+    }
+    !set.problems.is_empty() || (set.plan.is_some() && set.structures.is_some())
 }
 
 /// The SOP Instance UIDs a plan set is made of or references.
@@ -259,7 +256,7 @@ impl Checker {
             if !files.iter().any(|f| pending.contains_key(f)) {
                 continue;
             }
-            if ready(set) {
+            if ready(set, |uid| !self.files_for_uid(uid).is_empty()) {
                 to_check.push(set);
             } else {
                 waiting.push(Waiting {

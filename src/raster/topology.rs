@@ -15,7 +15,7 @@
 //!
 //! In plane, nested contours are filled by the even-odd rule (weights +1, -1 by nesting
 //! depth). Contours that cross each other are filled as their union, with a warning
-//! ([`crate::geometry::union`]), never XORed.
+//! ([`crate::geometry::union`]), never XORed. A contour that crosses itself is a defect.
 
 use rayon::prelude::*;
 
@@ -73,6 +73,7 @@ struct PlaneBlobs {
     signs: Vec<f64>,
     blobs: Vec<Blob>,
     warning: Option<String>,
+    defect: Option<String>,
 }
 
 struct Blob {
@@ -161,6 +162,9 @@ pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
     }
 
     for (k, plane) in analysed.into_iter().enumerate() {
+        if let Some(d) = &plane.defect {
+            out.defects.push(d.clone());
+        }
         if let Some(w) = &plane.warning {
             out.warnings.push(w.clone());
         }
@@ -322,8 +326,8 @@ fn blobs_overlap(pa: &PlaneBlobs, a: &Blob, pb: &PlaneBlobs, b: &Blob) -> bool {
     })
 }
 
-/// One plane's contours: nesting signs, blobs, and a warning for crossing or
-/// self-intersecting contours.
+/// One plane's contours: nesting signs, blobs, a warning for contours crossing each other
+/// and a defect for a contour crossing itself.
 fn blobs(z_mm: f64, polygons: Vec<Polygon>) -> PlaneBlobs {
     let n = polygons.len();
     let boxes: Vec<[f64; 4]> = polygons.iter().map(|p| bbox(p)).collect();
@@ -398,21 +402,21 @@ fn blobs(z_mm: f64, polygons: Vec<Polygon>) -> PlaneBlobs {
             blob.crossing = true;
         }
     }
-    let warning = if crosses.iter().any(|&c| c) {
-        Some(format!(
-            "contours at z = {z_mm:.2} mm overlap without nesting: filled as their union"
-        ))
-    } else if polygons.iter().any(|p| polygon::self_intersects(p)) {
-        Some(format!("a contour at z = {z_mm:.2} mm intersects itself"))
-    } else {
-        None
-    };
+    let warning = crosses.iter().any(|&c| c).then(|| {
+        format!("contours at z = {z_mm:.2} mm overlap without nesting: filled as their union")
+    });
+    // A contour that crosses itself has no inside to trust (which loop is the organ?).
+    let defect = polygons
+        .iter()
+        .any(|p| polygon::self_intersects(p))
+        .then(|| format!("a contour at z = {z_mm:.2} mm intersects itself"));
     PlaneBlobs {
         z_mm,
         polygons,
         signs,
         blobs,
         warning,
+        defect,
     }
 }
 
