@@ -132,13 +132,16 @@ fn end_cap(a: EndCapArg) -> EndCap {
     }
 }
 
+/// The `--map` options as (ROI name, protocol name) pairs.
+fn parse_mappings(maps: &[String]) -> Result<Vec<(String, String)>> {
+    maps.iter()
+        .map(|m| sbrt_verify::protocol::parse_mapping(m))
+        .collect()
+}
+
 fn run_check(a: CheckArgs) -> Result<ExitCode> {
     let protocol = load_protocol(&a.protocol)?;
-    let mappings = a
-        .mappings
-        .iter()
-        .map(|m| sbrt_verify::protocol::parse_mapping(m))
-        .collect::<Result<Vec<_>>>()?;
+    let mappings = parse_mappings(&a.mappings)?;
     if let Some(dir) = &a.report {
         if !a.report_in_input {
             output::check_out_dir(dir, &a.paths)?;
@@ -537,11 +540,7 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
 /// The node's check settings from its options (protocol, mappings, end caps).
 fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
     let protocol = load_protocol(&a.protocol)?;
-    let mappings = a
-        .mappings
-        .iter()
-        .map(|m| sbrt_verify::protocol::parse_mapping(m))
-        .collect::<Result<Vec<_>>>()?;
+    let mappings = parse_mappings(&a.mappings)?;
     Ok(sbrt_verify::node::NodeOptions {
         out: a.out.clone(),
         protocol,

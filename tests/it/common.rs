@@ -134,3 +134,18 @@ pub fn edit_items(
         dicom_core::value::DataSetSequence::new(items, dicom_core::Length::UNDEFINED),
     ));
 }
+
+/// A check JSON's errors, as one text to search.
+pub fn errors(json: &serde_json::Value) -> String {
+    json["errors"].to_string()
+}
+
+/// The check JSON's result for protocol structure `structure`.
+pub fn result<'a>(json: &'a serde_json::Value, structure: &str) -> &'a serde_json::Value {
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["structure"] == structure)
+        .unwrap_or_else(|| panic!("no result for {structure}: {json}"))
+}

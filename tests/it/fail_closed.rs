@@ -3,23 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{check_json, copy_case, edit_items, put_str, rewrite, write_variant, Edits};
+use crate::common::{
+    check_json, copy_case, edit_items, errors, put_str, result, rewrite, write_variant, Edits,
+};
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-
-fn errors(json: &serde_json::Value) -> String {
-    json["errors"].to_string()
-}
-
-fn result<'a>(json: &'a serde_json::Value, structure: &str) -> &'a serde_json::Value {
-    json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["structure"] == structure)
-        .unwrap_or_else(|| panic!("no result for {structure}: {json}"))
-}
 
 /// A protocol for the trial phantoms with the given `[[constraint]]` tables.
 fn protocol_file(dir: &Path, constraints: &str) -> PathBuf {

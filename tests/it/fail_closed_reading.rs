@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::common::{check_json, copy_case, edit_items, put_str, rewrite, run};
+use crate::common::{check_json, copy_case, edit_items, errors, put_str, result, rewrite, run};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
@@ -12,19 +12,6 @@ use dicom_object::InMemDicomObject;
 
 /// The SpinalCord ROI of the trial phantoms.
 const CORD: i64 = 3;
-
-fn errors(json: &serde_json::Value) -> String {
-    json["errors"].to_string()
-}
-
-fn result<'a>(json: &'a serde_json::Value, structure: &str) -> &'a serde_json::Value {
-    json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["structure"] == structure)
-        .unwrap_or_else(|| panic!("no result for {structure}: {json}"))
-}
 
 /// Runs `sbrt-verify CMD DIR --format json`; returns (exit code, JSON).
 fn json_of(cmd: &str, dir: &Path) -> (i32, serde_json::Value) {
