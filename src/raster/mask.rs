@@ -3,8 +3,8 @@
 
 use ndarray::Array3;
 
-use super::sample::EndCap;
 use super::topology::solid;
+use super::topology::EndCap;
 use super::topology::Slab;
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::GridGeometry;

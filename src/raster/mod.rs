@@ -12,4 +12,5 @@ pub mod mask;
 pub mod sample;
 pub mod topology;
 
-pub use sample::{sample_roi, EndCap, RoiSamples, SamplingOptions};
+pub use sample::{sample_roi, RoiSamples, SamplingOptions};
+pub use topology::EndCap;

@@ -26,21 +26,10 @@
 use rayon::prelude::*;
 
 use super::coverage::{Centroids, Coverage};
-use super::topology::xy;
+use super::topology::{xy, EndCap};
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::polygon;
 use crate::geometry::GridGeometry;
-
-/// How the first and last contour planes end the solid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EndCap {
-    /// Extend every end of every piece by half its neighbour gap (the default; like most
-    /// planning systems).
-    Half,
-    /// Stop every piece at its end planes.
-    None,
-}
 
 /// Sampling choices (defaults give sub-percent volume and dose accuracy).
 #[derive(Debug, Clone, Copy)]

@@ -19,10 +19,20 @@
 
 use rayon::prelude::*;
 
-use super::sample::EndCap;
 use crate::dicom::{Contour, Roi};
 use crate::geometry::polygon::{self, Polygon};
 use crate::geometry::union::positive_winding_trapezoids;
+
+/// How the first and last contour planes end the solid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndCap {
+    /// Extend every end of every piece by half its neighbour gap (the default; like most
+    /// planning systems).
+    Half,
+    /// Stop every piece at its end planes.
+    None,
+}
 
 /// Gaps wider than this many times the usual plane spacing are left empty.
 pub const GAP_FACTOR: f64 = 1.5;
