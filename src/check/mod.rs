@@ -203,6 +203,10 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     for d in &computed.dvhs {
         out.warnings
             .extend(d.warnings.iter().map(|w| format!("{}: {w}", d.name)));
+        if let Some(r) = ss.roi(d.number).filter(|r| !r.repairs.is_empty()) {
+            out.warnings
+                .push(format!("{}: repaired: {}", d.name, r.repairs.join("; ")));
+        }
     }
     for t in &out.targets {
         if let Some(d) = t.roi_number.and_then(|n| computed.dvh(n)) {

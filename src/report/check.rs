@@ -51,6 +51,8 @@ pub struct PlanInfo {
     pub fractions_planned: Option<u64>,
     pub dose_file: Option<String>,
     pub summation_type: Option<String>,
+    /// DoseType: PHYSICAL or EFFECTIVE (a dose corrected for a biological effect).
+    pub dose_type: Option<String>,
     pub dose_scale_factor: f64,
     pub structure_set_file: Option<String>,
     pub targets: Vec<TargetReport>,
@@ -83,6 +85,11 @@ pub fn build(
             fractions_planned: outcome.fractions_planned,
             dose_file: set.dose.as_ref().map(|d| crate::error::shown(&d.path)),
             summation_type: set.dose.as_ref().map(|d| d.summation.as_str().to_string()),
+            dose_type: set
+                .dose
+                .as_ref()
+                .and_then(|d| d.dose_type.as_ref())
+                .map(|t| t.as_str().to_string()),
             dose_scale_factor: outcome.dose_scale_factor,
             structure_set_file: set
                 .structures

@@ -355,6 +355,7 @@ mod tests {
                 fractions_planned: Some(5),
                 dose_file: Some("/data/p/RD.dcm".into()),
                 summation_type: Some("PLAN".into()),
+                dose_type: Some("PHYSICAL".into()),
                 dose_scale_factor: 1.0,
                 structure_set_file: None,
                 targets: vec![],

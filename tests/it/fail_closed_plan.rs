@@ -307,3 +307,38 @@ fn control_characters_in_file_names_are_escaped_in_the_table() {
     let (_, out, _) = run(&["inspect".as_ref(), dir.as_os_str()]);
     assert!(!out.contains('\x1b') && !out.contains("RD\n"), "{out}");
 }
+
+#[test]
+fn a_repaired_structure_and_the_dose_type_are_in_the_check_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_case(tmp.path(), "trial_pass", "duplicated");
+    rewrite(&dir, "RS.dcm", |o| {
+        let cord = roi_number(o, "SpinalCord");
+        edit_items(o, tags::ROI_CONTOUR_SEQUENCE, |items| {
+            let item = items
+                .iter_mut()
+                .find(|c| {
+                    c.element(tags::REFERENCED_ROI_NUMBER)
+                        .unwrap()
+                        .to_int::<i64>()
+                        .unwrap()
+                        == cord
+                })
+                .unwrap();
+            edit_items(item, tags::CONTOUR_SEQUENCE, |contours| {
+                let twin = contours[0].clone();
+                contours.push(twin);
+            });
+        });
+    });
+    let (code, json, _) = check_json(&dir, &[]);
+    let (_, base, _) = check_json(&fixture("trial_pass"), &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["results"], base["results"]);
+    let warnings = text(&json, "warnings");
+    assert!(
+        warnings.contains("SpinalCord: repaired: exact duplicate contour removed"),
+        "{warnings}"
+    );
+    assert_eq!(json["plan"]["dose_type"], "PHYSICAL");
+}
