@@ -190,7 +190,7 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
         folder::write_report_dir(dir, set, &outcome, &report, &inputs)?;
     }
     let text = match a.format {
-        Format::Table => checkreport::render_table(&report, color),
+        Format::Table => checkreport::render_table(&report, color, term::stdout_width()),
         Format::Json => pretty_json(&report),
     };
     print_stdout(&text);

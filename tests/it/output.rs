@@ -1,0 +1,111 @@
+//! What a reader sees at a terminal: `check`'s table fitted to the width, the marks of
+//! optimal misses, and the closing recap of what decided the verdict.
+
+use std::process::Command;
+
+use crate::common::{check_json, fixture};
+
+/// `sbrt-verify check CASE` as a table, `COLUMNS` set to `columns` (unset: `None`).
+fn table(case: &str, columns: Option<&str>) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"));
+    cmd.arg("check").arg(fixture(case)).env_remove("NO_COLOR");
+    match columns {
+        Some(c) => cmd.env("COLUMNS", c),
+        None => cmd.env_remove("COLUMNS"),
+    };
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// (constraint, status, level) of every result of the JSON report.
+fn results(case: &str) -> Vec<(String, String, String)> {
+    let (_, json, _) = check_json(&fixture(case), &[]);
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_string();
+            (s("constraint"), s("status"), s("level"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_fits_100_columns_and_names_the_mandatory_misses_last() {
+    let (code, out) = table("trial_cord_overdose", Some("100"));
+    assert_eq!(code, 1, "{out}");
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "a line of {widest} columns:\n{out}");
+    let results = results("trial_cord_overdose");
+    let count = |status: &str, level: &str| {
+        results
+            .iter()
+            .filter(|r| r.1 == status && r.2 == level)
+            .count()
+    };
+    assert!(count("FAIL", "optimal") > 0 && count("FAIL", "mandatory") > 0);
+    assert_eq!(
+        out.matches("MISS (optimal)").count(),
+        count("FAIL", "optimal"),
+        "{out}"
+    );
+    let fail_marks = out.lines().filter(|l| l.contains(" FAIL ")).count();
+    assert_eq!(fail_marks, count("FAIL", "mandatory"), "{out}");
+    // After the warnings: one line per mandatory miss, then the banner.
+    let last_warning = out.rfind("warning:").unwrap();
+    let recap = &out[last_warning..];
+    let decided: Vec<&str> = recap
+        .split("decided FAIL:")
+        .skip(1)
+        .map(|s| s.trim())
+        .collect();
+    assert_eq!(decided.len(), count("FAIL", "mandatory"), "{recap}");
+    for (constraint, _, _) in results
+        .iter()
+        .filter(|r| r.1 == "FAIL" && r.2 == "mandatory")
+    {
+        assert!(
+            decided.iter().any(|d| squeeze(d).contains(constraint)),
+            "{constraint} not in the recap:\n{recap}"
+        );
+    }
+    assert!(out
+        .trim_end()
+        .ends_with("== FAIL: the plan misses the protocol"));
+}
+
+#[test]
+fn piped_output_keeps_one_row_per_line() {
+    let (_, out) = table("trial_cord_overdose", None);
+    for (constraint, _, _) in results("trial_cord_overdose") {
+        let row = out
+            .lines()
+            .find(|l| l.contains(&constraint))
+            .unwrap_or_else(|| panic!("no row of {constraint}:\n{out}"));
+        assert!(
+            row.contains("mandatory") || row.contains("optimal"),
+            "{row}"
+        );
+    }
+}
+
+#[test]
+fn a_pass_never_says_fail_and_has_no_recap() {
+    let (code, out) = table("trial_pass", Some("100"));
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+    assert!(!out.contains("decided"), "{out}");
+    let misses = results("trial_pass")
+        .iter()
+        .filter(|r| r.1 == "FAIL")
+        .count();
+    assert_eq!(out.matches("MISS (optimal)").count(), misses, "{out}");
+}
