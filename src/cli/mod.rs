@@ -11,14 +11,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{
     CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
-    ListenArgs, NodeCheckArgs, PhantomArgs, WatchArgs,
+    ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolCommand, WatchArgs,
 };
 use sbrt_verify::check::{batch, CheckOptions};
 use sbrt_verify::dicom::{self, read};
 use sbrt_verify::dvh::{self as dvhmod, indices::default_metrics};
 use sbrt_verify::raster::{EndCap, SamplingOptions};
 use sbrt_verify::report::{
-    batch as batchreport, check as checkreport, dvh as dvhreport, folder, inspect, term,
+    batch as batchreport, check as checkreport, dvh as dvhreport, folder, inspect,
+    protocol as protocolreport, term,
 };
 use sbrt_verify::{output, Error, ExitCode, Result};
 
@@ -43,6 +44,7 @@ pub fn main() -> ProcessExit {
         Command::ExportDose(a) => run_export_dose(a),
         Command::Listen(a) => run_listen(a),
         Command::Watch(a) => run_watch(a),
+        Command::Protocol(c) => run_protocol(c),
     };
     match result {
         Ok(code) => exit(code),
@@ -195,6 +197,33 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     };
     print_stdout(&text);
     Ok(outcome.verdict.exit_code())
+}
+
+/// `protocol list` and `protocol show`.
+fn run_protocol(c: ProtocolCommand) -> Result<ExitCode> {
+    match c {
+        ProtocolCommand::List => {
+            let mut o = String::new();
+            for name in sbrt_verify::protocol::builtin_names() {
+                let p = load_protocol(name)?;
+                o.push_str(&format!(
+                    "{}  v{}  {}\n",
+                    p.name,
+                    p.version,
+                    checkreport::plural(p.constraints.len(), "constraint")
+                ));
+            }
+            print_stdout(&o);
+        }
+        ProtocolCommand::Show { protocol, format } => {
+            let report = protocolreport::build(&load_protocol(&protocol)?);
+            print_stdout(&match format {
+                Format::Table => protocolreport::render_table(&report),
+                Format::Json => pretty_json(&report),
+            });
+        }
+    }
+    Ok(ExitCode::Pass)
 }
 
 fn pretty_json<T: serde::Serialize>(value: &T) -> String {

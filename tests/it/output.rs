@@ -109,3 +109,63 @@ fn a_pass_never_says_fail_and_has_no_recap() {
         .count();
     assert_eq!(out.matches("MISS (optimal)").count(), misses, "{out}");
 }
+
+#[test]
+fn protocol_show_lists_every_spinal_cord_limit_with_its_source() {
+    let (code, out, err) =
+        crate::common::run(&["protocol".as_ref(), "show".as_ref(), "nct06863584".as_ref()]);
+    assert_eq!(code, 0, "{err}");
+    let p = sbrt_verify::protocol::builtin("NCT06863584").unwrap();
+    let cord: Vec<_> = p
+        .constraints
+        .iter()
+        .filter(|c| c.structure == "SpinalCord")
+        .collect();
+    assert!(cord.len() >= 4);
+    for c in cord {
+        let text = format!("{} {} {}", c.query, c.comparator, c.limit);
+        assert!(
+            out.lines().any(|l| l.starts_with("SpinalCord")
+                && l.contains(&text)
+                && l.ends_with(&c.source)),
+            "{text} ({}) missing:\n{out}",
+            c.source
+        );
+    }
+    // The same from the JSON, and the built-in's own file gives the same constraints.
+    let (_, json, _) = crate::common::run(&[
+        "protocol".as_ref(),
+        "show".as_ref(),
+        "NCT06863584".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["constraints"].as_array().unwrap().len(),
+        p.constraints.len()
+    );
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/protocol/builtin/nct06863584.toml");
+    let (code, from_file, err) =
+        crate::common::run(&["protocol".as_ref(), "show".as_ref(), file.as_os_str()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        from_file.lines().skip(1).collect::<Vec<_>>(),
+        out.lines().skip(1).collect::<Vec<_>>(),
+        "only the origin differs"
+    );
+}
+
+#[test]
+fn protocol_list_names_the_builtins_and_an_unknown_protocol_is_a_usage_error() {
+    let (code, out, _) = crate::common::run(&["protocol".as_ref(), "list".as_ref()]);
+    assert_eq!(code, 0);
+    for name in sbrt_verify::protocol::builtin_names() {
+        assert!(out.lines().any(|l| l.starts_with(name)), "{out}");
+    }
+    let (code, _, err) =
+        crate::common::run(&["protocol".as_ref(), "show".as_ref(), "RTOG0000".as_ref()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("sbrt-verify: error: "), "{err}");
+}
