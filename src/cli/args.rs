@@ -199,9 +199,9 @@ pub struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct PhantomArgs {
-    /// Output folder (one sub-folder per case).
-    #[arg(long)]
-    pub out: PathBuf,
+    /// Output folder (one sub-folder per case); not needed with `--case list`.
+    #[arg(long, required_unless_present_any = ["case"])]
+    pub out: Option<PathBuf>,
     /// One case (default: all). `--case list` prints the names.
     #[arg(long)]
     pub case: Option<String>,

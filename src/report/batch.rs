@@ -174,8 +174,8 @@ pub fn summary_line(r: &BatchRecord, color: bool) -> String {
 pub fn total_line(records: &[BatchRecord], worst: Verdict, color: bool) -> String {
     let count = |v: Verdict| records.iter().filter(|r| r.verdict == v).count();
     format!(
-        "total: {} plan sets: {} PASS, {} FAIL, {} ERROR; worst verdict {} (exit code {})",
-        records.len(),
+        "total: {}: {} PASS, {} FAIL, {} ERROR; worst verdict {} (exit code {})",
+        super::check::plural(records.len(), "plan set"),
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::Error),

@@ -193,10 +193,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
         row(
             &format!("Target {}", t.role),
             escape(&format!(
-                "{}: {} Gy in {} fractions ({} Gy/fx){}",
+                "{}: {} Gy in {} ({} Gy/fx){}",
                 t.structure.as_deref().unwrap_or("(not present)"),
                 t.total_gy,
-                t.fractions,
+                super::check::plural(t.fractions as usize, "fraction"),
                 t.per_fraction_gy,
                 if t.prescribed_by_plan {
                     ", prescribed in the RT Plan"

@@ -83,10 +83,10 @@ pub fn render_table(r: &ProtocolReport) -> String {
     for p in &r.prescriptions {
         let _ = writeln!(
             o,
-            "Target {}: {} Gy in {} fractions{}",
+            "Target {}: {} Gy in {}{}",
             p.role,
             p.total_gy,
-            p.fractions,
+            super::check::plural(p.fractions as usize, "fraction"),
             if p.names.is_empty() {
                 String::new()
             } else {

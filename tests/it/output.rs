@@ -169,3 +169,65 @@ fn protocol_list_names_the_builtins_and_an_unknown_protocol_is_a_usage_error() {
     assert_eq!(code, 2, "{err}");
     assert!(err.starts_with("sbrt-verify: error: "), "{err}");
 }
+
+/// Runs sbrt-verify with plain string arguments.
+fn run_str(args: &[&str]) -> (i32, String, String) {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    crate::common::run(&args)
+}
+
+#[test]
+fn usage_mistakes_are_one_line_and_exit_2() {
+    let trial = fixture("trial_pass");
+    let trial = trial.to_str().unwrap();
+    let other_dose = fixture("trial_underdosed").join("RD.dcm");
+    let cases: [&[&str]; 6] = [
+        &["check", "--bogus", trial],
+        &["check", trial, "--format", "xml"],
+        &["chek", trial],
+        &["phantom"],
+        &["dvh", trial, "--structure", "NoSuchRoi"],
+        &["check", trial, "--dose", other_dose.to_str().unwrap()],
+    ];
+    for args in cases {
+        let (code, out, err) = run_str(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("sbrt-verify: error: "), "{args:?}: {err}");
+    }
+    let (_, _, err) = run_str(&["dvh", trial, "--structure", "NoSuchRoi"]);
+    assert!(
+        err.contains("NoSuchRoi") && err.contains("SpinalCord"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_parent_folder_suggests_batch_and_phantom_list_needs_no_out() {
+    let fixtures = fixture("trial_pass");
+    let parent = fixtures.parent().unwrap();
+    let (code, _, err) = run_str(&["check", parent.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--batch") && err.contains("--dose"), "{err}");
+    let (code, out, err) = run_str(&["phantom", "--case", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l == "trial_pass"), "{out}");
+}
+
+#[test]
+fn counts_are_singular_for_one() {
+    let trial = fixture("trial_pass");
+    let (code, out, _) = run_str(&["inspect", trial.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains(" 1 plan set;"), "{out}");
+    assert!(
+        !out.contains(" 1 plan sets") && !out.contains(" 1 fractions"),
+        "{out}"
+    );
+    let (_, out, _) = run_str(&["dvh", trial.to_str().unwrap()]);
+    assert!(
+        out.lines().next().unwrap().ends_with("end caps: half"),
+        "{out}"
+    );
+}
