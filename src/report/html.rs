@@ -163,6 +163,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
         )),
     );
     row(
+        "Checked by",
+        escape(&format!("sbrt-verify {}", env!("CARGO_PKG_VERSION"))),
+    );
+    row(
         "Patient",
         escape(&format!("{} (ID {})", p.patient.name, p.patient.id)),
     );
@@ -389,6 +393,10 @@ mod tests {
             "id=\"verdict\" class=\"banner verdict-fail\" data-verdict=\"FAIL\"><span class=\"verdict\">FAIL</span>"
         ));
         assert_eq!(h.matches("<tr class=\"row-").count(), 3);
+        assert!(h.contains(&format!(
+            "<tr><th>Checked by</th><td>sbrt-verify {}</td></tr>",
+            env!("CARGO_PKG_VERSION")
+        )));
         assert_eq!(h.matches("status-fail\">FAIL</td>").count(), 1);
         assert_eq!(h.matches("<tr class=\"row-miss\">").count(), 1);
         assert_eq!(h.matches("status-miss\">MISS (optimal)</td>").count(), 1);
