@@ -38,6 +38,25 @@ pub enum Command {
     /// Watch an export folder: copy settled files into OUT/incoming (the folder is only
     /// read), check each plan set when complete, as `listen` does.
     Watch(WatchArgs),
+    /// What a protocol checks: `protocol list` (the built-in ones), `protocol show NAME|FILE`
+    /// (every constraint with its limit, level and source).
+    #[command(subcommand)]
+    Protocol(ProtocolCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProtocolCommand {
+    /// The built-in protocols: name, version and number of constraints.
+    List,
+    /// Every constraint of a protocol (a built-in NAME or a TOML FILE): structure, query,
+    /// comparator, limit, level and source.
+    Show {
+        /// A built-in protocol's name or a protocol file.
+        protocol: String,
+        /// Output format: an aligned table, or JSON for scripts.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,9 +199,9 @@ pub struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct PhantomArgs {
-    /// Output folder (one sub-folder per case).
-    #[arg(long)]
-    pub out: PathBuf,
+    /// Output folder (one sub-folder per case); not needed with `--case list`.
+    #[arg(long, required_unless_present_any = ["case"])]
+    pub out: Option<PathBuf>,
     /// One case (default: all). `--case list` prints the names.
     #[arg(long)]
     pub case: Option<String>,

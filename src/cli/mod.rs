@@ -11,14 +11,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{
     CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
-    ListenArgs, NodeCheckArgs, PhantomArgs, WatchArgs,
+    ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolCommand, WatchArgs,
 };
 use sbrt_verify::check::{batch, CheckOptions};
 use sbrt_verify::dicom::{self, read};
 use sbrt_verify::dvh::{self as dvhmod, indices::default_metrics};
 use sbrt_verify::raster::{EndCap, SamplingOptions};
 use sbrt_verify::report::{
-    batch as batchreport, check as checkreport, dvh as dvhreport, folder, inspect, term,
+    batch as batchreport, check as checkreport, dvh as dvhreport, folder, inspect,
+    protocol as protocolreport, term,
 };
 use sbrt_verify::{output, Error, ExitCode, Result};
 
@@ -26,13 +27,14 @@ pub fn main() -> ProcessExit {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            // --help and --version print and succeed; anything else is a usage error (2).
-            let _ = e.print();
-            return if e.use_stderr() {
-                exit(ExitCode::Usage)
-            } else {
-                exit(ExitCode::Pass)
-            };
+            // --help and --version print and succeed; anything else is a usage error (2),
+            // one line like every other error.
+            if !e.use_stderr() {
+                let _ = e.print();
+                return exit(ExitCode::Pass);
+            }
+            eprintln!("sbrt-verify: error: {}", clap_error_line(&e));
+            return exit(ExitCode::Usage);
         }
     };
     let result = match cli.command {
@@ -43,6 +45,7 @@ pub fn main() -> ProcessExit {
         Command::ExportDose(a) => run_export_dose(a),
         Command::Listen(a) => run_listen(a),
         Command::Watch(a) => run_watch(a),
+        Command::Protocol(c) => run_protocol(c),
     };
     match result {
         Ok(code) => exit(code),
@@ -51,6 +54,26 @@ pub fn main() -> ProcessExit {
             exit(e.exit_code())
         }
     }
+}
+
+/// clap's error as one line: its first paragraph without `error: ` (the missing
+/// arguments are on lines of their own), its tip, and where to read more.
+fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let tip = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("tip: "))
+        .map(|t| format!("; {t}"))
+        .unwrap_or_default();
+    format!("{first}{tip} (see --help)")
 }
 
 fn exit(code: ExitCode) -> ProcessExit {
@@ -180,6 +203,12 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
         Ok(set) => set,
         // The unreadable files, already printed, are the reason.
         Err(_) if !found.file_errors.is_empty() => return Ok(ExitCode::CannotEvaluate),
+        // Several plan sets and none chosen: checking them all is the other way.
+        Err(Error::Usage { message }) if a.select.plan.is_none() && a.select.dose.is_none() => {
+            return Err(Error::usage(format!(
+                "{message}, or check them all with --batch"
+            )))
+        }
         Err(e) => return Err(e),
     };
     let mut outcome = sbrt_verify::check::check(set, &protocol, &opts)?;
@@ -190,11 +219,38 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
         folder::write_report_dir(dir, set, &outcome, &report, &inputs)?;
     }
     let text = match a.format {
-        Format::Table => checkreport::render_table(&report, color),
+        Format::Table => checkreport::render_table(&report, color, term::stdout_width()),
         Format::Json => pretty_json(&report),
     };
     print_stdout(&text);
     Ok(outcome.verdict.exit_code())
+}
+
+/// `protocol list` and `protocol show`.
+fn run_protocol(c: ProtocolCommand) -> Result<ExitCode> {
+    match c {
+        ProtocolCommand::List => {
+            let mut o = String::new();
+            for name in sbrt_verify::protocol::builtin_names() {
+                let p = load_protocol(name)?;
+                o.push_str(&format!(
+                    "{}  v{}  {}\n",
+                    p.name,
+                    p.version,
+                    checkreport::plural(p.constraints.len(), "constraint")
+                ));
+            }
+            print_stdout(&o);
+        }
+        ProtocolCommand::Show { protocol, format } => {
+            let report = protocolreport::build(&load_protocol(&protocol)?);
+            print_stdout(&match format {
+                Format::Table => protocolreport::render_table(&report),
+                Format::Json => pretty_json(&report),
+            });
+        }
+    }
+    Ok(ExitCode::Pass)
 }
 
 fn pretty_json<T: serde::Serialize>(value: &T) -> String {
@@ -215,17 +271,18 @@ fn run_batch(
     if sets.is_empty() {
         return Err(Error::NothingFound {
             message: format!(
-                "{}: no plan set with an RT Dose found ({} files)",
+                "{}: no plan set with an RT Dose found ({})",
                 display_paths(&a.paths),
-                found.files
+                checkreport::plural(found.files, "file")
             ),
         });
     }
     let skipped = found.plan_sets.len() - sets.len();
     if skipped > 0 {
         eprintln!(
-            "sbrt-verify: warning: {skipped} plan sets without an RT Dose (lone plans or \
-             structure sets) are not checked"
+            "sbrt-verify: warning: {} without an RT Dose (lone plans or structure sets) not \
+             checked",
+            checkreport::plural(skipped, "plan set")
         );
     }
     let progress = if std::io::stderr().is_terminal() {
@@ -465,17 +522,16 @@ fn find_roi<'a>(ss: &'a dicom::StructureSet, name: &str) -> Result<&'a dicom::Ro
         .collect();
     match hits.as_slice() {
         [one] => Ok(one),
-        [] => Err(Error::invalid(
-            &ss.path,
-            format!(
-                "unknown structure '{name}'; structures: {}",
-                ss.rois
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
+        // A name the user typed: a usage mistake (exit 2), like an unknown --map target.
+        [] => Err(Error::usage(format!(
+            "{}: unknown structure '{name}'; structures: {}",
+            sbrt_verify::error::shown(&ss.path),
+            ss.rois
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
         many => Err(Error::invalid(
             &ss.path,
             format!(
@@ -492,14 +548,20 @@ fn find_roi<'a>(ss: &'a dicom::StructureSet, name: &str) -> Result<&'a dicom::Ro
 
 fn run_phantom(a: PhantomArgs) -> Result<ExitCode> {
     let names = sbrt_verify::phantom::case_names();
+    if a.case.as_deref() == Some("list") {
+        print_stdout(&format!("{}\n", names.join("\n")));
+        return Ok(ExitCode::Pass);
+    }
+    let out = a
+        .out
+        .ok_or_else(|| Error::usage("phantom: --out DIR is required to write cases"))?;
     match a.case.as_deref() {
-        Some("list") => print_stdout(&format!("{}\n", names.join("\n"))),
         Some(name) => {
-            let dir = sbrt_verify::phantom::write_case(name, &a.out)?;
+            let dir = sbrt_verify::phantom::write_case(name, &out)?;
             print_stdout(&format!("{}\n", sbrt_verify::error::shown(&dir)));
         }
         None => {
-            for dir in sbrt_verify::phantom::write_all(&a.out)? {
+            for dir in sbrt_verify::phantom::write_all(&out)? {
                 print_stdout(&format!("{}\n", sbrt_verify::error::shown(&dir)));
             }
         }

@@ -552,13 +552,15 @@ impl Discovery {
         };
         match chosen.as_slice() {
             [one] => Ok(one),
-            [] => Err(Error::NothingFound {
-                message: match (&sel.plan_uid, &sel.dose_path) {
-                    (Some(uid), _) => format!("no RT Dose found for plan {uid}"),
-                    (_, Some(p)) => {
-                        format!("{}: not among the RT Doses found", crate::error::shown(p))
-                    }
-                    _ => "no RT Dose found".to_string(),
+            // A --plan or --dose that names nothing found is a usage mistake (exit 2).
+            [] => Err(match (&sel.plan_uid, &sel.dose_path) {
+                (Some(uid), _) => Error::usage(format!("no RT Dose found for plan {uid}")),
+                (_, Some(p)) => Error::usage(format!(
+                    "{}: not among the RT Doses found",
+                    crate::error::shown(p)
+                )),
+                _ => Error::NothingFound {
+                    message: "no RT Dose found".to_string(),
                 },
             }),
             many => Err(Error::usage(format!(

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::check::verdict_tone;
 use super::dvh::csv_field;
 use super::inspect::PatientReport;
-use super::term::paint;
+use super::term::{paint, Tone};
 use super::SCHEMA_VERSION;
 use crate::check::{CheckOutcome, Status, Verdict};
 use crate::dicom::PlanSet;
@@ -30,6 +30,8 @@ pub struct BatchRecord {
     pub exit_code: u8,
     /// Mandatory constraints missed.
     pub failing: Vec<FailingConstraint>,
+    /// Optimal limits missed (warnings: they decide no verdict).
+    pub missed_optimal: Vec<FailingConstraint>,
     /// Plan facts that contradict the protocol (fractions, prescription).
     pub failures: Vec<String>,
     /// Why the plan set could not be evaluated, including mandatory constraints that were
@@ -38,7 +40,7 @@ pub struct BatchRecord {
     pub warnings: Vec<String>,
 }
 
-/// A mandatory constraint the plan misses.
+/// A constraint the plan misses.
 #[derive(Debug, Serialize)]
 pub struct FailingConstraint {
     pub structure: String,
@@ -57,6 +59,22 @@ pub fn record(index: usize, set: &PlanSet, outcome: &CheckOutcome, show_phi: boo
         .results
         .iter()
         .filter(|c| c.level == Level::Mandatory);
+    let missed = |level: Level| {
+        outcome
+            .results
+            .iter()
+            .filter(|c| c.level == level && c.status == Status::Fail)
+            .map(|c| FailingConstraint {
+                structure: c.structure.clone(),
+                roi: c.roi.clone(),
+                constraint: c.constraint.clone(),
+                value: c.value,
+                limit: c.limit,
+                unit: c.unit,
+                margin: c.margin,
+            })
+            .collect()
+    };
     let mut errors = outcome.errors.clone();
     errors.extend(
         mandatory
@@ -80,18 +98,8 @@ pub fn record(index: usize, set: &PlanSet, outcome: &CheckOutcome, show_phi: boo
         patient: PatientReport { name, id },
         verdict: outcome.verdict,
         exit_code: outcome.verdict.exit_code() as u8,
-        failing: mandatory
-            .filter(|c| c.status == Status::Fail)
-            .map(|c| FailingConstraint {
-                structure: c.structure.clone(),
-                roi: c.roi.clone(),
-                constraint: c.constraint.clone(),
-                value: c.value,
-                limit: c.limit,
-                unit: c.unit,
-                margin: c.margin,
-            })
-            .collect(),
+        failing: missed(Level::Mandatory),
+        missed_optimal: missed(Level::Optimal),
         failures: outcome.failures.clone(),
         errors,
         warnings: outcome.warnings.clone(),
@@ -106,19 +114,21 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
+fn missed_text(c: &FailingConstraint) -> String {
+    format!(
+        "{} {} ({}{}{})",
+        c.structure,
+        c.constraint,
+        c.value.map_or("-".to_string(), |v| format!("{v:.3}")),
+        if c.unit.is_empty() { "" } else { " " },
+        c.unit
+    )
+}
+
 fn failing_texts(r: &BatchRecord) -> Vec<String> {
     r.failing
         .iter()
-        .map(|c| {
-            format!(
-                "{} {} ({}{}{})",
-                c.structure,
-                c.constraint,
-                c.value.map_or("-".to_string(), |v| format!("{v:.3}")),
-                if c.unit.is_empty() { "" } else { " " },
-                c.unit
-            )
-        })
+        .map(missed_text)
         .chain(r.failures.iter().cloned())
         .collect()
 }
@@ -136,6 +146,14 @@ pub fn summary_line(r: &BatchRecord, color: bool) -> String {
     }
     if detail.is_empty() {
         detail.push("failing: none".to_string());
+    }
+    if !r.missed_optimal.is_empty() {
+        let texts: Vec<String> = r.missed_optimal.iter().map(missed_text).collect();
+        detail.push(format!(
+            "{}: {}",
+            paint("MISS (optimal)", Tone::Warn, color),
+            texts.join("; ")
+        ));
     }
     let line = format!(
         "{}  {}  {}  {}",
@@ -156,8 +174,8 @@ pub fn summary_line(r: &BatchRecord, color: bool) -> String {
 pub fn total_line(records: &[BatchRecord], worst: Verdict, color: bool) -> String {
     let count = |v: Verdict| records.iter().filter(|r| r.verdict == v).count();
     format!(
-        "total: {} plan sets: {} PASS, {} FAIL, {} ERROR; worst verdict {} (exit code {})",
-        records.len(),
+        "total: {}: {} PASS, {} FAIL, {} ERROR; worst verdict {} (exit code {})",
+        super::check::plural(records.len(), "plan set"),
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::Error),
@@ -241,6 +259,7 @@ mod tests {
             verdict,
             exit_code: verdict.exit_code() as u8,
             failing: vec![],
+            missed_optimal: vec![],
             failures: vec![],
             errors: vec![],
             warnings: vec![],
@@ -269,6 +288,22 @@ mod tests {
             "{line}"
         );
         assert!(summary_line(&rec("P", Verdict::Pass), false).ends_with("failing: none"));
+        let mut p = rec("P", Verdict::Pass);
+        p.missed_optimal = vec![FailingConstraint {
+            structure: "PTV".into(),
+            roi: "PTV".into(),
+            constraint: "CI_RTOG < 1.2".into(),
+            value: Some(1.5),
+            limit: Some(1.2),
+            unit: "",
+            margin: Some(-0.3),
+        }];
+        let line = summary_line(&p, false);
+        assert!(
+            line.ends_with("failing: none | MISS (optimal): PTV CI_RTOG < 1.2 (1.500)"),
+            "{line}"
+        );
+        assert!(!line.contains("FAIL "), "{line}");
         let csv = render_csv(&[r]);
         let row = csv.split_once('\n').unwrap().1;
         assert!(

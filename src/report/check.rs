@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use super::inspect::PatientReport;
 use super::plot::{render_svg, Curve, Marker, StructureCurve};
-use super::term::{paint, Tone};
+use super::term::{paint, wrap, wrap_indented, Tone};
 use super::SCHEMA_VERSION;
 use crate::check::{CheckOutcome, ConstraintResult, Status, TargetReport, Verdict};
 use crate::dicom::PlanSet;
-use crate::protocol::Protocol;
+use crate::protocol::{Level, Protocol};
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
@@ -124,12 +124,31 @@ pub fn row_numbers(c: &ConstraintResult) -> [String; 3] {
     [f(c.value), f(c.limit), f(c.margin)]
 }
 
-/// Status text for the table.
+/// Status text of the JSON and the plot labels.
 pub fn status_text(s: Status) -> &'static str {
     match s {
         Status::Pass => "PASS",
         Status::Fail => "FAIL",
         Status::NotEvaluated => "NOT_EVALUATED",
+    }
+}
+
+/// A result's mark where a reader decides at a glance: an optimal limit missed is
+/// `MISS (optimal)` (it does not decide a FAIL), never `FAIL`.
+pub fn mark(c: &ConstraintResult) -> &'static str {
+    match (c.status, c.level) {
+        (Status::Fail, Level::Optimal) => "MISS (optimal)",
+        (s, _) => status_text(s),
+    }
+}
+
+/// The colour tone of a result's [`mark`].
+pub fn mark_tone(c: &ConstraintResult) -> Tone {
+    match (c.status, c.level) {
+        (Status::Pass, _) => Tone::Pass,
+        (Status::Fail, Level::Mandatory) => Tone::Fail,
+        (Status::Fail, Level::Optimal) => Tone::Warn,
+        (Status::NotEvaluated, _) => Tone::Error,
     }
 }
 
@@ -151,112 +170,272 @@ pub fn verdict_tone(v: Verdict) -> Tone {
     }
 }
 
-fn status_tone(s: Status) -> Tone {
-    match s {
-        Status::Pass => Tone::Pass,
-        Status::Fail => Tone::Fail,
-        Status::NotEvaluated => Tone::Error,
-    }
-}
-
-/// The report as a table; `color` adds ANSI colours to the verdict banner and statuses
-/// (see [`super::term::use_color`]).
-pub fn render_table(r: &CheckReport, color: bool) -> String {
+/// The report as a table; `color` adds ANSI colours to the verdict banner and marks (see
+/// [`super::term::use_color`]); `width` fits every line to that many columns, long texts
+/// wrapped inside their column (`None`: one table row per line, see
+/// [`super::term::stdout_width`]).
+pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> String {
     let mut o = String::new();
-    let banner = paint(
-        &format!("== {}", verdict_text(r.verdict)),
-        verdict_tone(r.verdict),
-        color,
-    );
+    let line = |o: &mut String, text: &str| {
+        let _ = writeln!(o, "{}", wrap_indented(text, width, 2));
+    };
+    let banner_text = format!("== {}", verdict_text(r.verdict));
+    let banner = paint(&banner_text, verdict_tone(r.verdict), color);
     let _ = writeln!(o, "{banner}");
-    let _ = writeln!(
-        o,
-        "Protocol: {} v{} ({})",
-        r.protocol.name, r.protocol.version, r.protocol.origin
+    line(
+        &mut o,
+        &format!(
+            "Protocol: {} v{} ({})",
+            r.protocol.name, r.protocol.version, r.protocol.origin
+        ),
     );
     let p = &r.plan;
-    let _ = writeln!(
-        o,
-        "Plan: {} | patient {} (ID {}) | {} fractions | approval {} | dose {} ({}{})",
-        p.title,
-        p.patient.name,
-        p.patient.id,
-        p.fractions_planned
-            .map_or_else(|| "?".to_string(), |n| n.to_string()),
-        p.approval_status.as_deref().unwrap_or("-"),
-        p.dose_file.as_deref().unwrap_or("-"),
-        p.summation_type.as_deref().unwrap_or("-"),
-        if p.dose_scale_factor != 1.0 {
-            format!(" x{}", p.dose_scale_factor)
-        } else {
-            String::new()
-        }
+    line(
+        &mut o,
+        &format!(
+            "Plan: {} | patient {} (ID {}) | {} | approval {} | dose {} ({}{})",
+            p.title,
+            p.patient.name,
+            p.patient.id,
+            p.fractions_planned.map_or_else(
+                || "? fractions".to_string(),
+                |n| plural(n as usize, "fraction")
+            ),
+            p.approval_status.as_deref().unwrap_or("-"),
+            p.dose_file.as_deref().unwrap_or("-"),
+            p.summation_type.as_deref().unwrap_or("-"),
+            if p.dose_scale_factor != 1.0 {
+                format!(" x{}", p.dose_scale_factor)
+            } else {
+                String::new()
+            }
+        ),
     );
     for t in &p.targets {
-        let _ = writeln!(
-            o,
-            "Target {}: {} | {} Gy in {} fractions ({} Gy/fx){}",
-            t.role,
-            t.structure.as_deref().unwrap_or("(not present)"),
-            t.total_gy,
-            t.fractions,
-            t.per_fraction_gy,
-            if t.prescribed_by_plan {
-                ", prescribed in the RT Plan"
-            } else {
-                ""
-            }
-        );
-    }
-    let _ = writeln!(
-        o,
-        "\n{:<16} {:<16} {:<28} {:>10} {:>10} {:>9} {:<13} {:<10} source",
-        "structure", "ROI", "constraint", "value", "limit", "margin", "status", "level"
-    );
-    for c in &r.results {
-        let level = match c.level {
-            crate::protocol::Level::Mandatory => "mandatory",
-            crate::protocol::Level::Optimal => "optimal",
-        };
-        let numbers = row_numbers(c);
-        let _ = writeln!(
-            o,
-            "{:<16} {:<16} {:<28} {:>10} {:>10} {:>9} {} {:<10} {}",
-            c.structure,
-            c.roi,
-            c.constraint,
-            numbers[0].clone() + if c.unit.is_empty() { "" } else { " " } + c.unit,
-            numbers[1],
-            numbers[2],
-            paint(
-                &format!("{:<13}", status_text(c.status)),
-                status_tone(c.status),
-                color
+        line(
+            &mut o,
+            &format!(
+                "Target {}: {} | {} Gy in {} ({} Gy/fx){}",
+                t.role,
+                t.structure.as_deref().unwrap_or("(not present)"),
+                t.total_gy,
+                plural(t.fractions as usize, "fraction"),
+                t.per_fraction_gy,
+                if t.prescribed_by_plan {
+                    ", prescribed in the RT Plan"
+                } else {
+                    ""
+                }
             ),
-            level,
-            c.source
         );
-        if let Some(reason) = &c.reason {
-            let _ = writeln!(o, "{:<16} ^ {reason}", "");
-        }
     }
+    o.push('\n');
+    render_results(&mut o, &r.results, color, width);
     if !r.not_present.is_empty() {
-        let _ = writeln!(o, "\nNot present: {}", r.not_present.join(", "));
+        o.push('\n');
+        line(
+            &mut o,
+            &format!("Not present: {}", r.not_present.join(", ")),
+        );
     }
+    let tagged = |o: &mut String, tag: &str, tone: Tone, text: &str| {
+        let wrapped = wrap_indented(&format!("{tag} {text}"), width, 2);
+        let _ = writeln!(o, "{}{}", paint(tag, tone, color), &wrapped[tag.len()..]);
+    };
     for e in &r.errors {
-        let _ = writeln!(o, "{} {e}", paint("ERROR:", Tone::Error, color));
+        tagged(&mut o, "ERROR:", Tone::Error, e);
     }
     for f in &r.failures {
-        let _ = writeln!(o, "{} {f}", paint("FAIL:", Tone::Fail, color));
+        tagged(&mut o, "FAIL:", Tone::Fail, f);
     }
     for w in &r.warnings {
-        let _ = writeln!(o, "{} {w}", paint("warning:", Tone::Warn, color));
+        tagged(&mut o, "warning:", Tone::Warn, w);
     }
     for x in &r.overrides {
-        let _ = writeln!(o, "{} {x}", paint("override:", Tone::Warn, color));
+        tagged(&mut o, "override:", Tone::Warn, x);
+    }
+    for d in deciding(r) {
+        tagged(&mut o, d.0, verdict_tone(r.verdict), &d.1);
     }
     let _ = writeln!(o, "{banner}");
     o
+}
+
+/// `n` and the noun, plural unless `n` is 1: "1 fraction", "5 fractions".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The mandatory results that decided the verdict, as (tag, text) lines for the recap:
+/// each mandatory limit missed for a FAIL, each mandatory constraint not evaluated for an
+/// ERROR. Optimal results never decide a verdict.
+pub fn deciding(r: &CheckReport) -> Vec<(&'static str, String)> {
+    let (tag, status) = match r.verdict {
+        Verdict::Pass => return Vec::new(),
+        Verdict::Fail => ("decided FAIL:", Status::Fail),
+        Verdict::Error => ("decided ERROR:", Status::NotEvaluated),
+    };
+    r.results
+        .iter()
+        .filter(|c| c.level == Level::Mandatory && c.status == status)
+        .map(|c| {
+            let [value, limit, margin] = row_numbers(c);
+            let unit = if c.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", c.unit)
+            };
+            let name = if c.roi == c.structure {
+                c.structure.clone()
+            } else {
+                format!("{} (ROI {})", c.structure, c.roi)
+            };
+            let text = match status {
+                Status::Fail => format!(
+                    "{name} {}: {value}{unit} against {limit} (margin {margin})",
+                    c.constraint
+                ),
+                _ => format!(
+                    "{name} {}: not evaluated ({})",
+                    c.constraint,
+                    c.reason.as_deref().unwrap_or("no reason given")
+                ),
+            };
+            (tag, text)
+        })
+        .collect()
+}
+
+/// One column of the results table.
+struct Column {
+    head: &'static str,
+    cells: Vec<String>,
+    right: bool,
+    wraps: bool,
+    width: usize,
+}
+
+/// The narrowest a wrapped column gets when the table is shrunk to fit.
+const MIN_WRAPPED_WIDTH: usize = 8;
+
+/// The results table (the ROI column only when some ROI differs from its structure's
+/// name): numbers right-aligned with their units in a column of their own;
+/// when wider than `width`, the widest text column (structure, ROI, constraint, source)
+/// gives up a column at a time and its texts wrap inside it.
+fn render_results(o: &mut String, results: &[ConstraintResult], color: bool, width: Option<usize>) {
+    let numbers: Vec<[String; 3]> = results.iter().map(row_numbers).collect();
+    let text = |head, cells: Vec<String>, right, wraps| {
+        let width = cells
+            .iter()
+            .map(|c: &String| c.chars().count())
+            .chain([str::len(head)])
+            .max()
+            .unwrap_or(0);
+        Column {
+            head,
+            cells,
+            right,
+            wraps,
+            width,
+        }
+    };
+    let of = |f: &dyn Fn(&ConstraintResult) -> String| results.iter().map(f).collect::<Vec<_>>();
+    let nth = |i: usize| numbers.iter().map(|n| n[i].clone()).collect::<Vec<_>>();
+    let mut cols = vec![
+        text("structure", of(&|c| c.structure.clone()), false, true),
+        text("ROI", of(&|c| c.roi.clone()), false, true),
+        text("constraint", of(&|c| c.constraint.clone()), false, true),
+        text("value", nth(0), true, false),
+        text("", of(&|c| c.unit.to_string()), false, false),
+        text("limit", nth(1), true, false),
+        text("margin", nth(2), true, false),
+        text("status", of(&|c| mark(c).to_string()), false, false),
+        text(
+            "level",
+            of(&|c| level_text(c.level).to_string()),
+            false,
+            false,
+        ),
+        text("source", of(&|c| c.source.clone()), false, true),
+    ];
+    // The ROI column only when some ROI is not named as its structure (a `--map`).
+    if results.iter().all(|c| c.roi == c.structure) {
+        cols.remove(1);
+    }
+    let status = cols.iter().position(|c| c.head == "status");
+    if let Some(width) = width {
+        let total = |cols: &[Column]| cols.iter().map(|c| c.width + 1).sum::<usize>() - 1;
+        while total(&cols) > width {
+            let widest = cols
+                .iter_mut()
+                .filter(|c| c.wraps && c.width > MIN_WRAPPED_WIDTH.max(c.head.len()))
+                .max_by_key(|c| c.width);
+            match widest {
+                Some(c) => c.width -= 1,
+                None => break,
+            }
+        }
+    }
+    let pad = |col: &Column, s: &str| {
+        if col.right {
+            format!("{s:>w$}", w = col.width)
+        } else {
+            format!("{s:<w$}", w = col.width)
+        }
+    };
+    let head: Vec<String> = cols.iter().map(|c| pad(c, c.head)).collect();
+    let _ = writeln!(o, "{}", head.join(" ").trim_end());
+    for (row, c) in results.iter().enumerate() {
+        let cells: Vec<Vec<String>> = cols
+            .iter()
+            .map(|col| match width {
+                Some(_) if col.wraps => wrap(&col.cells[row], col.width),
+                _ => vec![col.cells[row].clone()],
+            })
+            .collect();
+        let height = cells.iter().map(Vec::len).max().unwrap_or(1);
+        for i in 0..height {
+            let parts: Vec<String> = cols
+                .iter()
+                .zip(&cells)
+                .enumerate()
+                .map(|(k, (col, lines))| {
+                    let padded = pad(col, lines.get(i).map_or("", String::as_str));
+                    if Some(k) == status && i == 0 {
+                        paint(&padded, mark_tone(c), color)
+                    } else {
+                        padded
+                    }
+                })
+                .collect();
+            let _ = writeln!(o, "{}", parts.join(" ").trim_end());
+        }
+        if let Some(reason) = &c.reason {
+            let indent = cols[0].width + 1;
+            let _ = writeln!(
+                o,
+                "{:indent$}{}",
+                "",
+                wrap_indented(
+                    &format!("^ {reason}"),
+                    width.map(|w| w.saturating_sub(indent).max(MIN_WRAPPED_WIDTH)),
+                    2
+                )
+                .replace('\n', &format!("\n{:indent$}", ""))
+            );
+        }
+    }
+}
+
+fn level_text(level: Level) -> &'static str {
+    match level {
+        Level::Mandatory => "mandatory",
+        Level::Optimal => "optimal",
+    }
 }
 
 /// Bin width of the DVH curves in plots and `dvh.csv`, Gy.

@@ -256,8 +256,12 @@ pub fn render_table(r: &DvhReport, metrics: &[Metric]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "Dose: {} ({}, max {:.2} Gy); end caps: {:?}",
-        r.dose.file, r.dose.summation_type, r.dose.max_gy, r.end_cap
+        "Dose: {} ({}, max {:.2} Gy); end caps: {}",
+        r.dose.file,
+        r.dose.summation_type,
+        r.dose.max_gy,
+        // As the option spells it (`--end-cap half`).
+        format!("{:?}", r.end_cap).to_lowercase()
     );
     let names: Vec<String> = metrics.iter().map(Metric::name).collect();
     let _ = write!(

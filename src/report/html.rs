@@ -9,8 +9,8 @@
 
 use std::fmt::Write as _;
 
-use super::check::{status_text, verdict_text, CheckReport};
-use crate::check::{Status, Verdict};
+use super::check::{mark, verdict_text, CheckReport};
+use crate::check::{ConstraintResult, Status, Verdict};
 use crate::protocol::Level;
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -48,8 +48,8 @@ table.summary th{width:110px}table.summary td{overflow-wrap:anywhere}
 #dvh p{color:#57606a;font-size:13px;margin:4px 0 8px}
 .muted{color:#57606a;font-size:13px}
 .status{font-weight:700;white-space:nowrap}
-.status-pass{color:#1a7f37}.status-fail{color:#cf222e}.status-not-evaluated{color:#8250df}
-tr.row-fail td{background:#fff5f5}tr.row-not-evaluated td{background:#fbf7ff}
+.status-pass{color:#1a7f37}.status-fail{color:#cf222e}.status-miss{color:#9a6700}.status-not-evaluated{color:#8250df}
+tr.row-fail td{background:#fff5f5}tr.row-miss td{background:#fff8c5}tr.row-not-evaluated td{background:#fbf7ff}
 .reason{color:#57606a;font-size:12px}
 .plot svg{max-width:100%;height:auto;border:1px solid #d0d7de}
 .warnings li{color:#7d4e00}
@@ -64,11 +64,13 @@ fn verdict_class(v: Verdict) -> &'static str {
     }
 }
 
-fn status_class(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::NotEvaluated => "not-evaluated",
+/// The class of a result's row and mark: an optimal miss has its own (`miss`), never `fail`.
+fn status_class(c: &ConstraintResult) -> &'static str {
+    match (c.status, c.level) {
+        (Status::Pass, _) => "pass",
+        (Status::Fail, Level::Mandatory) => "fail",
+        (Status::Fail, Level::Optimal) => "miss",
+        (Status::NotEvaluated, _) => "not-evaluated",
     }
 }
 
@@ -161,6 +163,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
         )),
     );
     row(
+        "Checked by",
+        escape(&format!("sbrt-verify {}", env!("CARGO_PKG_VERSION"))),
+    );
+    row(
         "Patient",
         escape(&format!("{} (ID {})", p.patient.name, p.patient.id)),
     );
@@ -191,10 +197,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
         row(
             &format!("Target {}", t.role),
             escape(&format!(
-                "{}: {} Gy in {} fractions ({} Gy/fx){}",
+                "{}: {} Gy in {} ({} Gy/fx){}",
                 t.structure.as_deref().unwrap_or("(not present)"),
                 t.total_gy,
-                t.fractions,
+                super::check::plural(t.fractions as usize, "fraction"),
                 t.per_fraction_gy,
                 if t.prescribed_by_plan {
                     ", prescribed in the RT Plan"
@@ -234,7 +240,7 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
              <th>Level</th><th>Source</th></tr></thead>\n<tbody>\n",
         );
         for c in &r.results {
-            let sc = status_class(c.status);
+            let sc = status_class(c);
             let numbers = super::check::row_numbers(c);
             let unit = if c.unit.is_empty() {
                 String::new()
@@ -265,7 +271,7 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
                 numbers[0],
                 numbers[1],
                 numbers[2],
-                status_text(c.status),
+                mark(c),
                 escape(&c.source)
             );
         }
@@ -388,7 +394,13 @@ mod tests {
             "id=\"verdict\" class=\"banner verdict-fail\" data-verdict=\"FAIL\"><span class=\"verdict\">FAIL</span>"
         ));
         assert_eq!(h.matches("<tr class=\"row-").count(), 3);
-        assert_eq!(h.matches("status-fail\">FAIL</td>").count(), 2);
+        assert!(h.contains(&format!(
+            "<tr><th>Checked by</th><td>sbrt-verify {}</td></tr>",
+            env!("CARGO_PKG_VERSION")
+        )));
+        assert_eq!(h.matches("status-fail\">FAIL</td>").count(), 1);
+        assert_eq!(h.matches("<tr class=\"row-miss\">").count(), 1);
+        assert_eq!(h.matches("status-miss\">MISS (optimal)</td>").count(), 1);
         assert!(h.contains(SVG), "the plot is inline");
         // Only the mandatory failure is a reason under the banner.
         let reasons = &h[h.find("id=\"reasons\"").unwrap()..h.find("<main>").unwrap()];

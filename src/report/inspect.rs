@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::check::plural;
 use crate::dicom::{Discovery, PlanSet};
 
 /// Version of the JSON layout of every report; bumped only on purpose.
@@ -300,9 +301,9 @@ pub fn render_table(r: &InspectReport) -> String {
         .collect();
     let _ = writeln!(
         o,
-        "{} files: {} plan sets; other DICOM objects: {}; non-DICOM files: {}",
-        r.files,
-        r.plan_sets.len(),
+        "{}: {}; other DICOM objects: {}; non-DICOM files: {}",
+        plural(r.files, "file"),
+        plural(r.plan_sets.len(), "plan set"),
         if others.is_empty() {
             "none".to_string()
         } else {
@@ -316,13 +317,16 @@ pub fn render_table(r: &InspectReport) -> String {
         if let Some(p) = &s.plan {
             let _ = writeln!(
                 o,
-                "Plan: {} [{}] {}, approval {}, {} fractions, {} beams ({}; {})",
+                "Plan: {} [{}] {}, approval {}, {}, {} ({}; {})",
                 opt(&p.label),
                 if p.ion { "RT Ion Plan" } else { "RT Plan" },
                 p.file,
                 opt(&p.approval_status),
-                opt(&p.fractions_planned),
-                p.beams,
+                p.fractions_planned.map_or_else(
+                    || "? fractions".to_string(),
+                    |n| plural(n as usize, "fraction")
+                ),
+                plural(p.beams, "beam"),
                 p.radiation_types.join("/"),
                 p.machines.join("/")
             );
@@ -332,11 +336,14 @@ pub fn render_table(r: &InspectReport) -> String {
         for rx in &s.prescriptions {
             let _ = writeln!(
                 o,
-                "  Rx: {} ({}): {} Gy in {} fractions = {} Gy/fx{}",
+                "  Rx: {} ({}): {} Gy in {} = {} Gy/fx{}",
                 opt(&rx.description),
                 opt(&rx.reference_type),
                 num(rx.total_gy, 2),
-                opt(&rx.fractions),
+                rx.fractions.map_or_else(
+                    || "? fractions".to_string(),
+                    |n| plural(n as usize, "fraction")
+                ),
                 num(rx.per_fraction_gy, 2),
                 rx.roi_name
                     .as_ref()

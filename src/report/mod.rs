@@ -6,6 +6,7 @@
 //! - [`plot`]: cumulative DVHs as a self-contained SVG.
 //! - [`html`]: the `check` report as one self-contained HTML page (verdict, table, plot).
 //! - [`folder`]: a checked plan set's report folder (HTML, DVH CSV, JSON).
+//! - [`protocol`]: what a protocol checks (`protocol list`, `protocol show`).
 //! - [`batch`]: one line / JSON object / CSV row per plan set of a batch check.
 //! - [`term`]: whether to colour terminal output (TTY, `NO_COLOR`).
 //! - [`output`]: atomic file writing (temp file + rename), never over an input.
@@ -18,6 +19,7 @@ pub mod html;
 pub mod inspect;
 pub mod npy;
 pub mod plot;
+pub mod protocol;
 pub mod term;
 
 pub use inspect::SCHEMA_VERSION;

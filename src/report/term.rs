@@ -20,6 +20,81 @@ pub fn stdout_color() -> bool {
     )
 }
 
+/// The width tables and long lines of standard output are fitted to: `COLUMNS` when it is
+/// a positive number, else the terminal's width, else `None` (a file or pipe: no wrapping,
+/// one table row per line).
+pub fn stdout_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    let columns = std::env::var("COLUMNS").ok();
+    width_from(columns.as_deref(), std::io::stdout().is_terminal(), || {
+        console::Term::stdout()
+            .size_checked()
+            .map(|(_, cols)| usize::from(cols))
+    })
+}
+
+/// [`stdout_width`]'s decision from its inputs.
+fn width_from(
+    columns: Option<&str>,
+    is_terminal: bool,
+    terminal_cols: impl FnOnce() -> Option<usize>,
+) -> Option<usize> {
+    match columns.and_then(|c| c.trim().parse::<usize>().ok()) {
+        Some(w) if w > 0 => Some(w),
+        _ if is_terminal => terminal_cols().filter(|&w| w > 0),
+        _ => None,
+    }
+}
+
+/// `text` broken at spaces into lines of at most `width` characters; a word longer than
+/// `width` is cut. An empty text is one empty line.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut chars: Vec<char> = word.chars().collect();
+        if len > 0 && len + 1 + chars.len() > width {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        while len == 0 && chars.len() > width {
+            lines.push(chars.drain(..width).collect());
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        len += chars.len();
+        line.extend(chars);
+    }
+    if len > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` as lines of at most `width` characters (`None`: one line), the lines after the
+/// first indented by `indent` spaces.
+pub fn wrap_indented(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width else {
+        return text.to_string();
+    };
+    let mut lines = wrap(text, width).into_iter();
+    let mut out = lines.next().unwrap_or_default();
+    let rest: Vec<String> = lines.collect();
+    if !rest.is_empty() {
+        let tail = rest.join(" ");
+        for l in wrap(&tail, width.saturating_sub(indent).max(1)) {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&l);
+        }
+    }
+    out
+}
+
 /// What a coloured text means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -70,6 +145,34 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn width_from_columns_then_terminal_else_none() {
+        assert_eq!(width_from(Some("100"), false, || None), Some(100));
+        assert_eq!(width_from(Some("80"), true, || Some(200)), Some(80));
+        assert_eq!(width_from(Some("x"), true, || Some(120)), Some(120));
+        assert_eq!(width_from(None, false, || Some(120)), None);
+        assert_eq!(width_from(Some("0"), false, || None), None);
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("abcdefgh ij", 3), ["abc", "def", "gh", "ij"]);
+        assert_eq!(wrap("", 5), [""]);
+        let text = "warning: optimal limit missed: PTV CI_RTOG < 1.2 (value 1.506)";
+        let wrapped = wrap_indented(text, Some(20), 2);
+        assert!(
+            wrapped.lines().all(|l| l.chars().count() <= 20),
+            "{wrapped}"
+        );
+        assert!(wrapped.lines().skip(1).all(|l| l.starts_with("  ")));
+        assert_eq!(
+            wrapped.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+        assert_eq!(wrap_indented(text, None, 2), text);
+    }
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {

@@ -16,6 +16,7 @@ mod fail_closed;
 mod fail_closed_plan;
 mod fail_closed_reading;
 mod listen;
+mod output;
 mod phi;
 mod reader_variants;
 mod regressions;

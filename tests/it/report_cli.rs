@@ -59,7 +59,24 @@ fn report_dir_holds_html_csv_and_json_that_agree() {
     assert!(html.contains("data-verdict=\"FAIL\"><span class=\"verdict\">FAIL</span>"));
     assert_eq!(html.matches("<tr class=\"row-").count(), results.len());
     let failing = results.iter().filter(|r| r["status"] == "FAIL").count();
-    assert_eq!(html.matches("status-fail\">FAIL</td>").count(), failing);
+    let missed_optimal = results
+        .iter()
+        .filter(|r| r["status"] == "FAIL" && r["level"] == "optimal")
+        .count();
+    assert!(missed_optimal > 0);
+    // An optimal miss has its own mark and row tint, never FAIL's.
+    assert_eq!(
+        html.matches("status-fail\">FAIL</td>").count(),
+        failing - missed_optimal
+    );
+    assert_eq!(
+        html.matches("<tr class=\"row-miss\">").count(),
+        missed_optimal
+    );
+    assert_eq!(
+        html.matches("status-miss\">MISS (optimal)</td>").count(),
+        missed_optimal
+    );
     // The cord's four mandatory limits are missed: red markers on the plot, each named.
     let missed_markers = html.matches("data-status=\"fail\"").count();
     assert!(
