@@ -394,6 +394,8 @@ def renamed_cord(name):
             for roi in rs.StructureSetROISequence:
                 if int(roi.ROINumber) == CORD:
                     roi.ROIName = name
+            if not name.isascii():
+                rs.SpecificCharacterSet = "ISO_IR 192"
         edit(case, "RS.dcm", f)
     return change
 
@@ -695,11 +697,14 @@ VARIANTS = [
     V("14 report symlink", "--report: symlink to the input folder", PASS_BASE, nothing, NOT_PASS,
       report_through_symlink(lambda c: c)),
 
-    # A cord named so that no alias matches is not found and its limits are not applied.
-    # Expected not PASS once site profiles (a required-structure list) exist.
-    V("gap: unknown cord name", "cord renamed Myelon", OVERDOSE_BASE, renamed_cord("Myelon"), GAP),
-    V("gap: unknown cord name", "cord renamed Medulla", OVERDOSE_BASE, renamed_cord("Medulla"), GAP),
-    V("gap: unknown cord name", "cord renamed SC", OVERDOSE_BASE, renamed_cord("SC"), GAP),
+    # The cord under another name: a known alias fails on the overdose, a name no alias
+    # matches is an error at the spine site (the cord is required there).
+    V("15 cord name", "cord renamed Myelon", OVERDOSE_BASE, renamed_cord("Myelon"), NOT_PASS),
+    V("15 cord name", "cord renamed Medulla", OVERDOSE_BASE, renamed_cord("Medulla"), NOT_PASS),
+    V("15 cord name", "cord renamed SC", OVERDOSE_BASE, renamed_cord("SC"), NOT_PASS),
+    V("15 cord name", "cord renamed 脊髓 (UTF-8)", OVERDOSE_BASE, renamed_cord("脊髓"), NOT_PASS),
+    V("15 cord name", "cord renamed SpinalCanal", OVERDOSE_BASE, renamed_cord("SpinalCanal"),
+      NOT_PASS),
 ]
 
 

@@ -32,6 +32,7 @@ pub mod batch;
 pub mod compute;
 pub mod evaluate;
 pub mod plan;
+pub mod site;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -76,6 +77,9 @@ pub struct CheckOptions {
     /// computed from the usable contours, and the acceptance is recorded.
     pub accept_defects: Vec<String>,
     pub sampling: SamplingOptions,
+    /// The treatment site (`--site`): a site name or alias of the protocol. Without it, the
+    /// RT Plan's Treatment Sites choose the site.
+    pub site: Option<String>,
 }
 
 /// A target of the protocol as found in this plan.
@@ -103,6 +107,11 @@ pub struct CheckOutcome {
     pub results: Vec<ConstraintResult>,
     /// Protocol organs with no ROI in the structure set.
     pub not_present: Vec<String>,
+    /// The protocol site the plan was checked at (null for a protocol without sites).
+    pub site: Option<String>,
+    /// ROIs (by name, ROI-number order) that no evaluated constraint used: an organ the
+    /// matcher did not recognise shows here.
+    pub unused_rois: Vec<String>,
     /// Why the plan cannot be evaluated (non-empty -> ERROR).
     pub errors: Vec<String>,
     /// Plan facts that contradict the protocol (non-empty -> FAIL).
@@ -127,6 +136,8 @@ impl CheckOutcome {
             dose_scale_factor: 1.0,
             results: Vec::new(),
             not_present: Vec::new(),
+            site: None,
+            unused_rois: Vec::new(),
             errors: set.problems.clone(),
             failures: Vec::new(),
             warnings: set.all_warnings(),
@@ -196,6 +207,8 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
 
+    site::gate(protocol, opts, set, &rois, &matched, &mut out)?;
+
     // 5-6. Every quantity the constraints read, in one pass.
     let needs = compute::needed(protocol, ss, &matched, &out.targets, &mut out.warnings);
     let mut computed = compute::run(&dose, &structures, &needs, &opts.sampling);
@@ -261,6 +274,14 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             ));
         }
     }
+    let used: Vec<i64> = protocol
+        .constraints
+        .iter()
+        .filter_map(|c| matched.get(&c.structure).copied())
+        .collect();
+    let mut unused: Vec<&RoiName<'_>> = rois.iter().filter(|r| !used.contains(&r.number)).collect();
+    unused.sort_by_key(|r| r.number);
+    out.unused_rois = unused.iter().map(|r| r.name.to_string()).collect();
     out.dvhs = computed.dvhs;
     Ok(finish(out))
 }

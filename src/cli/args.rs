@@ -120,6 +120,10 @@ pub struct CheckArgs {
     /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
     #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
     pub mappings: Vec<String>,
+    /// The treatment site (a site name or alias of the protocol); default: the site the
+    /// RT Plan's Treatment Sites name.
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
     /// Accept the contour defects of this ROI (repeatable): its constraints are evaluated
     /// on its usable contours, and the acceptance is recorded in the result and the report.
     #[arg(long = "accept-defect", value_name = "ROI")]

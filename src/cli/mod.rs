@@ -184,6 +184,7 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
             end_cap: end_cap(a.end_cap),
             ..Default::default()
         },
+        site: a.site.clone(),
     };
     let color = term::stdout_color();
     if a.batch {
@@ -613,6 +614,7 @@ fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
                 end_cap: end_cap(a.end_cap),
                 ..Default::default()
             },
+            site: None,
         },
         show_phi: a.show_phi,
         settle: seconds("--settle", a.settle)?,

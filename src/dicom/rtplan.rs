@@ -12,6 +12,9 @@ use super::part10::DicomFile;
 use super::Patient;
 use crate::error::Result;
 
+/// Treatment Sites (300A,000B); the dictionary marks the retired tag deprecated.
+const TREATMENT_SITES: dicom_core::Tag = dicom_core::Tag(0x300A, 0x000B);
+
 /// One item of DoseReferenceSequence (300A,0010).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DoseReference {
@@ -58,6 +61,9 @@ pub struct Plan {
     pub name: Option<String>,
     pub intent: Option<String>,
     pub approval_status: Option<String>,
+    /// Treatment Sites (300A,000B), retired from the standard but still written by planning
+    /// systems, then Treatment Site (3010,0077): the site names the planner gave.
+    pub treatment_sites: Vec<String>,
     pub frame_of_reference_uid: Option<String>,
     pub study_instance_uid: Option<String>,
     pub patient: Patient,
@@ -122,6 +128,19 @@ impl Plan {
             name: at.str_opt(tags::RT_PLAN_NAME)?,
             intent: at.str_opt(tags::PLAN_INTENT)?,
             approval_status: at.str_opt(tags::APPROVAL_STATUS)?,
+            treatment_sites: [TREATMENT_SITES, tags::TREATMENT_SITE]
+                .into_iter()
+                .map(|tag| at.str_opt(tag))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .flat_map(|v| {
+                    v.split('\\')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
             frame_of_reference_uid: at.str_opt(tags::FRAME_OF_REFERENCE_UID)?,
             study_instance_uid: at.str_opt(tags::STUDY_INSTANCE_UID)?,
             patient: Patient::read(&at)?,

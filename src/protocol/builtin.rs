@@ -99,12 +99,98 @@ mod tests {
             assert!(!c.source.trim().is_empty(), "line {}", c.line);
             assert!(c.fractions.is_none(), "all limits are 5-fraction limits");
         }
-        for s in &p.structures {
-            assert!(
-                p.constraints.iter().any(|c| c.structure == s.name),
-                "{} has no constraint",
-                s.name
-            );
+        // Organs without a limit are there for the sites to name (expected nearby organs).
+        let unlimited: Vec<&str> = p
+            .structures
+            .iter()
+            .filter(|s| !p.constraints.iter().any(|c| c.structure == s.name))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(
+            unlimited,
+            [
+                "Kidney_L",
+                "Kidney_R",
+                "Bladder",
+                "Lens_L",
+                "Lens_R",
+                "Parotid_L",
+                "Parotid_R",
+                "Larynx",
+                "Bone_Mandible"
+            ]
+        );
+    }
+
+    /// The ROI names of common practice and of Chinese planning systems that must find
+    /// their organ, and names that must not.
+    #[test]
+    fn nct06863584_clinical_and_chinese_names() {
+        use crate::protocol::names::{match_structure, Match, RoiName};
+        let p = nct();
+        let found = |roi: &str| -> Vec<String> {
+            let rois = [RoiName {
+                number: 1,
+                name: roi,
+            }];
+            p.structures
+                .iter()
+                .filter(|s| {
+                    let names = p.names_of(&s.name).unwrap();
+                    match_structure(&names, &rois, &[], &s.name).unwrap() != Match::NotPresent
+                })
+                .map(|s| s.name.clone())
+                .collect()
+        };
+        for (roi, organ) in [
+            ("Myelon", "SpinalCord"),
+            ("SC", "SpinalCord"),
+            ("Spinal_Cord", "SpinalCord"),
+            ("Medulla Spinalis", "SpinalCord"),
+            ("脊髓", "SpinalCord"),
+            ("马尾", "CaudaEquina"),
+            ("骶丛", "SacralPlex"),
+            ("左臂丛", "BrachialPlex_L"),
+            ("右臂丛神经", "BrachialPlex_R"),
+            ("脑干", "Brainstem"),
+            ("左视神经", "OpticNrv_L"),
+            ("右侧视神经", "OpticNrv_R"),
+            ("视交叉", "OpticChiasm"),
+            ("左耳蜗", "Cochlea_L"),
+            ("食管", "Esophagus"),
+            ("心脏", "Heart"),
+            ("气管", "Trachea"),
+            ("肺", "Lungs"),
+            ("双肺", "Lungs"),
+            ("肝脏", "Liver"),
+            ("右肾", "Kidney_R"),
+            ("胃", "Stomach"),
+            ("十二指肠", "Duodenum"),
+            ("小肠", "Bowel_Small"),
+            ("结肠", "Colon"),
+            ("直肠", "Rectum"),
+            ("膀胱", "Bladder"),
+            ("左股骨头", "Femur_Head_L"),
+            ("肋骨", "Rib"),
+            ("皮肤", "Skin"),
+            ("右晶体", "Lens_R"),
+            ("左腮腺", "Parotid_L"),
+            ("喉", "Larynx"),
+            ("下颌骨", "Bone_Mandible"),
+        ] {
+            assert_eq!(found(roi), [organ], "{roi}");
+        }
+        // Never a guess: a whole organ without its side, another organ, a PRV.
+        for roi in [
+            "肾",
+            "视神经",
+            "左肺",
+            "Medulla",
+            "SpinalCanal",
+            "脊髓_PRV05",
+            "zSC",
+        ] {
+            assert!(found(roi).is_empty(), "{roi}: {:?}", found(roi));
         }
     }
 

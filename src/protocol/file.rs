@@ -103,6 +103,37 @@ pub struct Protocol {
     pub structures: Vec<StructureDef>,
     /// Constraints, in file order.
     pub constraints: Vec<ConstraintDef>,
+    /// Treatment sites, in file order (none: every plan is checked as before).
+    pub sites: Vec<Site>,
+}
+
+/// A treatment site: which protocol structures a plan at this site must have, and which
+/// are expected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Site {
+    pub name: String,
+    /// Other names, matched like structure aliases (also against the RT Plan's Treatment
+    /// Sites).
+    pub aliases: Vec<String>,
+    pub description: String,
+    /// Groups of protocol structures (organs or target roles); each group needs at least
+    /// one of its structures matched to an ROI, else the plan cannot be evaluated.
+    pub required: Vec<Vec<String>>,
+    /// Protocol structures whose absence is a warning.
+    pub expected: Vec<String>,
+    /// 1-based line of the `[[site]]` header.
+    pub line: usize,
+}
+
+impl Site {
+    /// True when `name` is this site's name or an alias, once normalized.
+    pub fn is_called(&self, name: &str) -> bool {
+        let wanted = normalize(name);
+        !wanted.is_empty()
+            && std::iter::once(&self.name)
+                .chain(&self.aliases)
+                .any(|n| normalize(n) == wanted)
+    }
 }
 
 /// A target role and its prescription.
@@ -441,6 +472,21 @@ struct RawFile {
     structure: Vec<Spanned<RawStructure>>,
     #[serde(default)]
     constraint: Vec<Spanned<RawConstraint>>,
+    #[serde(default)]
+    site: Vec<Spanned<RawSite>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    name: Spanned<String>,
+    #[serde(default)]
+    aliases: Vec<Spanned<String>>,
+    description: Option<String>,
+    #[serde(default)]
+    required: Vec<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    expected: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -571,13 +617,98 @@ impl Validator<'_> {
             prescriptions,
             structures,
             constraints: Vec::new(),
+            sites: Vec::new(),
         };
         for (i, c) in raw.constraint.into_iter().enumerate() {
             if let Some(def) = self.constraint(i + 1, c, &protocol) {
                 protocol.constraints.push(def);
             }
         }
+        for raw_site in raw.site {
+            let site = self.site(raw_site, &protocol);
+            protocol.sites.push(site);
+        }
         protocol
+    }
+
+    fn site(&mut self, raw: Spanned<RawSite>, protocol: &Protocol) -> Site {
+        let line = self.line(&raw);
+        let s = raw.into_inner();
+        let name = s.name.get_ref().trim().to_string();
+        let what = format!("site '{name}'");
+        self.check_name(&s.name, "site name");
+        for alias in &s.aliases {
+            self.check_name(alias, &format!("{what}: alias"));
+        }
+        let aliases: Vec<String> = s
+            .aliases
+            .into_iter()
+            .map(|a| a.into_inner().trim().to_string())
+            .collect();
+        for earlier in &protocol.sites {
+            if let Some(clash) = std::iter::once(&name)
+                .chain(&aliases)
+                .find(|n| earlier.is_called(n))
+            {
+                self.problem(
+                    line,
+                    format!(
+                        "{what}: the name '{clash}' is already a name of site '{}' (line {})",
+                        earlier.name, earlier.line
+                    ),
+                );
+            }
+        }
+        let text = self.text;
+        let mut known = |n: &Spanned<String>, field: &str| -> Option<String> {
+            let text = n.get_ref().trim();
+            if protocol.structure(text).is_some() || protocol.is_target(text) {
+                Some(text.to_string())
+            } else {
+                let l = self.line(n);
+                self.problem(
+                    l,
+                    format!(
+                        "{what}: {field} '{text}' is no [[structure]] name or [[prescription]] role"
+                    ),
+                );
+                None
+            }
+        };
+        let mut required = Vec::new();
+        let mut empty_groups = Vec::new();
+        for group in s.required {
+            if group.get_ref().is_empty() {
+                empty_groups.push(line_of(text, group.span().start));
+            }
+            let names: Vec<String> = group
+                .into_inner()
+                .iter()
+                .filter_map(|n| known(n, "required"))
+                .collect();
+            required.push(names);
+        }
+        let expected: Vec<String> = s
+            .expected
+            .iter()
+            .filter_map(|n| known(n, "expected"))
+            .collect();
+        for l in empty_groups {
+            self.problem(
+                l,
+                format!(
+                    "{what}: a required group names no structure (write [\"SpinalCord\"], not [])"
+                ),
+            );
+        }
+        Site {
+            name,
+            aliases,
+            description: s.description.unwrap_or_default().trim().to_string(),
+            required,
+            expected,
+            line,
+        }
     }
 
     fn prescription(&mut self, n: usize, raw: Spanned<RawPrescription>) -> Prescription {
@@ -1064,6 +1195,41 @@ limit = "25.3Gy"
 level = "mandatory"
 source = "Sahgal 2021"
 "#;
+
+    #[test]
+    fn sites_are_parsed_and_checked() {
+        assert!(ok("").sites.is_empty());
+        let p = ok("[[site]]\nname = \"spine\"\naliases = [\"C-spine\"]\nrequired = [[\"SpinalCord\", \"PTV\"]]\n");
+        let site = &p.sites[0];
+        assert_eq!(site.required, [["SpinalCord", "PTV"]]);
+        assert_eq!(site.line, 15);
+        assert!(site.is_called("c spine") && site.is_called("SPINE") && !site.is_called("pelvis"));
+        err(
+            "[[site]]\nname = \"spine\"\nrequired = [[\"Myelon\"]]\n",
+            17,
+            "required 'Myelon' is no [[structure]] name",
+        );
+        err(
+            "[[site]]\nname = \"spine\"\nexpected = [\"Cord\"]\n",
+            17,
+            "expected 'Cord' is no [[structure]] name",
+        );
+        err(
+            "[[site]]\nname = \"spine\"\nrequired = [[]]\n",
+            17,
+            "a required group names no structure",
+        );
+        err(
+            "[[site]]\nname = \"spine\"\n\n[[site]]\nname = \"pelvis\"\naliases = [\"Spine\"]\n",
+            18,
+            "already a name of site 'spine' (line 15)",
+        );
+        err(
+            "[[site]]\nname = \"spine\"\nhost = [\"Rib\"]\n",
+            17,
+            "unknown field",
+        );
+    }
 
     #[test]
     fn a_valid_file_loads() {

@@ -60,12 +60,30 @@ pub enum Match {
 
 /// Folds case and drops spaces, hyphens and underscores: `Spinal_Cord`, `SPINAL CORD` and
 /// `spinal-cord` all become `spinalcord`. Other characters (`~`, `^`, digits) are kept.
+///
+/// A Chinese laterality prefix becomes the TG-263 suffix: `左` or `左侧` (left) at the start
+/// of a name is the same as `_L` at its end, `右` or `右侧` (right) as `_R`, so that
+/// `左视神经` and `视神经_L` both become `视神经l`.
 pub fn normalize(s: &str) -> String {
-    s.chars()
+    let trimmed = s.trim_start();
+    let (body, side) = match LATERALITY_PREFIXES
+        .iter()
+        .find_map(|(prefix, side)| trimmed.strip_prefix(prefix).map(|rest| (rest, *side)))
+    {
+        Some((rest, side)) if !rest.trim().is_empty() => (rest, Some(side)),
+        _ => (s, None),
+    };
+    body.chars()
         .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
         .flat_map(char::to_lowercase)
+        .chain(side)
         .collect()
 }
+
+/// Chinese laterality prefixes and the (normalized) TG-263 suffix each stands for; longer
+/// prefixes first.
+const LATERALITY_PREFIXES: [(&str, char); 4] =
+    [("左侧", 'l'), ("右侧", 'r'), ("左", 'l'), ("右", 'r')];
 
 /// True for TG-263 names of structures not meant for dose evaluation: a leading `_`, or a
 /// leading lowercase `z` followed by anything but a lowercase letter (`zPTV_opt`, `z_Ring`,
@@ -288,6 +306,26 @@ mod tests {
         assert_eq!(normalize("Lungs-GTV"), "lungsgtv");
         assert_eq!(normalize("SpinalCord~"), "spinalcord~");
         assert_eq!(normalize("SpinalCord_PRV05"), "spinalcordprv05");
+    }
+
+    #[test]
+    fn chinese_laterality_prefixes_become_the_suffix() {
+        assert_eq!(normalize("左视神经"), normalize("视神经_L"));
+        assert_eq!(normalize("右侧 股骨头"), normalize("股骨头_R"));
+        assert_eq!(normalize("左臂丛神经"), "臂丛神经l");
+        assert_ne!(normalize("左耳蜗"), normalize("耳蜗_R"));
+        // Only a prefix counts, and a bare prefix stays a name of its own.
+        assert_eq!(normalize("视神经左"), "视神经左");
+        assert_eq!(normalize("左"), "左");
+        let left = ["OpticNrv_L", "OpticNerve_L", "视神经_L"];
+        assert_eq!(
+            find(&left, &["右视神经", "左侧视神经"], &[]).unwrap(),
+            Match::Found {
+                roi: 2,
+                how: MatchKind::Alias
+            }
+        );
+        assert_eq!(find(&left, &["右视神经"], &[]).unwrap(), Match::NotPresent);
     }
 
     #[test]

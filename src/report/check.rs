@@ -23,6 +23,10 @@ pub struct CheckReport {
     pub plan: PlanInfo,
     pub results: Vec<ConstraintResult>,
     pub not_present: Vec<String>,
+    /// The protocol site the plan was checked at (null without sites).
+    pub site: Option<String>,
+    /// ROIs no evaluated constraint used, in ROI-number order.
+    pub unused_rois: Vec<String>,
     /// Why the plan could not be evaluated (verdict ERROR).
     pub errors: Vec<String>,
     /// Plan facts that contradict the protocol (verdict FAIL).
@@ -99,6 +103,8 @@ pub fn build(
         },
         results: outcome.results.clone(),
         not_present: outcome.not_present.clone(),
+        site: outcome.site.clone(),
+        unused_rois: outcome.unused_rois.clone(),
         errors: outcome.errors.clone(),
         failures: outcome.failures.clone(),
         warnings: outcome.warnings.clone(),

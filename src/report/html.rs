@@ -368,6 +368,8 @@ mod tests {
             },
             results,
             not_present: vec![],
+            site: None,
+            unused_rois: vec![],
             errors: vec![],
             failures: vec![],
             warnings: vec![format!("warn {HOSTILE}")],

@@ -22,4 +22,5 @@ mod reader_variants;
 mod regressions;
 mod report_cli;
 mod shared_data;
+mod sites;
 mod tps_agreement;
