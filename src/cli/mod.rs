@@ -172,6 +172,7 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     }
     let link = dicom::LinkOptions {
         accept_patient_mismatch: a.accept_patient_mismatch,
+        ..Default::default()
     };
     let found = dicom::discover_with(&a.paths, link)?;
     for e in &found.file_errors {
@@ -365,6 +366,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     }
     let link = dicom::LinkOptions {
         accept_patient_mismatch: a.accept_patient_mismatch,
+        pair_dose_with_structures_by_frame: true,
     };
     let found = dicom::discover_with(&a.paths, link)?;
     for e in &found.file_errors {

@@ -64,6 +64,9 @@ pub struct LinkOptions {
     /// Pair objects whose patient ID or name differ (research exports anonymised one
     /// object at a time); each such pairing is recorded in [`PlanSet::overrides`].
     pub accept_patient_mismatch: bool,
+    /// When a dose's plan is missing, pair the dose with the only structure set of its frame
+    /// of reference (warned). For DVHs alone (`dvh`), which need no plan; a check never does.
+    pub pair_dose_with_structures_by_frame: bool,
 }
 
 impl PlanSet {
@@ -311,9 +314,27 @@ fn link(
                 None
             }
         };
-        let structures = plan
+        let mut structures = plan
             .as_ref()
             .and_then(|p| structures_of(p, &mut warnings, &mut problems));
+        if plan.is_none() && options.pair_dose_with_structures_by_frame {
+            let same_frame: Vec<&Arc<StructureSet>> = structs
+                .iter()
+                .filter(|s| {
+                    s.frame_of_reference_uid.is_some()
+                        && s.frame_of_reference_uid == dose.frame_of_reference_uid
+                })
+                .collect();
+            if let [only] = same_frame.as_slice() {
+                // The plan is not needed for a DVH: its absence is worth a warning only.
+                warnings.append(&mut problems);
+                warnings.push(format!(
+                    "paired with the only structure set of its frame of reference, {}",
+                    file_name(&only.path)
+                ));
+                structures = Some(Arc::clone(only));
+            }
+        }
         if let Some(p) = &plan {
             used_plans.insert(p.sop_instance_uid.clone());
         }

@@ -408,3 +408,21 @@ fn empty_truncated_and_dangling_files_beside_the_plan_make_check_an_error() {
         assert!(err.contains("RS_new"), "{name}: {err}");
     }
 }
+
+#[test]
+fn a_dose_without_its_plan_is_paired_with_its_structures_for_a_dvh_but_never_for_a_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_case(tmp.path(), "trial_pass", "no_plan");
+    std::fs::remove_file(dir.join("RP.dcm")).unwrap();
+    let (code, dvh) = json_of("dvh", &dir);
+    assert_eq!(code, 0, "{dvh}");
+    assert!(
+        dvh["warnings"]
+            .to_string()
+            .contains("paired with the only structure set"),
+        "{dvh}"
+    );
+    let (code, check) = json_of("check", &dir);
+    assert_eq!(code, 3, "{check}");
+    assert!(errors(&check).contains("not among the inputs"), "{check}");
+}
