@@ -52,6 +52,24 @@ fn prescribe_to_roi(dir: &Path, rx_gy: f64, roi: i64) {
     });
 }
 
+/// An integer attribute (IS) of a sequence item.
+fn number_of(item: &InMemDicomObject, tag: dicom_core::Tag) -> i64 {
+    item.element(tag).unwrap().to_int::<i64>().unwrap()
+}
+
+/// The item whose `tag` is `number`.
+fn item_of(items: &[InMemDicomObject], tag: dicom_core::Tag, number: i64) -> &InMemDicomObject {
+    items.iter().find(|i| number_of(i, tag) == number).unwrap()
+}
+
+fn put_is(item: &mut InMemDicomObject, tag: dicom_core::Tag, number: i64) {
+    item.put(DataElement::new(
+        tag,
+        VR::IS,
+        PrimitiveValue::from(number.to_string()),
+    ));
+}
+
 #[test]
 fn a_prescription_to_an_organ_is_a_failure_and_to_a_missing_roi_an_error() {
     let tmp = tempfile::tempdir().unwrap();
@@ -109,27 +127,12 @@ fn a_second_candidate_beside_an_exact_name_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     for second in ["spinal cord", "Cord"] {
         let dir = copy_case(tmp.path(), "trial_cord_overdose", second);
-        // A copy of the cord under the second name.
+        // A copy of the cord under the second name, as ROI 900.
         rewrite(&dir, "RS.dcm", |o| {
             let cord = roi_number(o, "SpinalCord");
-            let new = 900;
             edit_items(o, tags::STRUCTURE_SET_ROI_SEQUENCE, |rois| {
-                let mut r = rois
-                    .iter()
-                    .find(|r| {
-                        r.element(tags::ROI_NUMBER)
-                            .unwrap()
-                            .to_int::<i64>()
-                            .unwrap()
-                            == cord
-                    })
-                    .unwrap()
-                    .clone();
-                r.put(DataElement::new(
-                    tags::ROI_NUMBER,
-                    VR::IS,
-                    PrimitiveValue::from("900"),
-                ));
+                let mut r = item_of(rois, tags::ROI_NUMBER, cord).clone();
+                put_is(&mut r, tags::ROI_NUMBER, 900);
                 r.put(DataElement::new(
                     tags::ROI_NAME,
                     VR::LO,
@@ -138,22 +141,8 @@ fn a_second_candidate_beside_an_exact_name_is_a_usage_error() {
                 rois.push(r);
             });
             edit_items(o, tags::ROI_CONTOUR_SEQUENCE, |items| {
-                let mut c = items
-                    .iter()
-                    .find(|c| {
-                        c.element(tags::REFERENCED_ROI_NUMBER)
-                            .unwrap()
-                            .to_int::<i64>()
-                            .unwrap()
-                            == cord
-                    })
-                    .unwrap()
-                    .clone();
-                c.put(DataElement::new(
-                    tags::REFERENCED_ROI_NUMBER,
-                    VR::IS,
-                    PrimitiveValue::from(new.to_string()),
-                ));
+                let mut c = item_of(items, tags::REFERENCED_ROI_NUMBER, cord).clone();
+                put_is(&mut c, tags::REFERENCED_ROI_NUMBER, 900);
                 items.push(c);
             });
         });
@@ -315,16 +304,11 @@ fn a_repaired_structure_and_the_dose_type_are_in_the_check_result() {
     rewrite(&dir, "RS.dcm", |o| {
         let cord = roi_number(o, "SpinalCord");
         edit_items(o, tags::ROI_CONTOUR_SEQUENCE, |items| {
-            let item = items
-                .iter_mut()
-                .find(|c| {
-                    c.element(tags::REFERENCED_ROI_NUMBER)
-                        .unwrap()
-                        .to_int::<i64>()
-                        .unwrap()
-                        == cord
-                })
+            let at = items
+                .iter()
+                .position(|c| number_of(c, tags::REFERENCED_ROI_NUMBER) == cord)
                 .unwrap();
+            let item = &mut items[at];
             edit_items(item, tags::CONTOUR_SEQUENCE, |contours| {
                 let twin = contours[0].clone();
                 contours.push(twin);
