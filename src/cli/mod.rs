@@ -239,7 +239,7 @@ fn run_protocol(c: ProtocolCommand) -> Result<ExitCode> {
                     "{}  v{}  {}\n",
                     p.name,
                     p.version,
-                    checkreport::plural(p.constraints.len(), "constraint")
+                    sbrt_verify::report::plural(p.constraints.len(), "constraint")
                 ));
             }
             print_stdout(&o);
@@ -275,7 +275,7 @@ fn run_batch(
             message: format!(
                 "{}: no plan set with an RT Dose found ({})",
                 display_paths(&a.paths),
-                checkreport::plural(found.files, "file")
+                sbrt_verify::report::plural(found.files, "file")
             ),
         });
     }
@@ -284,7 +284,7 @@ fn run_batch(
         eprintln!(
             "sbrt-verify: warning: {} without an RT Dose (lone plans or structure sets) not \
              checked",
-            checkreport::plural(skipped, "plan set")
+            sbrt_verify::report::plural(skipped, "plan set")
         );
     }
     let progress = if std::io::stderr().is_terminal() {

@@ -175,7 +175,7 @@ pub fn total_line(records: &[BatchRecord], worst: Verdict, color: bool) -> Strin
     let count = |v: Verdict| records.iter().filter(|r| r.verdict == v).count();
     format!(
         "total: {}: {} PASS, {} FAIL, {} ERROR; worst verdict {} (exit code {})",
-        super::check::plural(records.len(), "plan set"),
+        super::plural(records.len(), "plan set"),
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::Error),

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::inspect::PatientReport;
 use super::plot::{render_svg, Curve, Marker, StructureCurve};
+use super::plural;
 use super::term::{paint, wrap, wrap_indented, Tone};
 use super::SCHEMA_VERSION;
 use crate::check::{CheckOutcome, ConstraintResult, Status, TargetReport, Verdict};
@@ -265,15 +266,6 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
     }
     let _ = writeln!(o, "{banner}");
     o
-}
-
-/// `n` and the noun, plural unless `n` is 1: "1 fraction", "5 fractions".
-pub fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 /// The mandatory results that decided the verdict, as (tag, text) lines for the recap:

@@ -200,7 +200,7 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
                 "{}: {} Gy in {} ({} Gy/fx){}",
                 t.structure.as_deref().unwrap_or("(not present)"),
                 t.total_gy,
-                super::check::plural(t.fractions as usize, "fraction"),
+                super::plural(t.fractions as usize, "fraction"),
                 t.per_fraction_gy,
                 if t.prescribed_by_plan {
                     ", prescribed in the RT Plan"

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::check::plural;
+use super::plural;
 use crate::dicom::{Discovery, PlanSet};
 
 /// Version of the JSON layout of every report; bumped only on purpose.

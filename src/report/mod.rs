@@ -23,3 +23,12 @@ pub mod protocol;
 pub mod term;
 
 pub use inspect::SCHEMA_VERSION;
+
+/// `n` and the noun, plural unless `n` is 1: "1 fraction", "5 fractions".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -86,7 +86,7 @@ pub fn render_table(r: &ProtocolReport) -> String {
             "Target {}: {} Gy in {}{}",
             p.role,
             p.total_gy,
-            super::check::plural(p.fractions as usize, "fraction"),
+            super::plural(p.fractions as usize, "fraction"),
             if p.names.is_empty() {
                 String::new()
             } else {
