@@ -236,6 +236,10 @@ pub struct NodeCheckArgs {
     /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
     #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
     pub mappings: Vec<String>,
+    /// Treatment site to check every plan at (a site name or alias of the protocol); without
+    /// it, each RT Plan's Treatment Sites.
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
     /// Show patient name and ID in checks.jsonl and reports (masked by default).
     #[arg(long)]
     pub show_phi: bool,

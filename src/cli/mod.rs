@@ -605,6 +605,14 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
 /// The node's check settings from its options (protocol, mappings, end caps).
 fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
     let protocol = load_protocol(&a.protocol)?;
+    if let Some(site) = &a.site {
+        if !protocol.sites.iter().any(|s| s.is_called(site)) {
+            return Err(Error::usage(format!(
+                "--site '{site}': protocol {} has no such site",
+                protocol.name
+            )));
+        }
+    }
     let mappings = parse_mappings(&a.mappings)?;
     Ok(sbrt_verify::node::NodeOptions {
         out: a.out.clone(),
@@ -616,7 +624,7 @@ fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
                 end_cap: end_cap(a.end_cap),
                 ..Default::default()
             },
-            site: None,
+            site: a.site.clone(),
         },
         show_phi: a.show_phi,
         settle: seconds("--settle", a.settle)?,

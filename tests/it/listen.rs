@@ -336,7 +336,7 @@ fn dcmtk_storescu_pass_fail_and_an_intruder_rejected() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("node");
-    let mut node = Node::listen(&out, &[]);
+    let mut node = Node::listen(&out, &["--site", "spine"]);
     let port = node.port.to_string();
     let scu = |tool: &str, calling: &str, files: &[PathBuf]| {
         Command::new(tool)
