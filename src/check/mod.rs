@@ -330,10 +330,9 @@ fn accept_solid_defects(
             .iter()
             .any(|r| names_roi(name, r) && !r.defects.is_empty());
         for d in dvhs.iter_mut().filter(|d| d.name.trim() == name.trim()) {
-            if !d.defects.is_empty() {
+            if d.accept_defects() {
                 out.overrides
                     .push(accepted_text(&d.name, d.number, &d.defects));
-                d.error = None;
                 any = true;
             }
         }

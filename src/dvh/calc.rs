@@ -34,11 +34,25 @@ pub struct StructureDvh {
 }
 
 impl StructureDvh {
+    /// Lifts the defects found building the solid, as a user's `--accept-defect` asks: the
+    /// ROI is then evaluated unless something else stops it (no volume). False when it had
+    /// no such defect.
+    pub fn accept_defects(&mut self) -> bool {
+        if self.defects.is_empty() {
+            return false;
+        }
+        self.error = (self.volume_cc <= 0.0).then(|| NO_VOLUME.to_string());
+        true
+    }
+
     /// True when the whole ROI was inside the dose grid and nothing stopped its evaluation.
     pub fn complete(&self) -> bool {
         self.error.is_none() && self.outside_cc <= OUTSIDE_TOLERANCE_CC
     }
 }
+
+/// Why an ROI whose contours enclose nothing is not evaluated.
+const NO_VOLUME: &str = "the contours enclose no volume";
 
 /// Volume outside the grid below which an ROI still counts as inside (rounding), cc.
 pub const OUTSIDE_TOLERANCE_CC: f64 = 1e-6;
@@ -115,8 +129,7 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
     out.min = pick(out.dvh.min(), s.vertex_min, f64::min);
     out.max = pick(out.dvh.max(), s.vertex_max, f64::max);
     if out.volume_cc <= 0.0 {
-        out.error
-            .get_or_insert_with(|| "the contours enclose no volume".to_string());
+        out.error.get_or_insert_with(|| NO_VOLUME.to_string());
     } else if out.outside_cc > OUTSIDE_TOLERANCE_CC {
         out.warnings.push(format!(
             "{:.3} cc ({:.1} %) outside the dose grid: dose there unknown",
@@ -125,4 +138,42 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_defect(volume_cc: f64) -> StructureDvh {
+        StructureDvh {
+            number: 1,
+            name: "Cord".into(),
+            interpreted_type: None,
+            volume_cc,
+            outside_cc: 0.0,
+            dvh: Dvh::new(&[], &[]),
+            min: None,
+            max: None,
+            samples: 0,
+            supersampling: 1,
+            planes: 1,
+            warnings: vec![],
+            defects: vec!["a contour at z = 0.00 mm intersects itself".into()],
+            error: Some("contour defects: a contour at z = 0.00 mm intersects itself".into()),
+        }
+    }
+
+    #[test]
+    fn accepting_defects_never_hides_another_reason_not_to_evaluate() {
+        let mut d = with_defect(2.0);
+        assert!(d.accept_defects());
+        assert_eq!(d.error, None);
+        let mut empty = with_defect(0.0);
+        assert!(empty.accept_defects());
+        assert_eq!(empty.error.as_deref(), Some(NO_VOLUME));
+        let mut clean = with_defect(2.0);
+        clean.defects.clear();
+        assert!(!clean.accept_defects());
+        assert!(clean.error.is_some());
+    }
 }
