@@ -47,7 +47,7 @@ use crate::protocol::{Level, Protocol};
 use crate::raster::SamplingOptions;
 use crate::Result;
 
-pub use evaluate::{ConstraintResult, DvhPoint, Status};
+pub use evaluate::{ConstraintResult, DvhPoint, Grade, Headroom, Status};
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -208,6 +208,12 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     }
 
     site::gate(protocol, opts, set, &rois, &matched, &mut out)?;
+    let site = out.site.clone();
+    out.not_present.retain(|name| {
+        protocol
+            .constraints_at(site.as_deref())
+            .any(|c| &c.structure == name)
+    });
 
     // 5-6. Every quantity the constraints read, in one pass.
     let needs = compute::needed(protocol, ss, &matched, &out.targets, &mut out.warnings);
@@ -251,11 +257,30 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         plan_fractions,
     };
     out.results = protocol
-        .constraints
-        .iter()
+        .constraints_at(site.as_deref())
         .filter_map(|c| matched.get(&c.structure).map(|&roi| (c, roi)))
         .map(|(c, roi)| evaluate::evaluate(&values, c, roi))
         .collect();
+    let variations = out
+        .results
+        .iter()
+        .filter(|r| r.grade == Some(evaluate::Grade::AcceptableVariation))
+        .map(|r| {
+            format!(
+                "acceptable variation ({}): {} {} (value {}, acceptable limit {})",
+                if r.level == Level::Mandatory {
+                    "mandatory"
+                } else {
+                    "optimal"
+                },
+                r.structure,
+                r.constraint,
+                r.value.map_or("-".to_string(), |v| format!("{v:.3}")),
+                r.acceptable.map_or("-".to_string(), |v| format!("{v:.3}"))
+            )
+        })
+        .collect::<Vec<_>>();
+    out.warnings.splice(0..0, variations);
     for r in &out.results {
         if r.status == Status::NotEvaluated && r.level == Level::Optimal {
             out.warnings.push(format!(
@@ -275,8 +300,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
     let used: Vec<i64> = protocol
-        .constraints
-        .iter()
+        .constraints_at(site.as_deref())
         .filter_map(|c| matched.get(&c.structure).copied())
         .collect();
     let mut unused: Vec<&RoiName<'_>> = rois.iter().filter(|r| !used.contains(&r.number)).collect();

@@ -53,6 +53,10 @@ pub enum ProtocolCommand {
     Show {
         /// A built-in protocol's name or a protocol file.
         protocol: String,
+        /// Only what applies at this treatment site (a site name or alias): the structures
+        /// it requires and expects, and its constraints.
+        #[arg(long)]
+        site: Option<String>,
         /// Output format: an aligned table, or JSON for scripts.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,

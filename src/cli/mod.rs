@@ -244,8 +244,12 @@ fn run_protocol(c: ProtocolCommand) -> Result<ExitCode> {
             }
             print_stdout(&o);
         }
-        ProtocolCommand::Show { protocol, format } => {
-            let report = protocolreport::build(&load_protocol(&protocol)?);
+        ProtocolCommand::Show {
+            protocol,
+            site,
+            format,
+        } => {
+            let report = protocolreport::build(&load_protocol(&protocol)?, site.as_deref())?;
             print_stdout(&match format {
                 Format::Table => protocolreport::render_table(&report),
                 Format::Json => pretty_json(&report),

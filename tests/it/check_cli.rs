@@ -47,7 +47,7 @@ fn trial_fixtures_get_their_expected_verdicts() {
             assert!(failing.is_empty(), "{failing:?}");
         }
         // The JSON contract's fields.
-        assert_eq!(json["schema_version"], "1");
+        assert_eq!(json["schema_version"], "2");
         for key in [
             "plan",
             "results",
