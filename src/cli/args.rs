@@ -144,6 +144,16 @@ pub struct CheckArgs {
     /// object at a time); refused by default, recorded in the result when allowed.
     #[arg(long)]
     pub accept_patient_mismatch: bool,
+    /// A planning system's DVH export (Eclipse text) to compare every structure with.
+    #[arg(long, value_name = "FILE")]
+    pub tps_dvh: Option<PathBuf>,
+    /// Compare every structure with the DVHs the RT Dose itself carries (DVH Sequence).
+    #[arg(long, conflicts_with = "tps_dvh")]
+    pub embedded_tps_dvh: bool,
+    /// A disagreement with the planning system's DVH on a structure a mandatory constraint
+    /// uses is an ERROR (needs --tps-dvh or --embedded-tps-dvh).
+    #[arg(long)]
+    pub require_tps_agreement: bool,
 }
 
 #[derive(Debug, clap::Args)]

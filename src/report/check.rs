@@ -36,6 +36,9 @@ pub struct CheckReport {
     /// What the user accepted against the tool's default refusals, one line each
     /// (`--accept-patient-mismatch`, `--accept-defect`).
     pub overrides: Vec<String>,
+    /// Our DVHs against the planning system's (`--tps-dvh`, `--embedded-tps-dvh`; null
+    /// otherwise).
+    pub tps_agreement: Option<crate::dvh::tps::TpsAgreement>,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,6 +113,7 @@ pub fn build(
         failures: outcome.failures.clone(),
         warnings: outcome.warnings.clone(),
         overrides: outcome.overrides.clone(),
+        tps_agreement: outcome.tps_agreement.clone(),
     }
 }
 
@@ -247,6 +251,9 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
     if let Some(h) = headroom_line(r) {
         o.push('\n');
         line(&mut o, &h);
+    }
+    if let Some(t) = &r.tps_agreement {
+        super::dvh::render_tps_table(&mut o, t);
     }
     if !r.not_present.is_empty() {
         o.push('\n');

@@ -377,6 +377,7 @@ mod tests {
             failures: vec![],
             warnings: vec![format!("warn {HOSTILE}")],
             overrides: vec![format!("override {HOSTILE}")],
+            tps_agreement: None,
         }
     }
 
