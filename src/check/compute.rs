@@ -1,5 +1,5 @@
 //! Steps 5-6 of a check: the matched constraints -> the quantities they read ([`Needs`]:
-//! DVHs, isodose volumes, D2cm values) -> all of them computed in one parallel pass
+//! DVHs, a host organ's minus the targets, isodose volumes, D2cm values) -> all of them computed in one parallel pass
 //! ([`Computed`]). The evaluation that follows reads only these values.
 
 use std::collections::BTreeMap;
@@ -26,6 +26,9 @@ pub struct Needs {
     pub isodose_levels_gy: Vec<f64>,
     /// ROIs whose D2cm is needed.
     pub d2cm_rois: Vec<i64>,
+    /// Host organs of the site, by ROI number, with the target ROIs taken out of them: the
+    /// DVH of such an ROI is that of the organ minus the targets.
+    pub hosts: BTreeMap<i64, Vec<i64>>,
 }
 
 /// Every quantity the evaluation reads.
@@ -72,19 +75,33 @@ pub fn constraint_rx_gy(
     }
 }
 
-/// Step 5: the quantities the constraints on the matched ROIs read. Several EXTERNAL ROIs
-/// are a warning (the first is used).
+/// Step 5: the quantities the constraints on the matched ROIs read. `hosts` are the site's
+/// host organs (protocol names): each one matched to an ROI gets the DVH of that ROI minus
+/// every target ROI present (in the order of the protocol's prescriptions). Several
+/// EXTERNAL ROIs are a warning (the first is used).
 pub fn needed(
     protocol: &Protocol,
     ss: &StructureSet,
     matched: &BTreeMap<String, i64>,
     targets: &[TargetReport],
+    hosts: &[String],
     warnings: &mut Vec<String>,
 ) -> Needs {
     let mut needs = Needs {
         external: external_roi(&ss.rois, warnings).map(|r| r.number),
         ..Needs::default()
     };
+    let mut target_rois: Vec<i64> = Vec::new();
+    for n in targets.iter().filter_map(|t| t.roi_number) {
+        if ss.roi(n).is_some() && !target_rois.contains(&n) {
+            target_rois.push(n);
+        }
+    }
+    if !target_rois.is_empty() {
+        for organ in hosts.iter().filter_map(|h| matched.get(h)) {
+            needs.hosts.insert(*organ, target_rois.clone());
+        }
+    }
     let constrained = protocol
         .constraints
         .iter()
@@ -149,9 +166,27 @@ fn external_roi<'a>(rois: &'a [Roi], warnings: &mut Vec<String>) -> Option<&'a R
 /// depend on the thread count.
 pub fn run(dose: &DoseGrid, rois: &[Roi], needs: &Needs, sampling: &SamplingOptions) -> Computed {
     let roi = |n: i64| rois.iter().find(|r| r.number == n);
-    let dvh_rois: Vec<&Roi> = needs.dvh_rois.iter().filter_map(|&n| roi(n)).collect();
+    let minus: Vec<Vec<&Roi>> = needs
+        .dvh_rois
+        .iter()
+        .map(|n| {
+            let taken = needs.hosts.get(n).map_or(&[][..], Vec::as_slice);
+            taken.iter().filter_map(|&t| roi(t)).collect()
+        })
+        .collect();
+    let subjects: Vec<dvh::Subject<'_>> = needs
+        .dvh_rois
+        .iter()
+        .zip(&minus)
+        .filter_map(|(&n, minus)| {
+            Some(dvh::Subject {
+                roi: roi(n)?,
+                minus,
+            })
+        })
+        .collect();
     let (dvhs, d2cm) = rayon::join(
-        || dvh::compute(dose, &dvh_rois, sampling),
+        || dvh::compute_subjects(dose, &subjects, sampling),
         || {
             needs
                 .d2cm_rois

@@ -521,6 +521,7 @@ alpha_beta_gy = 3.0
             external: Some(3),
             isodose_levels_gy: vec![6.0, 12.0],
             d2cm_rois: vec![1],
+            hosts: Default::default(),
         };
         let computed = compute::run(&dose, &rois, &needs, &SamplingOptions::default());
         let ctx = Values {

@@ -216,7 +216,8 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
 
-    site::gate(protocol, opts, set, &rois, &matched, &mut out)?;
+    let chosen = site::gate(protocol, opts, set, &rois, &matched, &mut out)?;
+    let hosts = chosen.map_or(&[][..], |s| s.hosts.as_slice());
     let site = out.site.clone();
     out.not_present.retain(|name| {
         protocol
@@ -225,7 +226,14 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     });
 
     // 5-6. Every quantity the constraints read, in one pass.
-    let needs = compute::needed(protocol, ss, &matched, &out.targets, &mut out.warnings);
+    let needs = compute::needed(
+        protocol,
+        ss,
+        &matched,
+        &out.targets,
+        hosts,
+        &mut out.warnings,
+    );
     let mut computed = compute::run(&dose, &structures, &needs, &opts.sampling);
     accept_solid_defects(&mut computed.dvhs, &ss.rois, &opts.accept_defects, &mut out);
     for d in &computed.dvhs {

@@ -5,7 +5,9 @@
 //! structure names). No site, or several, is an error naming the sites to choose from. At
 //! the site, every `required` group needs one of its structures matched to an ROI (else
 //! ERROR, with the closest ROI names and the `--map` to write); an `expected` structure
-//! that is absent is a warning. A protocol without sites is checked as before.
+//! that is absent is a warning. A `hosts` organ (one the target may lie in) is evaluated
+//! on its ROI minus the target ROIs ([`super::compute::needed`]). A protocol without sites
+//! is checked as before.
 
 use std::collections::BTreeMap;
 
@@ -20,17 +22,19 @@ use crate::{Error, Result};
 const CLOSEST: usize = 3;
 
 /// Chooses the site and checks its required and expected structures against `matched`
-/// (protocol name -> ROI number). `Err` only for a `--site` the protocol does not have.
-pub fn gate(
-    protocol: &Protocol,
+/// (protocol name -> ROI number); returns the site (`None` for a protocol without sites
+/// or when no single site is named, an error in `out`). `Err` only for a `--site` the
+/// protocol does not have.
+pub fn gate<'p>(
+    protocol: &'p Protocol,
     opts: &CheckOptions,
     set: &PlanSet,
     rois: &[RoiName<'_>],
     matched: &BTreeMap<String, i64>,
     out: &mut CheckOutcome,
-) -> Result<()> {
+) -> Result<Option<&'p Site>> {
     let Some(site) = choose(protocol, opts, set, out)? else {
-        return Ok(());
+        return Ok(None);
     };
     out.site = Some(site.name.clone());
     for group in &site.required {
@@ -47,7 +51,7 @@ pub fn gate(
             protocol.names_of(name).unwrap_or_default().join(", ")
         ));
     }
-    Ok(())
+    Ok(Some(site))
 }
 
 /// The site to check at: `--site`, else the plan's Treatment Sites. `None` for a protocol

@@ -5,7 +5,7 @@
 use super::curve::Dvh;
 use crate::dicom::{DoseGrid, Roi};
 use crate::raster::sample::estimated_cost;
-use crate::raster::{sample_roi, SamplingOptions};
+use crate::raster::{sample_difference, sample_roi, SamplingOptions};
 
 /// The DVH of one ROI and what is known about its quality.
 #[derive(Debug, Clone)]
@@ -57,9 +57,46 @@ const NO_VOLUME: &str = "the contours enclose no volume";
 /// Volume outside the grid below which an ROI still counts as inside (rounding), cc.
 pub const OUTSIDE_TOLERANCE_CC: f64 = 1e-6;
 
+/// What one DVH is of: an ROI, or an ROI minus other ROIs (a host organ outside its
+/// targets, see [`crate::raster::difference`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub roi: &'a Roi,
+    /// ROIs whose volume is taken out of `roi` (none: the whole ROI).
+    pub minus: &'a [&'a Roi],
+}
+
+impl Subject<'_> {
+    /// The name of the DVH: the ROI's, and for a difference the ROI names joined by `-` in
+    /// the order given (`Rib-PTV`, `Rib-PTV-PGTV`), each trimmed.
+    pub fn name(&self) -> String {
+        if self.minus.is_empty() {
+            return self.roi.name.clone();
+        }
+        std::iter::once(self.roi)
+            .chain(self.minus.iter().copied())
+            .map(|r| r.name.trim())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
 /// Computes the DVH of each ROI (in the given order).
 pub fn compute(dose: &DoseGrid, rois: &[&Roi], opts: &SamplingOptions) -> Vec<StructureDvh> {
     compute_each(dose, rois, opts, |s| s)
+}
+
+/// Computes the DVH of each subject (in the given order), in parallel like [`compute`].
+pub fn compute_subjects(
+    dose: &DoseGrid,
+    subjects: &[Subject<'_>],
+    opts: &SamplingOptions,
+) -> Vec<StructureDvh> {
+    crate::par::map_longest_first(
+        subjects,
+        |s| estimated_cost(s.roi, dose, opts),
+        |s| one(dose, *s, opts),
+    )
 }
 
 /// Computes the DVH of each ROI and passes it to `finish` on the thread that computed it;
@@ -81,14 +118,15 @@ where
     crate::par::map_longest_first(
         rois,
         |roi| estimated_cost(roi, dose, opts),
-        |roi| finish(one(dose, roi, opts)),
+        |roi| finish(one(dose, Subject { roi, minus: &[] }, opts)),
     )
 }
 
-fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
+fn one(dose: &DoseGrid, subject: Subject<'_>, opts: &SamplingOptions) -> StructureDvh {
+    let roi = subject.roi;
     let mut out = StructureDvh {
         number: roi.number,
-        name: roi.name.clone(),
+        name: subject.name(),
         interpreted_type: roi.interpreted_type.clone(),
         volume_cc: 0.0,
         outside_cc: 0.0,
@@ -106,11 +144,24 @@ fn one(dose: &DoseGrid, roi: &Roi, opts: &SamplingOptions) -> StructureDvh {
         out.error = Some(format!("contour defects: {}", roi.defects.join("; ")));
         return out;
     }
+    // A target's region is unknown where its contours are defective: so is the difference.
+    if let Some(t) = subject.minus.iter().find(|t| !t.defects.is_empty()) {
+        out.error = Some(format!(
+            "contour defects of {}, taken out of it: {}",
+            t.name.trim(),
+            t.defects.join("; ")
+        ));
+        return out;
+    }
     if roi.planes().is_empty() {
         out.error = Some("no closed planar contours".to_string());
         return out;
     }
-    let mut s = sample_roi(roi, dose, opts);
+    let mut s = if subject.minus.is_empty() {
+        sample_roi(roi, dose, opts)
+    } else {
+        sample_difference(roi, subject.minus, dose, opts)
+    };
     out.samples = s.len();
     out.dvh = Dvh::from_chunks(std::mem::take(&mut s.samples));
     out.volume_cc = s.total_cc;

@@ -5,7 +5,8 @@
 //!   cumulative curve.
 //! - [`indices`]: any query's value (D_x, V_x, mean) and the plan indices (CI, GI, R50, HI,
 //!   D2cm, isodose volumes) over the dose grid.
-//! - [`calc`]: a dose grid and ROIs -> [`StructureDvh`]s, in parallel and deterministic.
+//! - [`calc`]: a dose grid and ROIs (or an ROI minus others: [`Subject`]) ->
+//!   [`StructureDvh`]s, in parallel and deterministic.
 //! - [`tps`]: a planning system's DVHs (Eclipse text export) -> agreement with ours.
 
 pub mod calc;
@@ -13,5 +14,5 @@ pub mod curve;
 pub mod indices;
 pub mod tps;
 
-pub use calc::{compute, compute_each, StructureDvh};
+pub use calc::{compute, compute_each, compute_subjects, StructureDvh, Subject};
 pub use curve::Dvh;

@@ -10,7 +10,7 @@ use super::shapes::{prism, sphere, Structure};
 use serde::Serialize;
 
 /// Case names, in the order `write_all` writes them.
-pub const CASE_NAMES: [&str; 9] = [
+pub const CASE_NAMES: [&str; 10] = [
     "sphere_linear",
     "small_sphere_steep",
     "ring_hole",
@@ -20,6 +20,7 @@ pub const CASE_NAMES: [&str; 9] = [
     "trial_cord_overdose",
     "trial_underdosed",
     "trial_outside_grid",
+    "rib_lesion",
 ];
 
 /// One dose reference of the plan.
@@ -58,6 +59,8 @@ pub struct Case {
     pub verdict: Option<&'static str>,
     pub failures: Vec<&'static str>,
     pub answers: Answers,
+    /// The RT Plan's Treatment Sites (300A,000B), which chooses the protocol's site.
+    pub treatment_site: Option<&'static str>,
 }
 
 const RED: [u8; 3] = [255, 0, 0];
@@ -107,6 +110,7 @@ fn analytic(
         verdict: None,
         failures: vec![],
         answers: Answers::Exact { v_gy },
+        treatment_site: None,
     }
 }
 
@@ -362,6 +366,8 @@ fn trial(
                 ("BODY", h(0.5, 0.5), vec![]),
             ],
         },
+        // Spine plans: the cord lies beside the target.
+        treatment_site: Some("spine"),
     }
 }
 
@@ -450,6 +456,107 @@ fn trial_outside_grid() -> Case {
         "ERROR",
         vec![],
     )
+}
+
+/// Centre of the rib lesion (mm).
+const RIB_LESION_CENTRE: [f64; 3] = [0.0, 65.0, 0.0];
+
+/// The rib bar's outline: x in [-40, 40], y in [50, 80] mm (counter-clockwise).
+fn rib_outline() -> Vec<super::shapes::Pt> {
+    vec![[-40.0, 50.0], [40.0, 50.0], [40.0, 80.0], [-40.0, 80.0]]
+}
+
+/// A rib lesion: both targets inside a Rib ROI, so that TG-101's rib V35Gy < 1 cc fails on
+/// the whole rib and passes on the rib outside the targets (the rib site's host organ).
+fn rib_lesion() -> Case {
+    let h = |h_xy, h_z| Sampling { h_xy, h_z };
+    let c = RIB_LESION_CENTRE;
+    let rib_planes = (-6..=6)
+        .map(|k| super::shapes::Plane {
+            z: k as f64 * 2.5,
+            polygons: vec![rib_outline()],
+        })
+        .collect();
+    Case {
+        name: "rib_lesion",
+        description: "Rib lesion (NCT06863584-like, 30 Gy/5 fx to PTV and 35 Gy/5 fx to PGTV; \
+            the RT Plan names the site 'rib'). ROI 1 PTV sphere r=12 mm and ROI 2 PGTV sphere \
+            r=8 mm centred (0,65,0) (planes every 2.5 mm), both inside ROI 3 Rib, a bar (the \
+            rib expanded by the lesion) x=-40..40, y=50..80 mm on 13 planes every 2.5 mm at \
+            z=-15..15; ROI 4 Lungs two cylinders r=50 mm with axes at (-55,0) and (55,0), \
+            planes every 5 mm at z=-50..50; ROI 5 BODY cylinder r=108 mm about the z axis, \
+            planes every 5 mm at z=-55..55; circles are regular 128-gons. Dose = 37 Gy * \
+            exp(-(r/17 mm)^6), r = distance from the lesion centre: >= 36.5 Gy over the PGTV, \
+            >= 32.6 Gy over the PTV, 35 Gy at r = 10.5 mm, so the whole Rib has V35Gy of about \
+            4.8 cc (TG-101 rib V35Gy < 1 cc fails) while the Rib outside the targets has none \
+            (the same limit passes on it); the Lungs get almost nothing. Expected verdict at \
+            the rib site, where Rib is a host organ: PASS, with the rib's rows on Rib minus \
+            the targets (volume: the Rib's minus the PTV's, the PTV lying inside it, under \
+            'half' end caps where both end on planes of the same spacing). Checked with a \
+            site where Rib is no host (e.g. --site other): FAIL on Rib V35Gy. Dose grid 3 mm, \
+            16-bit. Reference values as in the trial cases: dense numerical integration of the \
+            analytic dose over the slab model; h/hz = 0.1/0.2 mm for PTV and PGTV, 0.25/0.25 \
+            mm for Rib, 1/1 mm for Lungs; none for BODY. These describe the analytic dose, \
+            not its trilinear interpolation on the 3 mm grid."
+            .to_string(),
+        structures: vec![
+            roi("PTV", 1, "PTV", [255, 0, 0], sphere(c, 12.0, 2.5)),
+            roi("PGTV", 2, "PTV", [255, 128, 0], sphere(c, 8.0, 2.5)),
+            roi("Rib", 3, "ORGAN", [230, 230, 180], rib_planes),
+            roi(
+                "Lungs",
+                4,
+                "ORGAN",
+                [0, 200, 200],
+                prism(&[(-55.0, 0.0, 50.0), (55.0, 0.0, 50.0)], -10, 10, 5.0),
+            ),
+            roi(
+                "BODY",
+                5,
+                "EXTERNAL",
+                [0, 128, 255],
+                prism(&[(0.0, 0.0, 108.0)], -11, 11, 5.0),
+            ),
+        ],
+        field: DoseField::Radial {
+            centre: c,
+            peak: 37.0,
+            rho: 17.0,
+            power: 3,
+            lobe: None,
+        },
+        grid: Grid {
+            origin: [-108.0, -108.0, -58.5],
+            spacing: [3.0, 3.0, 3.0],
+            dims: [73, 73, 40],
+        },
+        bits: 16,
+        isocentre: c,
+        fractions: 5,
+        prescriptions: vec![
+            Prescription {
+                roi_number: 1,
+                total_gy: 30.0,
+                description: "PTV 30Gy",
+            },
+            Prescription {
+                roi_number: 2,
+                total_gy: 35.0,
+                description: "PGTV 35Gy",
+            },
+        ],
+        verdict: Some("PASS"),
+        failures: vec![],
+        answers: Answers::Reference {
+            rois: vec![
+                ("PTV", h(0.1, 0.2), vec![30.0, 35.0]),
+                ("PGTV", h(0.1, 0.2), vec![30.0, 35.0]),
+                ("Rib", h(0.25, 0.25), vec![35.0]),
+                ("Lungs", h(1.0, 1.0), vec![]),
+            ],
+        },
+        treatment_site: Some("rib"),
+    }
 }
 
 /// Name of the clinical-size case: written on request (`--case clinical_size`) for
@@ -630,6 +737,7 @@ fn clinical_size() -> Case {
         verdict: None,
         failures: vec![],
         answers: Answers::Reference { rois: vec![] },
+        treatment_site: None,
     }
 }
 
@@ -645,6 +753,7 @@ pub fn case(name: &str) -> Option<Case> {
         "trial_cord_overdose" => trial_cord_overdose(),
         "trial_underdosed" => trial_underdosed(),
         "trial_outside_grid" => trial_outside_grid(),
+        "rib_lesion" => rib_lesion(),
         CLINICAL_SIZE => clinical_size(),
         _ => return None,
     })
@@ -972,6 +1081,23 @@ mod tests {
         assert!((25.0..=35.0).contains(&v35), "{v35}");
         assert!(get(&cord, "max_gy") < 25.0);
         assert!(get(&cord, "D0.35cc") < 20.0);
+    }
+
+    #[test]
+    fn rib_lesion_overdoses_the_rib_only_inside_the_targets() {
+        let c = case("rib_lesion").unwrap();
+        let (ptv, pgtv) = (metrics(&c, "PTV"), metrics(&c, "PGTV"));
+        assert!(get(&ptv, "V30Gy_%") >= 98.0);
+        assert!(get(&pgtv, "V35Gy_%") >= 98.0);
+        // The whole rib gets 35 Gy in several cc (TG-101: < 1 cc), all of it inside the
+        // PTV: the 35 Gy isodose (r = 10.5 mm) lies inside the PTV (r = 12 mm) with the
+        // slab model's steps (the dose at 11 mm from the centre is below 35 Gy).
+        let rib = metrics(&c, "Rib");
+        let rib_v35_cc = get(&rib, "V35Gy_%") / 100.0 * get(&rib, "volume_cc");
+        assert!((3.0..6.0).contains(&rib_v35_cc), "{rib_v35_cc}");
+        let at = |r: f64| c.field.at([0.0, 65.0 + r, 0.0]);
+        assert!(at(10.0) > 35.0 && at(11.0) < 35.0);
+        assert!(get(&rib, "max_gy") < 43.0);
     }
 
     #[test]

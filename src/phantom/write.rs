@@ -447,10 +447,9 @@ pub fn rt_plan(case: &Case) -> InMemDicomObject {
         })
         .collect();
     let mut e = common(case, "RTPLAN", RT_PLAN_STORAGE, 3);
-    // The trial plans are spine plans (their cord beside the target): they name the site
-    // in Treatment Sites (300A,000B), which chooses the protocol's site.
-    if case.name.starts_with("trial_") {
-        e.push(text(Tag(0x300A, 0x000B), VR::LO, "spine"));
+    // Treatment Sites (300A,000B) chooses the protocol's site.
+    if let Some(site) = case.treatment_site {
+        e.push(text(Tag(0x300A, 0x000B), VR::LO, site));
     }
     e.extend([
         text(tags::RT_PLAN_LABEL, VR::SH, "PHANTOM"),

@@ -121,6 +121,9 @@ pub struct Site {
     pub required: Vec<Vec<String>>,
     /// Protocol structures whose absence is a warning.
     pub expected: Vec<String>,
+    /// Host organs: organs at risk the target may lie in (a rib lesion in the rib). At this
+    /// site their constraints are evaluated on the organ minus every target ROI of the plan.
+    pub hosts: Vec<String>,
     /// 1-based line of the `[[site]]` header.
     pub line: usize,
 }
@@ -513,6 +516,8 @@ struct RawSite {
     required: Vec<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     expected: Vec<Spanned<String>>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -736,6 +741,24 @@ impl Validator<'_> {
             .iter()
             .filter_map(|n| known(n, "expected"))
             .collect();
+        let mut hosts: Vec<String> = Vec::new();
+        for h in &s.hosts {
+            let name = h.get_ref().trim();
+            let l = self.line(h);
+            if protocol.structure(name).is_none() {
+                self.problem(
+                    l,
+                    format!(
+                        "{what}: host '{name}' is no [[structure]] name (a host is an organ at \
+                         risk the target lies in; targets cannot be hosts)"
+                    ),
+                );
+            } else if hosts.iter().any(|x| x == name) {
+                self.problem(l, format!("{what}: host '{name}' is listed twice"));
+            } else {
+                hosts.push(name.to_string());
+            }
+        }
         for l in empty_groups {
             self.problem(
                 l,
@@ -750,6 +773,7 @@ impl Validator<'_> {
             description: s.description.unwrap_or_default().trim().to_string(),
             required,
             expected,
+            hosts,
             line,
         }
     }

@@ -26,7 +26,8 @@
 use rayon::prelude::*;
 
 use super::coverage::{Centroids, Coverage};
-use super::topology::{xy, EndCap};
+use super::difference::difference;
+use super::topology::{xy, EndCap, Solid};
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::polygon;
 use crate::geometry::GridGeometry;
@@ -222,9 +223,33 @@ fn slice_spacing_mm(g: &GridGeometry) -> f64 {
 
 /// Samples one ROI on the dose grid.
 pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamples {
+    sample_solid(roi_solid(roi, dose, opts), dose, opts)
+}
+
+/// Samples an organ minus targets on the dose grid: the solid of [`difference`] (exact on
+/// the slab models), sampled as an ROI's. The targets' own defects are not included (their
+/// DVHs report them).
+pub fn sample_difference(
+    organ: &Roi,
+    targets: &[&Roi],
+    dose: &DoseGrid,
+    opts: &SamplingOptions,
+) -> RoiSamples {
+    let target_solids: Vec<Solid> = targets.iter().map(|t| roi_solid(t, dose, opts)).collect();
+    let refs: Vec<&Solid> = target_solids.iter().collect();
+    let solid = difference(&roi_solid(organ, dose, opts), &refs);
+    sample_solid(solid, dose, opts)
+}
+
+/// The solid of an ROI on this dose grid (a single plane is as thick as a dose slice).
+fn roi_solid(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> Solid {
+    super::topology::solid(roi, opts.end_cap, slice_spacing_mm(&dose.geometry))
+}
+
+/// Samples the slabs of a solid on the dose grid.
+fn sample_solid(solid: Solid, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamples {
     let g = &dose.geometry;
     let dz = slice_spacing_mm(g);
-    let solid = super::topology::solid(roi, opts.end_cap, dz);
     let (slabs, warnings) = (solid.slabs, solid.warnings);
     if slabs.is_empty() {
         return RoiSamples {

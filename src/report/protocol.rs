@@ -34,6 +34,8 @@ pub struct SiteRow {
     pub required: Vec<Vec<String>>,
     /// Structures whose absence is a warning.
     pub expected: Vec<String>,
+    /// Organs the target may lie in: their limits apply to the organ minus the targets.
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,6 +117,7 @@ pub fn build(p: &Protocol, site: Option<&str>) -> Result<ProtocolReport> {
                 description: s.description.clone(),
                 required: s.required.clone(),
                 expected: s.expected.clone(),
+                hosts: s.hosts.clone(),
             })
             .collect(),
         constraints: constraints
@@ -169,7 +172,7 @@ pub fn render_table(r: &ProtocolReport) -> String {
         );
         let _ = writeln!(
             o,
-            "  requires: {}; expects: {}",
+            "  requires: {}; expects: {}; host organs (checked minus the targets): {}",
             if required.is_empty() {
                 "-".to_string()
             } else {
@@ -179,6 +182,11 @@ pub fn render_table(r: &ProtocolReport) -> String {
                 "-".to_string()
             } else {
                 s.expected.join(", ")
+            },
+            if s.hosts.is_empty() {
+                "-".to_string()
+            } else {
+                s.hosts.join(", ")
             }
         );
     }
@@ -274,6 +282,11 @@ mod tests {
         assert!(
             text.contains("Site spine") && text.contains("requires: SpinalCord"),
             "{text}"
+        );
+        let rib = render_table(&build(&p, Some("rib")).unwrap());
+        assert!(
+            rib.contains("host organs (checked minus the targets): Rib"),
+            "{rib}"
         );
         let e = build(&p, Some("moon")).unwrap_err();
         assert_eq!(e.exit_code(), crate::ExitCode::Usage);
