@@ -543,6 +543,16 @@ alpha_beta_gy = 3.0
         }
     }
 
+    /// The quantities of the 1 cc organ box alone on the linear field.
+    fn organ_only() -> Computed {
+        let rois = vec![box_roi(2, "Organ", 5.0, 5, "ORGAN")];
+        let needs = Needs {
+            dvh_rois: vec![2],
+            ..Needs::default()
+        };
+        compute::run(&linear_grid(), &rois, &needs, &SamplingOptions::default())
+    }
+
     /// (query, comparator, limit, acceptable, grade, status, headroom factor and change)
     /// on the 1 cc organ box of the linear field (5..15 Gy; D50% 10 Gy, Dmax 15 Gy,
     /// V12Gy 0.3 cc, D0.5cc 10 Gy).
@@ -631,13 +641,7 @@ alpha_beta_gy = 3.0
             ));
         }
         let protocol = crate::protocol::parse(&text, "unit.toml").unwrap();
-        let dose = linear_grid();
-        let rois = vec![box_roi(2, "Organ", 5.0, 5, "ORGAN")];
-        let needs = Needs {
-            dvh_rois: vec![2],
-            ..Needs::default()
-        };
-        let computed = compute::run(&dose, &rois, &needs, &SamplingOptions::default());
+        let computed = organ_only();
         let ctx = Values {
             protocol: &protocol,
             computed: &computed,
@@ -674,13 +678,7 @@ alpha_beta_gy = 3.0
             "{PROTOCOL}\n[[constraint]]\nstructure = \"Organ\"\nquery = \"DC5cc\"\ncomparator = \"<\"\nlimit = \"8Gy\"\nlevel = \"mandatory\"\nsource = \"hand\"\n\n[[constraint]]\nstructure = \"Organ\"\nquery = \"D2cc\"\ncomparator = \"<\"\nlimit = \"8Gy\"\nlevel = \"mandatory\"\nsource = \"hand\"\n\n[[constraint]]\nstructure = \"Organ\"\nquery = \"Dmax\"\ncomparator = \"<\"\nlimit = \"110%\"\nlevel = \"mandatory\"\nsource = \"hand\"\n"
         );
         let protocol = crate::protocol::parse(&text, "unit.toml").unwrap();
-        let dose = linear_grid();
-        let rois = vec![box_roi(2, "Organ", 5.0, 5, "ORGAN")];
-        let needs = Needs {
-            dvh_rois: vec![2],
-            ..Needs::default()
-        };
-        let computed = compute::run(&dose, &rois, &needs, &SamplingOptions::default());
+        let computed = organ_only();
         let ctx = Values {
             protocol: &protocol,
             computed: &computed,

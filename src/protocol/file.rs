@@ -125,6 +125,7 @@ pub struct Site {
     /// site their constraints are evaluated on the organ minus every target ROI of the plan.
     pub hosts: Vec<String>,
     /// 1-based line of the `[[site]]` header.
+    #[serde(skip)]
     pub line: usize,
 }
 

@@ -90,19 +90,19 @@ pub fn difference(organ: &Solid, targets: &[&Solid]) -> Solid {
 
 /// x and y ranges `[xmin, xmax, ymin, ymax]` of polygons.
 fn bbox(polygons: &[Polygon]) -> [f64; 4] {
-    polygons.iter().flatten().fold(
+    polygons.iter().map(|p| super::topology::bbox(p)).fold(
         [
             f64::INFINITY,
             f64::NEG_INFINITY,
             f64::INFINITY,
             f64::NEG_INFINITY,
         ],
-        |b, q| {
+        |a, b| {
             [
-                b[0].min(q[0]),
-                b[1].max(q[0]),
-                b[2].min(q[1]),
-                b[3].max(q[1]),
+                a[0].min(b[0]),
+                a[1].max(b[1]),
+                a[2].min(b[2]),
+                a[3].max(b[3]),
             ]
         },
     )

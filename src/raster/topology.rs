@@ -254,7 +254,7 @@ pub fn xy(c: &Contour) -> Polygon {
 }
 
 /// x and y ranges `[xmin, xmax, ymin, ymax]` of a polygon.
-fn bbox(p: &[[f64; 2]]) -> [f64; 4] {
+pub(super) fn bbox(p: &[[f64; 2]]) -> [f64; 4] {
     p.iter().fold(
         [
             f64::INFINITY,

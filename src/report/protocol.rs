@@ -19,23 +19,9 @@ pub struct ProtocolReport {
     pub description: String,
     pub prescriptions: Vec<PrescriptionRow>,
     /// The treatment sites (with `--site`: that one only).
-    pub sites: Vec<SiteRow>,
+    pub sites: Vec<Site>,
     /// The constraints (with `--site`: those that apply at that site).
     pub constraints: Vec<ConstraintRow>,
-}
-
-/// A treatment site: what a plan at that site must and should contain.
-#[derive(Debug, Serialize)]
-pub struct SiteRow {
-    pub name: String,
-    pub aliases: Vec<String>,
-    pub description: String,
-    /// Groups of structures of which one must have an ROI (else ERROR).
-    pub required: Vec<Vec<String>>,
-    /// Structures whose absence is a warning.
-    pub expected: Vec<String>,
-    /// Organs the target may lie in: their limits apply to the organ minus the targets.
-    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,17 +95,7 @@ pub fn build(p: &Protocol, site: Option<&str>) -> Result<ProtocolReport> {
                 names: r.names.clone(),
             })
             .collect(),
-        sites: sites
-            .into_iter()
-            .map(|s| SiteRow {
-                name: s.name.clone(),
-                aliases: s.aliases.clone(),
-                description: s.description.clone(),
-                required: s.required.clone(),
-                expected: s.expected.clone(),
-                hosts: s.hosts.clone(),
-            })
-            .collect(),
+        sites: sites.into_iter().cloned().collect(),
         constraints: constraints
             .into_iter()
             .map(|c| ConstraintRow {
