@@ -237,7 +237,11 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
         );
     }
     o.push('\n');
-    render_results(&mut o, &r.results, color, width);
+    if r.results.is_empty() {
+        line(&mut o, "No constraint was evaluated.");
+    } else {
+        render_results(&mut o, &r.results, color, width);
+    }
     if !r.not_present.is_empty() {
         o.push('\n');
         line(

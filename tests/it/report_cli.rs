@@ -260,8 +260,23 @@ fn batch_checks_every_plan_set_and_exits_with_the_worst_verdict() {
     assert!(rows[3].starts_with("3,ERROR,"));
     assert!(!csv.contains("PH-"), "patient masked");
     // One report folder per plan set, with its verdict.
+    // Named by index and folder under the root, never from the data (plan label, patient).
+    let mut subs: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.contains('.'))
+        .collect();
+    subs.sort();
+    assert_eq!(
+        subs,
+        [
+            "001-a-trial_pass",
+            "002-b-trial_cord_overdose",
+            "003-c-trial_underdosed"
+        ]
+    );
     for (i, verdict) in ["PASS", "FAIL", "ERROR"].iter().enumerate() {
-        let sub = out.join(format!("{:03}-PHANTOM", i + 1));
+        let sub = out.join(&subs[i]);
         let html = read(&sub.join("report.html"));
         assert!(html.contains(&format!("data-verdict=\"{verdict}\"")), "{i}");
         assert!(sub.join("dvh.csv").is_file() && sub.join("result.json").is_file());
@@ -288,6 +303,41 @@ fn batch_checks_every_plan_set_and_exits_with_the_worst_verdict() {
         .as_str()
         .unwrap()
         .starts_with("PH-"));
+}
+
+#[test]
+fn batch_lists_roots_in_the_order_given_and_names_folders_after_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = run(&args(&[
+        &"check",
+        &"--batch",
+        &fixture("trial_underdosed"),
+        &fixture("trial_pass"),
+        &fixture("trial_cord_overdose"),
+        &"--report",
+        &out,
+    ]));
+    assert_eq!(code, 1, "{stdout}{err}");
+    let doses: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.ends_with("RD.dcm")))
+        .collect();
+    let order = ["trial_underdosed", "trial_pass", "trial_cord_overdose"];
+    assert_eq!(doses.len(), 3, "{stdout}");
+    for (dose, case) in doses.iter().zip(order) {
+        assert!(dose.ends_with(&format!("{case}/RD.dcm")), "{stdout}");
+    }
+    // Each root is the plan set's folder: the folder's own name.
+    for (i, case) in order.iter().enumerate() {
+        let sub = out.join(format!("{:03}-{case}", i + 1));
+        assert!(sub.join("report.html").is_file(), "{}", sub.display());
+    }
+    let jsonl = read(&out.join("batch.jsonl"));
+    for (line, case) in jsonl.lines().zip(order) {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(r["dose_file"].as_str().unwrap().contains(case), "{line}");
+    }
 }
 
 #[test]
