@@ -2,6 +2,7 @@
 //! the README) and a table for a physicist at a terminal.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -36,6 +37,51 @@ pub struct CheckReport {
     /// What the user accepted against the tool's default refusals, one line each
     /// (`--accept-patient-mismatch`, `--accept-defect`).
     pub overrides: Vec<String>,
+    /// The files of the checked plan set (RT Plan, RT Dose, RT Structure Set, those
+    /// present), each with its SHA-256: which bytes the verdict is about.
+    pub inputs: Vec<InputFile>,
+}
+
+/// One checked input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// The path as the user gave it (the folder given, joined with the file's name in it).
+    pub path: String,
+    /// SHA-256 of the file's bytes, lowercase hex; null when it could not be read again.
+    pub sha256: Option<String>,
+}
+
+/// SHA-256 of a file's bytes as lowercase hex; `None` when it cannot be read.
+pub fn sha256_hex(path: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut o, b| {
+                let _ = write!(o, "{b:02x}");
+                o
+            }),
+    )
+}
+
+/// The plan set's files in report order: RT Plan, RT Dose, RT Structure Set.
+fn input_files(set: &PlanSet) -> Vec<InputFile> {
+    [
+        set.plan.as_ref().map(|p| p.path.as_path()),
+        set.dose.as_ref().map(|d| d.path.as_path()),
+        set.structures.as_ref().map(|s| s.path.as_path()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| InputFile {
+        path: crate::error::shown(p),
+        sha256: sha256_hex(p),
+    })
+    .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -110,6 +156,7 @@ pub fn build(
         failures: outcome.failures.clone(),
         warnings: outcome.warnings.clone(),
         overrides: outcome.overrides.clone(),
+        inputs: input_files(set),
     }
 }
 
@@ -510,6 +557,19 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_of_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("abc");
+        std::fs::write(&f, b"abc").unwrap();
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(
+            sha256_hex(&f).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(sha256_hex(&tmp.path().join("missing")), None);
+    }
 
     #[test]
     fn values_next_to_their_limit_get_enough_digits() {

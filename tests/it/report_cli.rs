@@ -57,6 +57,17 @@ fn report_dir_holds_html_csv_and_json_that_agree() {
 
     let html = read(&dir.join("report.html"));
     assert!(html.contains("data-verdict=\"FAIL\"><span class=\"verdict\">FAIL</span>"));
+    // The input files with their SHA-256, in the JSON and on the page; the time of the
+    // check only on the page (the JSON is the same between runs).
+    let inputs = json["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    for f in inputs {
+        let name = f["path"].as_str().unwrap().rsplit('/').next().unwrap();
+        let hash = f["sha256"].as_str().unwrap();
+        assert_eq!(hash.len(), 64);
+        assert!(html.contains(&format!("{name}</td><td class=\"hash\">{hash}</td>")));
+    }
+    assert!(!stdout.contains("Checked at") && html.contains("<th>Checked at</th><td>20"));
     assert_eq!(html.matches("<tr class=\"row-").count(), results.len());
     let failing = results.iter().filter(|r| r["status"] == "FAIL").count();
     let missed_optimal = results
