@@ -7,13 +7,13 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::inspect::PatientReport;
-use super::plot::{render_svg, Curve, Marker, StructureCurve};
+use super::plot::{render_svg, Curve, LimitMark, Marker, StructureCurve};
 use super::plural;
 use super::term::{paint, wrap, wrap_indented, Tone};
 use super::SCHEMA_VERSION;
 use crate::check::{CheckOutcome, ConstraintResult, Status, TargetReport, Verdict};
 use crate::dicom::PlanSet;
-use crate::protocol::{Level, Protocol};
+use crate::protocol::{Level, Protocol, Query};
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
@@ -491,8 +491,9 @@ fn level_text(level: Level) -> &'static str {
 pub const CURVE_BIN_WIDTH_GY: f64 = 0.01;
 
 /// The check's DVHs as an SVG plot: one curve per evaluated ROI (its display colour, else
-/// the palette), volume in % of the part inside the dose grid, and a marker at each
-/// constraint's point on its ROI's curve (green when it passes, red when it fails).
+/// the palette), volume in % of the part inside the dose grid, and for each constraint
+/// that is a point of its ROI's curve the value achieved (a marker on the curve) and the
+/// limit beside it (a bar), in the curve's colour, the marker's shape saying met or missed.
 /// `None` when no DVH was computed (the check stopped before).
 pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
     let rois = set
@@ -500,10 +501,13 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         .as_ref()
         .map(|s| s.rois.as_slice())
         .unwrap_or(&[]);
-    let curves: Vec<Curve> = outcome
+    let plotted: Vec<&crate::dvh::StructureDvh> = outcome
         .dvhs
         .iter()
         .filter(|d| d.error.is_none() && d.volume_cc > 0.0)
+        .collect();
+    let curves: Vec<Curve> = plotted
+        .iter()
         .enumerate()
         .map(|(i, d)| {
             let (dose_gy, cumulative_cc) = d.dvh.cumulative(CURVE_BIN_WIDTH_GY);
@@ -531,6 +535,7 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         .filter(|c| c.status != Status::NotEvaluated)
         .filter_map(|c| {
             let p = c.dvh_point?;
+            let k = plotted.iter().position(|d| d.name == c.roi)?;
             Some(Marker {
                 dose_gy: p.dose_gy,
                 volume_percent: p.volume_percent,
@@ -544,6 +549,8 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
                     status_text(c.status)
                 ),
                 pass: c.status == Status::Pass,
+                color: curves[k].color,
+                limit: limit_mark(c, plotted[k].volume_cc),
             })
         })
         .collect();
@@ -554,9 +561,71 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
     ))
 }
 
+/// Where a result's limit lies on its ROI's curve (see [`LimitMark`]): dose limits (Gy) at
+/// the point's volume; volume limits (cc of `volume_cc`, or %) at the point's dose, as
+/// the spared volume's complement for a `CV` query. `None` for values that are no point of
+/// the curve.
+fn limit_mark(c: &ConstraintResult, volume_cc: f64) -> Option<LimitMark> {
+    let limit = c.limit?;
+    let percent = match c.unit {
+        "Gy" => return Some(LimitMark::DoseGy(limit)),
+        "%" => limit,
+        "cc" if volume_cc > 0.0 => 100.0 * limit / volume_cc,
+        _ => return None,
+    };
+    // The query is the constraint text's first word (`CV13.5Gy >= 1cc`).
+    let query = c
+        .constraint
+        .split_whitespace()
+        .next()
+        .and_then(|q| crate::protocol::parse_query(q).ok())?;
+    Some(LimitMark::VolumePercent(match query {
+        Query::SparedVolume(_) => 100.0 - percent,
+        _ => percent,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_lie_on_the_axis_they_are_measured_on() {
+        let c = |constraint: &str, unit: &'static str, limit: f64| ConstraintResult {
+            structure: "Cord".into(),
+            roi: "Cord".into(),
+            constraint: constraint.into(),
+            value: Some(1.0),
+            limit: Some(limit),
+            unit,
+            margin: Some(0.0),
+            status: Status::Pass,
+            level: Level::Mandatory,
+            source: "s".into(),
+            derived: false,
+            note: None,
+            reason: None,
+            dvh_point: None,
+        };
+        let mark = |r: ConstraintResult| limit_mark(&r, 4.0);
+        assert_eq!(
+            mark(c("D0.035cc <= 25.3Gy", "Gy", 25.3)),
+            Some(LimitMark::DoseGy(25.3))
+        );
+        assert_eq!(
+            mark(c("V14.5Gy < 1.2cc", "cc", 1.2)),
+            Some(LimitMark::VolumePercent(30.0))
+        );
+        assert_eq!(
+            mark(c("V100% >= 95%", "%", 95.0)),
+            Some(LimitMark::VolumePercent(95.0))
+        );
+        assert_eq!(
+            mark(c("CV13.5Gy >= 1cc", "cc", 1.0)),
+            Some(LimitMark::VolumePercent(75.0))
+        );
+        assert_eq!(mark(c("CI_RTOG < 1.2", "", 1.2)), None);
+    }
 
     #[test]
     fn sha256_of_a_file() {

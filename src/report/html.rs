@@ -2,7 +2,7 @@
 //!
 //! The page has a verdict banner (with the reasons for FAIL or ERROR right under it), the
 //! plan summary (protocol and tool version, date and time of the check), the DVH plot as
-//! inline SVG with the constraint points marked, the constraint table
+//! inline SVG with each constraint's limit and achieved value marked, the constraint table
 //! (value, limit, margin, status, level, source), the input files with their SHA-256, and
 //! every warning. Printed (A4 or Letter), the page drops its dark backgrounds, keeps table
 //! rows whole and scales the plot to the page, and gets lines to sign. Styles are inline;
@@ -250,8 +250,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         Some(svg) => {
             o.push_str(
                 "<p>Cumulative DVH of each structure the check used (volume in % of the part \
-                 inside the dose grid). Marks: constraint points, green circles when met, \
-                 red diamonds when missed; hover for the constraint.</p>\n<div class=\"plot\">\n",
+                 inside the dose grid). Each constraint: its limit as a bar across the axis \
+                 it is measured on, and the value achieved as a marker beside it (dotted line \
+                 between), both in the structure's colour; a circle when met, a diamond with \
+                 a red rim when missed. Hover for the constraint.</p>\n<div class=\"plot\">\n",
             );
             o.push_str(svg);
             o.push_str("</div>\n");
