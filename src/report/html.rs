@@ -81,7 +81,7 @@ tr,li,.plot,.signoff{break-inside:avoid;page-break-inside:avoid}
 tr.row-fail td,tr.row-miss td,tr.row-not-evaluated td{background:none}
 .plot svg{width:100%;height:auto;border:none}
 table.inputs td.hash{font-size:8.5px;white-space:nowrap;overflow-wrap:normal}
-.muted{font-size:10px}
+.muted,#dvh p{font-size:10px}
 .signoff{display:block;margin-top:18px;font-size:12px}
 .signoff span{display:inline-block;min-width:30%;margin-right:3%;border-bottom:1px solid #1f2328;padding-top:22px}
 }
