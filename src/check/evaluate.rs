@@ -14,16 +14,40 @@ use super::TargetReport;
 use crate::dvh::indices::{query_value, PlanValues};
 use crate::dvh::StructureDvh;
 use crate::protocol::{
-    Comparator, ConstraintDef, Level, Limit, LimitUnit, Protocol, Query, ValueKind,
+    Comparator, ConstraintDef, Level, Limit, LimitSpec, LimitUnit, Protocol, Query, ValueKind,
 };
 
-/// The outcome of one constraint.
+/// The outcome of one constraint: PASS within the acceptable-variation limit (or the
+/// limit, when there is none), FAIL beyond it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Pass,
     Fail,
     NotEvaluated,
+}
+
+/// The trial-QA grade of an evaluated value (RTOG / NRG style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grade {
+    /// Within the limit.
+    PerProtocol,
+    /// Beyond the limit, within the acceptable-variation limit: not a FAIL.
+    AcceptableVariation,
+    /// Beyond the limit and any acceptable-variation limit.
+    UnacceptableDeviation,
+}
+
+/// The dose scale at which a constraint's status would change: every dose of the plan
+/// multiplied by `factor` puts the value on the limit that decides the status (the
+/// acceptable-variation limit when there is one).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Headroom {
+    pub factor: f64,
+    /// What happens past `factor`: `fails above`, `fails below`, `passes above` or
+    /// `passes below`.
+    pub change: &'static str,
 }
 
 /// One row of the result table.
@@ -39,11 +63,19 @@ pub struct ConstraintResult {
     pub value: Option<f64>,
     /// The limit in `unit`.
     pub limit: Option<f64>,
+    /// The acceptable-variation limit in `unit`, when the constraint has one.
+    pub acceptable: Option<f64>,
     /// Gy, %Rx... as the limit; volumes in cc or % of the structure; "" for indices.
     pub unit: &'static str,
     /// How far inside the limit the value is, in `unit` (negative: outside).
     pub margin: Option<f64>,
     pub status: Status,
+    /// Per protocol, acceptable variation or unacceptable deviation (null when not
+    /// evaluated).
+    pub grade: Option<Grade>,
+    /// For mandatory constraints: the dose scale factor at which the status would change
+    /// (null when not evaluated, for optional constraints and for indices).
+    pub headroom: Option<Headroom>,
     pub level: Level,
     pub source: String,
     /// The limit was converted from another fractionation (LQ, same BED).
@@ -88,12 +120,15 @@ pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult
     let mut r = ConstraintResult {
         structure: c.structure.clone(),
         roi: dvh.map_or_else(|| format!("ROI {roi}"), |d| d.name.clone()),
-        constraint: format!("{} {} {}", c.query, c.comparator, c.limit),
+        constraint: constraint_text(c, None),
         value: None,
         limit: None,
+        acceptable: None,
         unit: "",
         margin: None,
         status: Status::NotEvaluated,
+        grade: None,
+        headroom: None,
         level: c.level,
         source: c.source.clone(),
         derived: false,
@@ -125,6 +160,7 @@ pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult
         return r;
     };
     r.derived = resolved.derived;
+    r.constraint = constraint_text(c, resolved.acceptable);
     if resolved.derived {
         let l = resolved.limit;
         r.constraint = format!(
@@ -151,21 +187,97 @@ pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult
             return r;
         }
     };
+    // The acceptable limit in the unit of the value (same conversion as the limit).
+    let acceptable = resolved.acceptable.and_then(|a| {
+        value_and_limit(dvh, resolved.query, a, &plan)
+            .ok()
+            .map(|x| x.limit)
+    });
     r.dvh_point = dvh_point(dvh, resolved.query, e.value, rx_gy.unwrap_or(f64::NAN));
     r.value = Some(e.value);
     r.limit = Some(e.limit);
+    r.acceptable = acceptable;
     r.unit = e.unit;
-    r.reason = e.caveat;
-    r.margin = Some(match resolved.comparator {
+    r.reason = e.caveat.clone();
+    let cmp = resolved.comparator;
+    r.margin = Some(match cmp {
         Comparator::Lt | Comparator::Le => e.limit - e.value,
         Comparator::Gt | Comparator::Ge => e.value - e.limit,
     });
-    r.status = if resolved.comparator.holds(e.value, e.limit) {
-        Status::Pass
+    let grade = if cmp.holds(e.value, e.limit) {
+        Grade::PerProtocol
+    } else if acceptable.is_some_and(|a| cmp.holds(e.value, a)) {
+        Grade::AcceptableVariation
     } else {
-        Status::Fail
+        Grade::UnacceptableDeviation
     };
+    r.grade = Some(grade);
+    r.status = match grade {
+        Grade::UnacceptableDeviation => Status::Fail,
+        _ => Status::Pass,
+    };
+    if c.level == Level::Mandatory {
+        let deciding = acceptable.unwrap_or(e.limit);
+        r.headroom = headroom(dvh, resolved.query, &e, deciding, rx_gy).map(|factor| Headroom {
+            factor,
+            change: match (r.status == Status::Pass, factor > 1.0) {
+                (true, true) => "fails above",
+                (true, false) => "fails below",
+                (false, true) => "passes above",
+                (false, false) => "passes below",
+            },
+        });
+    }
     r
+}
+
+/// The factor by which every dose of the plan would have to be multiplied for the value
+/// of `query` to reach `deciding` (a limit in the unit of `e`). Dose values scale with the
+/// dose; a volume at a dose threshold t, read at factor f, is the curve's volume at t / f,
+/// so the factor is t over the dose at which the curve has the limit's volume. `None` for
+/// indices and where the factor is undefined (zero dose, a limit beyond the structure).
+fn headroom(
+    dvh: &StructureDvh,
+    query: Query,
+    e: &Evaluated,
+    deciding: f64,
+    rx_gy: Option<f64>,
+) -> Option<f64> {
+    let positive = |x: f64| (x.is_finite() && x > 0.0).then_some(x);
+    let factor = match query.value_kind() {
+        ValueKind::Dose => deciding / positive(e.value)?,
+        ValueKind::Volume => {
+            let vol = dvh.volume_cc;
+            let limit_cc = if e.unit == "%" {
+                deciding / 100.0 * vol
+            } else {
+                deciding
+            };
+            let (threshold, at_volume_cc) = match query {
+                Query::VolumeAtDose(d) => (d, limit_cc),
+                Query::VolumeAtRxPercent(p) => (p / 100.0 * rx_gy?, limit_cc),
+                Query::SparedVolume(d) => (d, vol - limit_cc),
+                _ => return None,
+            };
+            threshold / positive(dvh.dvh.dose_at_volume_cc(at_volume_cc)?)?
+        }
+        ValueKind::Ratio => return None,
+    };
+    positive(factor)
+}
+
+/// `V100% >= 95%`, with ` (acceptable 90%)` when there is an acceptable-variation limit
+/// (a table's: its value at the target's volume, when known).
+fn constraint_text(c: &ConstraintDef, acceptable: Option<Limit>) -> String {
+    let text = format!("{} {} {}", c.query, c.comparator, c.limit);
+    match (&c.acceptable, acceptable) {
+        (Some(LimitSpec::Fixed(a)), _) => format!("{text} (acceptable {a})"),
+        (Some(LimitSpec::Table(_)), Some(a)) => {
+            format!("{text} (acceptable {:.2}{})", a.value(), a.unit().suffix())
+        }
+        (Some(LimitSpec::Table(_)), None) => format!("{text} (acceptable by table)"),
+        (None, _) => text,
+    }
 }
 
 /// The plan quantities `query` on ROI `roi` reads, from what was computed.
@@ -428,6 +540,131 @@ alpha_beta_gy = 3.0
             assert_eq!(r.unit, *unit, "{q}");
             assert_eq!(r.status, Status::Pass, "{q}: {got} {}", r.constraint);
         }
+    }
+
+    /// (query, comparator, limit, acceptable, grade, status, headroom factor and change)
+    /// on the 1 cc organ box of the linear field (5..15 Gy; D50% 10 Gy, Dmax 15 Gy,
+    /// V12Gy 0.3 cc, D0.5cc 10 Gy).
+    #[allow(clippy::type_complexity)]
+    const GRADED: &[(&str, &str, &str, Option<&str>, Grade, Status, f64, &str)] = &[
+        (
+            "Dmax",
+            "<=",
+            "20Gy",
+            None,
+            Grade::PerProtocol,
+            Status::Pass,
+            20.0 / 15.0,
+            "fails above",
+        ),
+        (
+            "Dmax",
+            "<=",
+            "14Gy",
+            Some("16Gy"),
+            Grade::AcceptableVariation,
+            Status::Pass,
+            16.0 / 15.0,
+            "fails above",
+        ),
+        (
+            "Dmax",
+            "<=",
+            "12Gy",
+            Some("14Gy"),
+            Grade::UnacceptableDeviation,
+            Status::Fail,
+            14.0 / 15.0,
+            "passes below",
+        ),
+        (
+            "D50%",
+            ">=",
+            "11Gy",
+            Some("9Gy"),
+            Grade::AcceptableVariation,
+            Status::Pass,
+            0.9,
+            "fails below",
+        ),
+        (
+            "D50%",
+            ">=",
+            "12Gy",
+            None,
+            Grade::UnacceptableDeviation,
+            Status::Fail,
+            1.2,
+            "passes above",
+        ),
+        // V12Gy(f) = V(12 / f) reaches 0.5 cc where 12 / f = D0.5cc = 10 Gy.
+        (
+            "V12Gy",
+            "<",
+            "0.5cc",
+            None,
+            Grade::PerProtocol,
+            Status::Pass,
+            1.2,
+            "fails above",
+        ),
+        (
+            "V12Gy",
+            "<",
+            "50%",
+            None,
+            Grade::PerProtocol,
+            Status::Pass,
+            1.2,
+            "fails above",
+        ),
+    ];
+
+    #[test]
+    fn grades_follow_the_acceptable_limit_and_headroom_the_limit_that_decides() {
+        let mut text = PROTOCOL.to_string();
+        for (q, c, l, a, ..) in GRADED {
+            let acceptable = a.map_or(String::new(), |a| format!("acceptable = \"{a}\"\n"));
+            text.push_str(&format!(
+                "\n[[constraint]]\nstructure = \"Organ\"\nquery = \"{q}\"\ncomparator = \"{c}\"\nlimit = \"{l}\"\n{acceptable}level = \"mandatory\"\nsource = \"hand\"\n"
+            ));
+        }
+        let protocol = crate::protocol::parse(&text, "unit.toml").unwrap();
+        let dose = linear_grid();
+        let rois = vec![box_roi(2, "Organ", 5.0, 5, "ORGAN")];
+        let needs = Needs {
+            dvh_rois: vec![2],
+            ..Needs::default()
+        };
+        let computed = compute::run(&dose, &rois, &needs, &SamplingOptions::default());
+        let ctx = Values {
+            protocol: &protocol,
+            computed: &computed,
+            targets: &[],
+            plan_fractions: 5,
+        };
+        for (c, (q, _, l, a, grade, status, factor, change)) in
+            protocol.constraints.iter().zip(GRADED)
+        {
+            let r = evaluate(&ctx, c, 2);
+            let what = format!("{q} {l} {a:?}: {r:?}");
+            assert_eq!(r.grade, Some(*grade), "{what}");
+            assert_eq!(r.status, *status, "{what}");
+            assert_eq!(r.acceptable.is_some(), a.is_some(), "{what}");
+            let h = r.headroom.unwrap_or_else(|| panic!("no headroom: {what}"));
+            assert!((h.factor - factor).abs() < 0.01, "{what}");
+            assert_eq!(h.change, *change, "{what}");
+        }
+        // Optimal constraints get a grade but no headroom.
+        let optimal = text.replace("\"mandatory\"", "\"optimal\"");
+        let protocol = crate::protocol::parse(&optimal, "unit.toml").unwrap();
+        let ctx = Values {
+            protocol: &protocol,
+            ..ctx
+        };
+        let r = evaluate(&ctx, &protocol.constraints[1], 2);
+        assert_eq!(r.grade, Some(Grade::AcceptableVariation));
+        assert_eq!(r.headroom, None);
     }
 
     #[test]

@@ -40,6 +40,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::dicom::{PlanSet, Roi};
+use crate::dvh::tps::{TpsAgreement, TpsSource};
 use crate::dvh::StructureDvh;
 use crate::error::ExitCode;
 use crate::protocol::names::{match_structure, validate_mappings, Match, RoiName};
@@ -47,7 +48,7 @@ use crate::protocol::{Level, Protocol};
 use crate::raster::SamplingOptions;
 use crate::Result;
 
-pub use evaluate::{ConstraintResult, DvhPoint, Status};
+pub use evaluate::{ConstraintResult, DvhPoint, Grade, Headroom, Status};
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,6 +81,11 @@ pub struct CheckOptions {
     /// The treatment site (`--site`): a site name or alias of the protocol. Without it, the
     /// RT Plan's Treatment Sites choose the site.
     pub site: Option<String>,
+    /// The planning system's DVHs to compare ours with (`--tps-dvh`, `--embedded-tps-dvh`).
+    pub tps: Option<TpsSource>,
+    /// A disagreement with the planning system's DVH (or none to compare) on a structure a
+    /// mandatory constraint uses is an error, not a warning (`--require-tps-agreement`).
+    pub require_tps_agreement: bool,
 }
 
 /// A target of the protocol as found in this plan.
@@ -119,6 +125,8 @@ pub struct CheckOutcome {
     pub warnings: Vec<String>,
     /// What the user accepted against the default refusal, e.g. an ROI's contour defects.
     pub overrides: Vec<String>,
+    /// Our DVHs against the planning system's, when asked for.
+    pub tps_agreement: Option<TpsAgreement>,
     /// The DVHs the check computed (ROI order of the constraints, then the external
     /// contour), for plots and CSV; not part of the JSON.
     #[serde(skip)]
@@ -142,6 +150,7 @@ impl CheckOutcome {
             failures: Vec::new(),
             warnings: set.all_warnings(),
             overrides: set.overrides.clone(),
+            tps_agreement: None,
             dvhs: Vec::new(),
         }
     }
@@ -208,6 +217,12 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     }
 
     site::gate(protocol, opts, set, &rois, &matched, &mut out)?;
+    let site = out.site.clone();
+    out.not_present.retain(|name| {
+        protocol
+            .constraints_at(site.as_deref())
+            .any(|c| &c.structure == name)
+    });
 
     // 5-6. Every quantity the constraints read, in one pass.
     let needs = compute::needed(protocol, ss, &matched, &out.targets, &mut out.warnings);
@@ -251,11 +266,30 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         plan_fractions,
     };
     out.results = protocol
-        .constraints
-        .iter()
+        .constraints_at(site.as_deref())
         .filter_map(|c| matched.get(&c.structure).map(|&roi| (c, roi)))
         .map(|(c, roi)| evaluate::evaluate(&values, c, roi))
         .collect();
+    let variations = out
+        .results
+        .iter()
+        .filter(|r| r.grade == Some(evaluate::Grade::AcceptableVariation))
+        .map(|r| {
+            format!(
+                "acceptable variation ({}): {} {} (value {}, acceptable limit {})",
+                if r.level == Level::Mandatory {
+                    "mandatory"
+                } else {
+                    "optimal"
+                },
+                r.structure,
+                r.constraint,
+                r.value.map_or("-".to_string(), |v| format!("{v:.3}")),
+                r.acceptable.map_or("-".to_string(), |v| format!("{v:.3}"))
+            )
+        })
+        .collect::<Vec<_>>();
+    out.warnings.splice(0..0, variations);
     for r in &out.results {
         if r.status == Status::NotEvaluated && r.level == Level::Optimal {
             out.warnings.push(format!(
@@ -275,10 +309,24 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         }
     }
     let used: Vec<i64> = protocol
-        .constraints
-        .iter()
+        .constraints_at(site.as_deref())
         .filter_map(|c| matched.get(&c.structure).copied())
         .collect();
+    if let Some(source) = &opts.tps {
+        let mandatory: Vec<i64> = protocol
+            .constraints_at(site.as_deref())
+            .filter(|c| c.level == Level::Mandatory)
+            .filter_map(|c| matched.get(&c.structure).copied())
+            .collect();
+        tps_agreement(
+            source,
+            &dose_path(set),
+            &computed.dvhs,
+            &mandatory,
+            opts.require_tps_agreement,
+            &mut out,
+        );
+    }
     let mut unused: Vec<&RoiName<'_>> = rois.iter().filter(|r| !used.contains(&r.number)).collect();
     unused.sort_by_key(|r| r.number);
     out.unused_rois = unused.iter().map(|r| r.name.to_string()).collect();
@@ -342,6 +390,66 @@ fn accept_solid_defects(
             ));
         }
     }
+}
+
+/// The RT Dose file of a plan set (empty when there is none).
+fn dose_path(set: &PlanSet) -> std::path::PathBuf {
+    set.dose
+        .as_ref()
+        .map(|d| d.path.clone())
+        .unwrap_or_default()
+}
+
+/// Compares the computed DVHs with the planning system's. A disagreement is a warning, or,
+/// with `require`, an error when the ROI is among `mandatory` (so is a mandatory ROI the
+/// planning system gave no DVH for). DVHs that cannot be read are an error: they were
+/// asked for.
+fn tps_agreement(
+    source: &TpsSource,
+    dose_path: &std::path::Path,
+    dvhs: &[StructureDvh],
+    mandatory: &[i64],
+    require: bool,
+    out: &mut CheckOutcome,
+) {
+    let (file, curves, skipped) = match crate::dvh::tps::load(source, dose_path) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            out.errors
+                .push(format!("the planning system's DVHs cannot be read: {e}"));
+            return;
+        }
+    };
+    let mut agreement = crate::dvh::tps::agreement(file, dvhs, &curves, skipped);
+    // A check computes only the structures it evaluates: the planning system's other DVHs
+    // are not "unmatched" (only its items left out are listed).
+    agreement
+        .unmatched
+        .retain(|u| !curves.iter().any(|c| &c.name == u));
+    for d in dvhs.iter().filter(|d| d.error.is_none()) {
+        let needed = require && mandatory.contains(&d.number);
+        let found = agreement.structures.iter().find(|a| a.number == d.number);
+        let problem = match found {
+            None if needed => Some(format!(
+                "{} (ROI {}): the planning system gives no DVH to compare",
+                d.name, d.number
+            )),
+            Some(a) if !a.agrees => Some(format!(
+                "{} (ROI {}) disagrees with the planning system's DVH: {}{}",
+                d.name,
+                d.number,
+                a.disagreements(),
+                a.note.as_ref().map_or(String::new(), |n| format!("; {n}"))
+            )),
+            _ => None,
+        };
+        match problem {
+            Some(p) if needed => out.errors.push(format!("{p} (--require-tps-agreement)")),
+            Some(p) => out.warnings.push(p),
+            None => {}
+        }
+    }
+    out.tps_agreement = Some(agreement);
 }
 
 /// True when `--accept-defect NAME` designates ROI `r` (exports pad names with spaces).

@@ -53,6 +53,10 @@ pub enum ProtocolCommand {
     Show {
         /// A built-in protocol's name or a protocol file.
         protocol: String,
+        /// Only what applies at this treatment site (a site name or alias): the structures
+        /// it requires and expects, and its constraints.
+        #[arg(long)]
+        site: Option<String>,
         /// Output format: an aligned table, or JSON for scripts.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -140,6 +144,16 @@ pub struct CheckArgs {
     /// object at a time); refused by default, recorded in the result when allowed.
     #[arg(long)]
     pub accept_patient_mismatch: bool,
+    /// A planning system's DVH export (Eclipse text) to compare every structure with.
+    #[arg(long, value_name = "FILE")]
+    pub tps_dvh: Option<PathBuf>,
+    /// Compare every structure with the DVHs the RT Dose itself carries (DVH Sequence).
+    #[arg(long, conflicts_with = "tps_dvh")]
+    pub embedded_tps_dvh: bool,
+    /// A disagreement with the planning system's DVH on a structure a mandatory constraint
+    /// uses is an ERROR (needs --tps-dvh or --embedded-tps-dvh).
+    #[arg(long)]
+    pub require_tps_agreement: bool,
 }
 
 #[derive(Debug, clap::Args)]

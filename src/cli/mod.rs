@@ -186,7 +186,14 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         site: a.site.clone(),
+        tps: tps_source(a.tps_dvh.as_ref(), a.embedded_tps_dvh),
+        require_tps_agreement: a.require_tps_agreement,
     };
+    if opts.require_tps_agreement && opts.tps.is_none() {
+        return Err(Error::usage(
+            "--require-tps-agreement needs the planning system's DVHs: --tps-dvh FILE or --embedded-tps-dvh",
+        ));
+    }
     let color = term::stdout_color();
     if a.batch {
         let code = run_batch(&a, &found, &protocol, &opts, color)?;
@@ -275,6 +282,14 @@ fn folder_hint(paths: &[PathBuf], set: &dicom::PlanSet) -> Option<String> {
     })
 }
 
+/// The planning-system DVHs `--tps-dvh FILE` / `--embedded-tps-dvh` ask for.
+fn tps_source(file: Option<&std::path::PathBuf>, embedded: bool) -> Option<dvhmod::tps::TpsSource> {
+    match file {
+        Some(f) => Some(dvhmod::tps::TpsSource::EclipseFile(f.clone())),
+        None => embedded.then_some(dvhmod::tps::TpsSource::Embedded),
+    }
+}
+
 /// `protocol list` and `protocol show`.
 fn run_protocol(c: ProtocolCommand) -> Result<ExitCode> {
     match c {
@@ -291,8 +306,12 @@ fn run_protocol(c: ProtocolCommand) -> Result<ExitCode> {
             }
             print_stdout(&o);
         }
-        ProtocolCommand::Show { protocol, format } => {
-            let report = protocolreport::build(&load_protocol(&protocol)?);
+        ProtocolCommand::Show {
+            protocol,
+            site,
+            format,
+        } => {
+            let report = protocolreport::build(&load_protocol(&protocol)?, site.as_deref())?;
             print_stdout(&match format {
                 Format::Table => protocolreport::render_table(&report),
                 Format::Json => pretty_json(&report),
@@ -470,21 +489,8 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     // Each structure is reported as soon as its DVH is done, and its curve freed; its JSON
     // is rendered there too, in parallel with the structures still being computed.
     // The grid's maximum is found meanwhile, by a thread free of structures.
-    let mut tps_skipped: Vec<String> = Vec::new();
-    let tps: Option<(String, Vec<dvhmod::tps::TpsDvh>)> = match &a.tps_dvh {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            let text = String::from_utf8_lossy(&bytes);
-            let curves = dvhmod::tps::parse_eclipse(&text).map_err(|e| Error::invalid(path, e))?;
-            Some((path.display().to_string(), curves))
-        }
-        None if a.embedded_tps_dvh => {
-            let file = read::open(&dose.path)?
-                .ok_or_else(|| Error::invalid(&dose.path, "not a DICOM file"))?;
-            let (curves, skipped) = dvhmod::tps::from_dvh_sequence(&file)?;
-            tps_skipped = skipped;
-            Some((format!("{} (DVH Sequence)", dose.path.display()), curves))
-        }
+    let tps = match tps_source(a.tps_dvh.as_ref(), a.embedded_tps_dvh) {
+        Some(source) => Some(dvhmod::tps::load(&source, &dose.path)?),
         None => None,
     };
     let json = matches!(a.format, DvhFormat::Json);
@@ -493,7 +499,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             dvhmod::compute_each(dose, &rois, &opts, |s| {
                 let agreement = tps
                     .as_ref()
-                    .and_then(|(_, t)| dvhmod::tps::find(t, s.number, &s.name))
+                    .and_then(|(_, t, _)| dvhmod::tps::find(t, s.number, &s.name))
                     .map(|t| dvhmod::tps::compare(&s, t));
                 let mut r = dvhreport::structure_report(&s, &metrics, a.bin_width);
                 if json {
@@ -521,19 +527,11 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         a.bin_width,
         warnings,
     );
-    if let Some((file, tps)) = tps {
+    if let Some((file, tps, skipped)) = tps {
         let structures: Vec<dvhmod::tps::Agreement> = agreements.into_iter().flatten().collect();
-        let mut unmatched: Vec<String> = tps
-            .iter()
-            .filter(|t| !structures.iter().any(|a| a.tps_structure == t.name))
-            .map(|t| t.name.clone())
-            .collect();
-        unmatched.extend(tps_skipped);
-        report.tps_agreement = Some(dvhreport::TpsAgreement {
-            file,
-            structures,
-            unmatched,
-        });
+        report.tps_agreement = Some(dvhreport::TpsAgreement::new(
+            file, structures, &tps, skipped,
+        ));
     }
     if let Some(plot) = &a.plot {
         let colors: Vec<Option<[u8; 3]>> = rois.iter().map(|r| r.color).collect();
@@ -675,6 +673,8 @@ fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
                 ..Default::default()
             },
             site: a.site.clone(),
+            tps: None,
+            require_tps_agreement: false,
         },
         show_phi: a.show_phi,
         settle: seconds("--settle", a.settle)?,

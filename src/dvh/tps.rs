@@ -99,6 +99,116 @@ pub struct Agreement {
     pub note: Option<String>,
 }
 
+/// Where the planning system's DVHs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TpsSource {
+    /// An Eclipse DVH text export.
+    EclipseFile(std::path::PathBuf),
+    /// The RT Dose's own DVH Sequence.
+    Embedded,
+}
+
+/// Our DVHs against a planning system's, structure by structure.
+#[derive(Debug, Clone, Serialize)]
+pub struct TpsAgreement {
+    /// Where the planning system's DVHs were read.
+    pub file: String,
+    pub structures: Vec<Agreement>,
+    /// The planning system's structures we have no structure for, and its DVHs left out
+    /// (units other than Gy and cc).
+    pub unmatched: Vec<String>,
+}
+
+/// The planning system's DVHs from `source` (`dose_path`: the RT Dose, for
+/// [`TpsSource::Embedded`]): a label naming where they were read, the curves, and the items
+/// left out. Unreadable or unparseable input is an error naming the file.
+pub fn load(
+    source: &TpsSource,
+    dose_path: &std::path::Path,
+) -> crate::error::Result<(String, Vec<TpsDvh>, Vec<String>)> {
+    use crate::error::Error;
+    match source {
+        TpsSource::EclipseFile(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let curves = parse_eclipse(&String::from_utf8_lossy(&bytes))
+                .map_err(|e| Error::invalid(path, e))?;
+            Ok((path.display().to_string(), curves, Vec::new()))
+        }
+        TpsSource::Embedded => {
+            let file = crate::dicom::read::open(dose_path)?
+                .ok_or_else(|| Error::invalid(dose_path, "not a DICOM file"))?;
+            let (curves, skipped) = from_dvh_sequence(&file)?;
+            Ok((
+                format!("{} (DVH Sequence)", dose_path.display()),
+                curves,
+                skipped,
+            ))
+        }
+    }
+}
+
+/// Every structure of `ours` that has a planning-system DVH compared with it, and the
+/// planning system's DVHs left without a structure.
+pub fn agreement(
+    file: String,
+    ours: &[StructureDvh],
+    tps: &[TpsDvh],
+    skipped: Vec<String>,
+) -> TpsAgreement {
+    let structures: Vec<Agreement> = ours
+        .iter()
+        .filter_map(|s| find(tps, s.number, &s.name).map(|t| compare(s, t)))
+        .collect();
+    TpsAgreement::new(file, structures, tps, skipped)
+}
+
+impl TpsAgreement {
+    /// The agreement of the `structures` compared; `tps` are all the planning system's
+    /// DVHs (those no structure was compared with are listed as unmatched, after `skipped`).
+    pub fn new(
+        file: String,
+        structures: Vec<Agreement>,
+        tps: &[TpsDvh],
+        skipped: Vec<String>,
+    ) -> TpsAgreement {
+        let mut unmatched: Vec<String> = tps
+            .iter()
+            .filter(|t| !structures.iter().any(|a| a.tps_structure == t.name))
+            .map(|t| t.name.clone())
+            .collect();
+        unmatched.extend(skipped);
+        TpsAgreement {
+            file,
+            structures,
+            unmatched,
+        }
+    }
+}
+
+impl Agreement {
+    /// The metrics outside tolerance, as `volume +3.1 % (tolerance 2 %), D2% +0.52 Gy
+    /// (tolerance 0.30)`.
+    pub fn disagreements(&self) -> String {
+        let parts: Vec<String> = self
+            .metrics
+            .iter()
+            .filter(|m| !m.within)
+            .map(|m| match (m.difference, m.tps, m.tolerance) {
+                (Some(d), Some(t), _) if m.metric == "volume" && t != 0.0 => format!(
+                    "volume {:+.1} % (tolerance {:.0} %)",
+                    100.0 * d / t,
+                    100.0 * VOLUME_TOLERANCE
+                ),
+                (Some(d), _, Some(tol)) => {
+                    format!("{} {d:+.2} {} (tolerance {tol:.2})", m.metric, m.unit)
+                }
+                _ => format!("{} not comparable", m.metric),
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
+
 /// Compares our DVH of a structure with the planning system's.
 pub fn compare(ours: &StructureDvh, tps: &TpsDvh) -> Agreement {
     let dose_tol = |v: Option<f64>| v.map(|d| (DOSE_TOLERANCE * d.abs()).max(DOSE_TOLERANCE_GY));

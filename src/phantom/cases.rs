@@ -400,8 +400,8 @@ fn trial_cord_overdose() -> Case {
         format!(
             "Cord overdose. Dose = the trial_pass field plus a hot lobe on the cord: \
              29.2 Gy * exp(-(x^2 + (y-36)^2)/(2*6^2) - z^2/(2*10.5^2)), giving SpinalCord Dmax \
-             ~32 Gy, D0.035cc ~31 Gy, D0.35cc ~28 Gy and D1.2cc ~21 Gy: all four mandatory \
-             cord limits of the 5-fx protocol are missed (D0.035cc <= 25.3 Gy and <= 30 Gy, \
+             ~32 Gy, D0.035cc ~31 Gy, D0.35cc ~28 Gy and D1.2cc ~21 Gy: all three mandatory \
+             cord limits of the 5-fx protocol are missed (D0.035cc <= 25.3 Gy, \
              V23Gy < 0.35 cc, V14.5Gy < 1.2 cc); targets stay covered. {TRIAL_NOTE}"
         ),
         field,
@@ -411,7 +411,6 @@ fn trial_cord_overdose() -> Case {
             "SpinalCord D0.035cc <= 25.3Gy",
             "SpinalCord V23Gy < 0.35cc",
             "SpinalCord V14.5Gy < 1.2cc",
-            "SpinalCord D0.035cc <= 30Gy",
         ],
     )
 }
@@ -438,8 +437,8 @@ fn trial_underdosed() -> Case {
         TRIAL_GRID,
         "FAIL",
         vec![
-            "PTV V100% >= 95%",
-            "PGTV V100% >= 95%",
+            "PTV V100% >= 95% (acceptable 90%)",
+            "PGTV V100% >= 95% (acceptable 90%)",
             "SpinalCord V14.5Gy < 1.2cc",
         ],
     )

@@ -59,7 +59,7 @@ mod tests {
     }
 
     #[test]
-    fn nct06863584_cord_is_hytec_mandatory_with_tg101_beside_it() {
+    fn nct06863584_cord_is_hytec_mandatory_with_tg101_volume_rows_beside_it() {
         let p = nct();
         let cord: Vec<_> = p
             .constraints
@@ -81,12 +81,10 @@ mod tests {
             .collect();
         assert_eq!(
             tg101,
-            vec![
-                "V23Gy < Fixed(Cc(0.35))",
-                "V14.5Gy < Fixed(Cc(1.2))",
-                "D0.035cc <= Fixed(Gy(30.0))"
-            ]
+            vec!["V23Gy < Fixed(Cc(0.35))", "V14.5Gy < Fixed(Cc(1.2))"]
         );
+        // One maximum for the cord: TG-101's Dmax 30 Gy could never decide beside 25.3 Gy.
+        assert_eq!(cord.iter().filter(|c| c.query == hytec.query).count(), 1);
         assert_eq!(p.names_of("SpinalCord").unwrap()[1], "Cord");
         assert_eq!(p.alpha_beta_gy("SpinalCord"), Some(2.0));
     }
@@ -206,7 +204,15 @@ mod tests {
         for role in ["PTV", "PGTV"] {
             let c = coverage(role);
             assert_eq!(c.limit, LimitSpec::Fixed(Limit::PercentVolume(95.0)));
+            assert_eq!(
+                c.acceptable,
+                Some(LimitSpec::Fixed(Limit::PercentVolume(90.0)))
+            );
             assert_eq!(c.level, Level::Mandatory);
+        }
+        // The RTOG two-level tables are one constraint each: no deviation and minor.
+        for q in [Query::CiRtog, Query::R50, Query::D2cm] {
+            assert_eq!(p.constraints.iter().filter(|c| c.query == q).count(), 1);
         }
         let r50 = p
             .constraints
@@ -217,16 +223,27 @@ mod tests {
         assert_eq!(r50.limit.at(Some(1.8)), Some(Limit::Number(5.9)));
         assert_eq!(r50.limit.at(Some(163.0)), Some(Limit::Number(2.9)));
         assert_eq!(r50.limit.at(Some(200.0)), None);
-        let d2cm_minor = p
+        let r50_minor = r50.acceptable.as_ref().unwrap();
+        assert_eq!(r50_minor.at(Some(1.8)), Some(Limit::Number(7.5)));
+        let d2cm = p
             .constraints
             .iter()
-            .filter(|c| c.query == Query::D2cm)
-            .nth(1)
+            .find(|c| c.query == Query::D2cm)
             .unwrap();
+        assert_eq!(d2cm.limit.at(Some(50.0)), Some(Limit::PercentRx(62.0)));
         assert_eq!(
-            d2cm_minor.limit.at(Some(50.0)),
+            d2cm.acceptable.as_ref().unwrap().at(Some(50.0)),
             Some(Limit::PercentRx(77.0))
         );
+        // The carotid rows (HyTEC re-irradiation data): optimal, head and neck only.
+        for c in p
+            .constraints
+            .iter()
+            .filter(|c| c.structure.starts_with("A_Carotid"))
+        {
+            assert_eq!(c.level, Level::Optimal);
+            assert_eq!(c.sites, ["head_neck"]);
+        }
         // No invented thresholds for indices the reference gives none for.
         assert!(!p
             .constraints

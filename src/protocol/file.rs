@@ -273,7 +273,13 @@ pub struct ConstraintDef {
     pub query: Query,
     pub comparator: Comparator,
     pub limit: LimitSpec,
+    /// The trial's acceptable-variation limit beside the per-protocol `limit`, in the same
+    /// unit and never stricter: a value between the two is an acceptable variation (not a
+    /// FAIL); beyond it, an unacceptable deviation.
+    pub acceptable: Option<LimitSpec>,
     pub level: Level,
+    /// The sites (by [`Site::name`]) where the constraint applies; empty: at every site.
+    pub sites: Vec<String>,
     /// Where the limit comes from (never empty).
     pub source: String,
     pub endpoint: Option<String>,
@@ -304,6 +310,8 @@ pub struct ResolvedConstraint {
     pub query: Query,
     pub comparator: Comparator,
     pub limit: Limit,
+    /// The acceptable-variation limit, converted like `limit`.
+    pub acceptable: Option<Limit>,
     /// True when converted from another fractionation by same BED (LQ model).
     pub derived: bool,
 }
@@ -340,6 +348,17 @@ impl Protocol {
             }
         }
         Some(names)
+    }
+
+    /// The constraints that apply at `site` (a [`Site::name`]; `None`: a protocol without
+    /// sites, or no site chosen): those without `sites`, and those naming it.
+    pub fn constraints_at<'a>(
+        &'a self,
+        site: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a ConstraintDef> + 'a {
+        self.constraints.iter().filter(move |c| {
+            c.sites.is_empty() || site.is_some_and(|s| c.sites.iter().any(|n| n == s))
+        })
     }
 
     /// Every structure and role name (for checking `--map` options).
@@ -387,13 +406,19 @@ impl Protocol {
             return None;
         }
         let mut limit = c.limit.at(table_x)?;
+        let mut acceptable = match &c.acceptable {
+            Some(a) => Some(a.at(table_x)?),
+            None => None,
+        };
         let mut query = c.query;
         let mut derived = false;
         if let Some(from) = c.fractions.filter(|n| *n != plan_fractions) {
             let ab = self.alpha_beta_gy(&c.structure)?;
             let conv = |gy: f64| convert_same_bed(gy, from, plan_fractions, ab);
-            if let Limit::Gy(x) = limit {
-                limit = Limit::Gy(conv(x));
+            for l in std::iter::once(&mut limit).chain(acceptable.as_mut()) {
+                if let Limit::Gy(x) = *l {
+                    *l = Limit::Gy(conv(x));
+                }
             }
             query = match query {
                 Query::VolumeAtDose(x) => Query::VolumeAtDose(conv(x)),
@@ -406,6 +431,7 @@ impl Protocol {
             query,
             comparator: c.comparator,
             limit,
+            acceptable,
             derived,
         })
     }
@@ -525,7 +551,11 @@ struct RawConstraint {
     comparator: Spanned<String>,
     limit: Option<Spanned<String>>,
     limit_table: Option<Spanned<RawTable>>,
+    acceptable: Option<Spanned<String>>,
+    acceptable_table: Option<Spanned<RawTable>>,
     level: Spanned<Level>,
+    #[serde(default)]
+    sites: Vec<Spanned<String>>,
     source: Option<Spanned<String>>,
     endpoint: Option<String>,
     note: Option<String>,
@@ -627,6 +657,19 @@ impl Validator<'_> {
         for raw_site in raw.site {
             let site = self.site(raw_site, &protocol);
             protocol.sites.push(site);
+        }
+        for c in &protocol.constraints {
+            for name in &c.sites {
+                if !protocol.sites.iter().any(|s| &s.name == name) {
+                    self.problem(
+                        c.line,
+                        format!(
+                            "constraint on {} {}: site '{name}' is no [[site]] name",
+                            c.structure, c.query
+                        ),
+                    );
+                }
+            }
         }
         protocol
     }
@@ -979,6 +1022,7 @@ impl Validator<'_> {
             },
             (None, Some(t), Some(q)) => self.table(&what, t, q).map(LimitSpec::Table),
         };
+        let acceptable = self.acceptable(&what, &c, query.as_ref(), comparator, limit.as_ref());
 
         let level = *c.level.get_ref();
         let source = c
@@ -1062,7 +1106,13 @@ impl Validator<'_> {
             query: query?,
             comparator: comparator?,
             limit: limit?,
+            acceptable,
             level,
+            sites: c
+                .sites
+                .into_iter()
+                .map(|s| s.into_inner().trim().to_string())
+                .collect(),
             source,
             endpoint: non_empty(c.endpoint),
             note: non_empty(c.note),
@@ -1070,6 +1120,92 @@ impl Validator<'_> {
             fractions,
             line,
         })
+    }
+
+    /// The `acceptable` / `acceptable_table` limit: the same kind (fixed or table over the
+    /// same points) and unit as the limit, and never stricter than it.
+    fn acceptable(
+        &mut self,
+        what: &str,
+        c: &RawConstraint,
+        query: Option<&Query>,
+        comparator: Option<Comparator>,
+        limit: Option<&LimitSpec>,
+    ) -> Option<LimitSpec> {
+        let (Some(q), Some(cmp), Some(limit)) = (query, comparator, limit) else {
+            return None;
+        };
+        let (spec, line) = match (&c.acceptable, &c.acceptable_table) {
+            (None, None) => return None,
+            (Some(a), Some(_)) => {
+                let l = self.line(a);
+                self.problem(
+                    l,
+                    format!("{what}: give either acceptable or acceptable_table, not both"),
+                );
+                return None;
+            }
+            (Some(a), None) => {
+                let l = self.line(a);
+                match parse_limit(a.get_ref(), q) {
+                    Ok(v) => (LimitSpec::Fixed(v), l),
+                    Err(e) => {
+                        self.problem(
+                            l,
+                            format!("{what}: acceptable '{}': {}", e.input, e.detail()),
+                        );
+                        return None;
+                    }
+                }
+            }
+            (None, Some(t)) => (LimitSpec::Table(self.table(what, t, q)?), self.line(t)),
+        };
+        let looser = |lim: f64, acc: f64| match cmp {
+            Comparator::Lt | Comparator::Le => acc >= lim,
+            Comparator::Gt | Comparator::Ge => acc <= lim,
+        };
+        let problem = match (limit, &spec) {
+            (LimitSpec::Fixed(l), LimitSpec::Fixed(a)) if l.unit() != a.unit() => Some(format!(
+                "acceptable {a} is not in the unit of the limit {l}"
+            )),
+            (LimitSpec::Fixed(l), LimitSpec::Fixed(a)) if !looser(l.value(), a.value()) => Some(
+                format!("acceptable {a} is stricter than the limit {l} ({cmp})"),
+            ),
+            (LimitSpec::Table(l), LimitSpec::Table(a)) => {
+                let same_points = l.points.len() == a.points.len()
+                    && l.points.iter().zip(&a.points).all(|(p, r)| p.0 == r.0);
+                if l.unit != a.unit || l.by != a.by || !same_points {
+                    Some("acceptable_table needs the unit, 'by' and points of limit_table".into())
+                } else {
+                    l.points
+                        .iter()
+                        .zip(&a.points)
+                        .find(|(p, r)| !looser(p.1, r.1))
+                        .map(|(p, r)| {
+                            format!(
+                                "acceptable_table is stricter than limit_table at {} ({} against {})",
+                                fmt_num(p.0),
+                                fmt_num(r.1),
+                                fmt_num(p.1)
+                            )
+                        })
+                }
+            }
+            (LimitSpec::Fixed(_), LimitSpec::Table(_)) => {
+                Some("a fixed limit takes a fixed acceptable, not acceptable_table".into())
+            }
+            (LimitSpec::Table(_), LimitSpec::Fixed(_)) => {
+                Some("a limit_table takes an acceptable_table, not acceptable".into())
+            }
+            _ => None,
+        };
+        match problem {
+            Some(p) => {
+                self.problem(line, format!("{what}: {p}"));
+                None
+            }
+            None => Some(spec),
+        }
     }
 
     fn table(&mut self, what: &str, t: &Spanned<RawTable>, q: &Query) -> Option<LimitTable> {
@@ -1195,6 +1331,73 @@ limit = "25.3Gy"
 level = "mandatory"
 source = "Sahgal 2021"
 "#;
+
+    #[test]
+    fn acceptable_limits_are_never_stricter_and_in_the_limit_unit() {
+        let p = ok(&format!("{CORD}acceptable = \"27Gy\"\n"));
+        assert_eq!(
+            p.constraints[0].acceptable,
+            Some(LimitSpec::Fixed(Limit::Gy(27.0)))
+        );
+        let resolved = p.resolve(&p.constraints[0], 5, None).unwrap();
+        assert_eq!(resolved.acceptable, Some(Limit::Gy(27.0)));
+        err(
+            &format!("{CORD}acceptable = \"24Gy\"\n"),
+            23,
+            "stricter than the limit",
+        );
+        err(
+            &format!("{CORD}acceptable = \"1cc\"\n"),
+            23,
+            "acceptable '1cc'",
+        );
+        err(
+            &format!("{CORD}acceptable = \"110%\"\n"),
+            23,
+            "not in the unit of the limit",
+        );
+        // A lower limit's acceptable value lies below it.
+        let coverage = "\n[[constraint]]\nstructure = \"PTV\"\nquery = \"V100%\"\ncomparator = \">=\"\nlimit = \"95%\"\nlevel = \"mandatory\"\nsource = \"s\"\n";
+        ok(&format!("{coverage}acceptable = \"90%\"\n"));
+        err(&format!("{coverage}acceptable = \"97%\"\n"), 23, "stricter");
+        // Tables: the same points, pointwise looser.
+        let table = |points: &str| {
+            format!("{R50}acceptable_table = {{ by = \"ptv_volume_cc\", points = {points} }}\n")
+        };
+        let p = ok(&table("[[1.8, 7.5], [3.8, 6.5], [7.4, 6.0]]"));
+        let at = p.resolve(&p.constraints[0], 5, Some(3.8)).unwrap();
+        assert_eq!(at.acceptable, Some(Limit::Number(6.5)));
+        err(
+            &table("[[1.8, 7.5], [3.8, 5.0], [7.4, 6.0]]"),
+            23,
+            "stricter than limit_table at 3.8",
+        );
+        err(
+            &table("[[1.8, 7.5], [7.4, 6.0]]"),
+            23,
+            "points of limit_table",
+        );
+        err(
+            &format!("{R50}acceptable = \"7\"\n"),
+            23,
+            "takes an acceptable_table",
+        );
+    }
+
+    #[test]
+    fn constraints_may_apply_at_some_sites_only() {
+        let site = "\n[[site]]\nname = \"spine\"\n\n[[site]]\nname = \"pelvis\"\n";
+        let p = ok(&format!("{CORD}sites = [\"spine\"]\n{CORD}{site}"));
+        assert_eq!(p.constraints[0].sites, ["spine"]);
+        assert_eq!(p.constraints_at(Some("spine")).count(), 2);
+        assert_eq!(p.constraints_at(Some("pelvis")).count(), 1);
+        assert_eq!(p.constraints_at(None).count(), 1);
+        err(
+            &format!("{CORD}sites = [\"spine\"]\n"),
+            16,
+            "site 'spine' is no [[site]] name",
+        );
+    }
 
     #[test]
     fn sites_are_parsed_and_checked() {

@@ -11,7 +11,7 @@ use super::plot::{render_svg, Curve, LimitMark, Marker, StructureCurve};
 use super::plural;
 use super::term::{paint, wrap, wrap_indented, Tone};
 use super::SCHEMA_VERSION;
-use crate::check::{CheckOutcome, ConstraintResult, Status, TargetReport, Verdict};
+use crate::check::{CheckOutcome, ConstraintResult, Grade, Status, TargetReport, Verdict};
 use crate::dicom::PlanSet;
 use crate::protocol::{Level, Protocol, Query};
 
@@ -37,6 +37,9 @@ pub struct CheckReport {
     /// What the user accepted against the tool's default refusals, one line each
     /// (`--accept-patient-mismatch`, `--accept-defect`).
     pub overrides: Vec<String>,
+    /// Our DVHs against the planning system's (`--tps-dvh`, `--embedded-tps-dvh`; null
+    /// otherwise).
+    pub tps_agreement: Option<crate::dvh::tps::TpsAgreement>,
     /// The files of the checked plan set (RT Plan, RT Dose, RT Structure Set, those
     /// present), each with its SHA-256: which bytes the verdict is about.
     pub inputs: Vec<InputFile>,
@@ -156,6 +159,7 @@ pub fn build(
         failures: outcome.failures.clone(),
         warnings: outcome.warnings.clone(),
         overrides: outcome.overrides.clone(),
+        tps_agreement: outcome.tps_agreement.clone(),
         inputs: input_files(set),
     }
 }
@@ -189,9 +193,11 @@ pub fn status_text(s: Status) -> &'static str {
 
 /// A result's mark where a reader decides at a glance: an optimal limit missed is
 /// `MISS (optimal)` (it does not decide a FAIL), never `FAIL`.
+/// An acceptable variation (beyond the limit, within the acceptable one) is `VARIATION`.
 pub fn mark(c: &ConstraintResult) -> &'static str {
     match (c.status, c.level) {
         (Status::Fail, Level::Optimal) => "MISS (optimal)",
+        (Status::Pass, _) if c.grade == Some(Grade::AcceptableVariation) => "VARIATION",
         (s, _) => status_text(s),
     }
 }
@@ -199,6 +205,7 @@ pub fn mark(c: &ConstraintResult) -> &'static str {
 /// The colour tone of a result's [`mark`].
 pub fn mark_tone(c: &ConstraintResult) -> Tone {
     match (c.status, c.level) {
+        (Status::Pass, _) if c.grade == Some(Grade::AcceptableVariation) => Tone::Warn,
         (Status::Pass, _) => Tone::Pass,
         (Status::Fail, Level::Mandatory) => Tone::Fail,
         (Status::Fail, Level::Optimal) => Tone::Warn,
@@ -265,6 +272,9 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
             }
         ),
     );
+    if let Some(site) = &r.site {
+        line(&mut o, &format!("Site: {site}"));
+    }
     for t in &p.targets {
         line(
             &mut o,
@@ -288,6 +298,13 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
         line(&mut o, "No constraint was evaluated.");
     } else {
         render_results(&mut o, &r.results, color, width);
+    }
+    if let Some(h) = headroom_line(r) {
+        o.push('\n');
+        line(&mut o, &h);
+    }
+    if let Some(t) = &r.tps_agreement {
+        super::dvh::render_tps_table(&mut o, t);
     }
     if !r.not_present.is_empty() {
         o.push('\n');
@@ -357,6 +374,37 @@ pub fn deciding(r: &CheckReport) -> Vec<(&'static str, String)> {
             (tag, text)
         })
         .collect()
+}
+
+/// How many mandatory rows the headroom line names.
+const HEADROOM_ROWS: usize = 4;
+
+/// The mandatory rows closest to changing status under a uniform dose scaling, closest
+/// first: `Headroom: SpinalCord D0.035cc fails above x1.21; ...`.
+pub fn headroom_line(r: &CheckReport) -> Option<String> {
+    let mut rows: Vec<(&ConstraintResult, f64, &str)> = r
+        .results
+        .iter()
+        .filter_map(|c| c.headroom.map(|h| (c, h.factor, h.change)))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by(|a, b| a.1.ln().abs().total_cmp(&b.1.ln().abs()));
+    let parts: Vec<String> = rows
+        .iter()
+        .take(HEADROOM_ROWS)
+        .map(|(c, f, change)| format!("{} {} {change} x{f:.2}", c.structure, query_of(c)))
+        .collect();
+    Some(format!(
+        "Headroom (all doses scaled; closest first): {}",
+        parts.join("; ")
+    ))
+}
+
+/// The query part of a result's constraint text (`D0.035cc` of `D0.035cc <= 25.3Gy`).
+fn query_of(c: &ConstraintResult) -> &str {
+    c.constraint.split_whitespace().next().unwrap_or("")
 }
 
 /// One column of the results table.
@@ -597,9 +645,12 @@ mod tests {
             constraint: constraint.into(),
             value: Some(1.0),
             limit: Some(limit),
+            acceptable: None,
             unit,
             margin: Some(0.0),
             status: Status::Pass,
+            grade: None,
+            headroom: None,
             level: Level::Mandatory,
             source: "s".into(),
             derived: false,
@@ -648,9 +699,12 @@ mod tests {
             constraint: "CI_RTOG < 1.5".into(),
             value: Some(1.49996),
             limit: Some(1.5),
+            acceptable: None,
             unit: "",
             margin: Some(0.00004),
             status: Status::Pass,
+            grade: Some(Grade::PerProtocol),
+            headroom: None,
             level: crate::protocol::Level::Optimal,
             source: "s".into(),
             derived: false,

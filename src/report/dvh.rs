@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::SCHEMA_VERSION;
 use crate::dicom::DoseGrid;
 use crate::dvh::indices::metric_value;
-use crate::dvh::tps::Agreement;
 use crate::dvh::StructureDvh;
 use crate::protocol::Metric;
 use crate::raster::EndCap;
@@ -27,15 +26,7 @@ pub struct DvhReport {
     pub tps_agreement: Option<TpsAgreement>,
 }
 
-/// Our DVHs against a planning system's ([`crate::dvh::tps`]).
-#[derive(Debug, Serialize)]
-pub struct TpsAgreement {
-    pub file: String,
-    pub structures: Vec<Agreement>,
-    /// The planning system's structures we have no structure for, and its DVHs left out
-    /// (units other than Gy and cc).
-    pub unmatched: Vec<String>,
-}
+pub use crate::dvh::tps::TpsAgreement;
 
 #[derive(Debug, Serialize)]
 pub struct DoseInfo {
@@ -310,7 +301,7 @@ pub fn render_table(r: &DvhReport, metrics: &[Metric]) -> String {
 
 /// The agreement table: ours minus the planning system's per metric (volume in %), `*` where
 /// outside the tolerance.
-fn render_tps_table(o: &mut String, t: &TpsAgreement) {
+pub fn render_tps_table(o: &mut String, t: &TpsAgreement) {
     let _ = writeln!(
         o,
         "\nAgreement with the planning system's DVHs ({}): ours - TPS (volume %, doses Gy), * outside tolerance",

@@ -404,9 +404,12 @@ mod tests {
             constraint: "D0.035cc <= 25.3Gy".to_string(),
             value: (status != Status::NotEvaluated).then_some(27.5),
             limit: Some(25.3),
+            acceptable: None,
             unit: "Gy",
             margin: (status != Status::NotEvaluated).then_some(-2.2),
             status,
+            grade: None,
+            headroom: None,
             level,
             source: "HyTEC".to_string(),
             derived: false,
@@ -452,6 +455,7 @@ mod tests {
             failures: vec![],
             warnings: vec![format!("warn {HOSTILE}")],
             overrides: vec![format!("override {HOSTILE}")],
+            tps_agreement: None,
             inputs: vec![
                 InputFile {
                     path: "/data/p/RP.dcm".into(),

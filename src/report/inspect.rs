@@ -12,7 +12,7 @@ use super::plural;
 use crate::dicom::{Discovery, PlanSet};
 
 /// Version of the JSON layout of every report; bumped only on purpose.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 #[derive(Debug, Serialize)]
 pub struct InspectReport {

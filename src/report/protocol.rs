@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::SCHEMA_VERSION;
+use crate::protocol::file::Site;
 use crate::protocol::{Level, Protocol};
+use crate::{Error, Result};
 
 /// A protocol as `protocol show --format json` prints it.
 #[derive(Debug, Serialize)]
@@ -16,7 +18,22 @@ pub struct ProtocolReport {
     pub origin: String,
     pub description: String,
     pub prescriptions: Vec<PrescriptionRow>,
+    /// The treatment sites (with `--site`: that one only).
+    pub sites: Vec<SiteRow>,
+    /// The constraints (with `--site`: those that apply at that site).
     pub constraints: Vec<ConstraintRow>,
+}
+
+/// A treatment site: what a plan at that site must and should contain.
+#[derive(Debug, Serialize)]
+pub struct SiteRow {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub description: String,
+    /// Groups of structures of which one must have an ROI (else ERROR).
+    pub required: Vec<Vec<String>>,
+    /// Structures whose absence is a warning.
+    pub expected: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,15 +51,47 @@ pub struct ConstraintRow {
     pub query: String,
     pub comparator: String,
     pub limit: String,
+    /// The acceptable-variation limit, when the constraint has one.
+    pub acceptable: Option<String>,
     pub level: Level,
+    /// The sites where it applies (empty: every site).
+    pub sites: Vec<String>,
     pub source: String,
     /// The number of fractions the limit was published for, when the protocol says.
     pub fractions: Option<u32>,
     pub note: Option<String>,
 }
 
-pub fn build(p: &Protocol) -> ProtocolReport {
-    ProtocolReport {
+/// The report of protocol `p`, or of what applies at `site` (a site name or alias; a
+/// usage error when the protocol has no such site).
+pub fn build(p: &Protocol, site: Option<&str>) -> Result<ProtocolReport> {
+    let chosen: Option<&Site> =
+        match site {
+            None => None,
+            Some(wanted) => Some(p.sites.iter().find(|s| s.is_called(wanted)).ok_or_else(
+                || {
+                    let names: Vec<&str> = p.sites.iter().map(|s| s.name.as_str()).collect();
+                    Error::usage(format!(
+                        "--site '{wanted}': protocol {} has no such site (sites: {})",
+                        p.name,
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ))
+                },
+            )?),
+        };
+    let sites: Vec<&Site> = match chosen {
+        Some(s) => vec![s],
+        None => p.sites.iter().collect(),
+    };
+    let constraints: Vec<_> = match chosen {
+        Some(s) => p.constraints_at(Some(&s.name)).collect(),
+        None => p.constraints.iter().collect(),
+    };
+    Ok(ProtocolReport {
         schema_version: SCHEMA_VERSION,
         name: p.name.clone(),
         version: p.version.clone(),
@@ -58,21 +107,32 @@ pub fn build(p: &Protocol) -> ProtocolReport {
                 names: r.names.clone(),
             })
             .collect(),
-        constraints: p
-            .constraints
-            .iter()
+        sites: sites
+            .into_iter()
+            .map(|s| SiteRow {
+                name: s.name.clone(),
+                aliases: s.aliases.clone(),
+                description: s.description.clone(),
+                required: s.required.clone(),
+                expected: s.expected.clone(),
+            })
+            .collect(),
+        constraints: constraints
+            .into_iter()
             .map(|c| ConstraintRow {
                 structure: c.structure.clone(),
                 query: c.query.to_string(),
                 comparator: c.comparator.to_string(),
                 limit: c.limit.to_string(),
+                acceptable: c.acceptable.as_ref().map(ToString::to_string),
                 level: c.level,
+                sites: c.sites.clone(),
                 source: c.source.clone(),
                 fractions: c.fractions,
                 note: c.note.clone(),
             })
             .collect(),
-    }
+    })
 }
 
 /// The protocol as text: its header, the prescriptions, then one line per constraint
@@ -94,10 +154,44 @@ pub fn render_table(r: &ProtocolReport) -> String {
             }
         );
     }
+    for s in &r.sites {
+        let required: Vec<String> = s.required.iter().map(|g| g.join(" or ")).collect();
+        let _ = writeln!(
+            o,
+            "Site {}{}: {}",
+            s.name,
+            if s.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(" (also {})", s.aliases.join(", "))
+            },
+            s.description
+        );
+        let _ = writeln!(
+            o,
+            "  requires: {}; expects: {}",
+            if required.is_empty() {
+                "-".to_string()
+            } else {
+                required.join("; ")
+            },
+            if s.expected.is_empty() {
+                "-".to_string()
+            } else {
+                s.expected.join(", ")
+            }
+        );
+    }
     let constraint = |c: &ConstraintRow| {
         let mut s = format!("{} {} {}", c.query, c.comparator, c.limit);
+        if let Some(a) = &c.acceptable {
+            let _ = write!(s, " (acceptable {a})");
+        }
         if let Some(n) = c.fractions {
             let _ = write!(s, " ({n} fx)");
+        }
+        if !c.sites.is_empty() {
+            let _ = write!(s, " [{} only]", c.sites.join(", "));
         }
         s
     };
@@ -141,8 +235,9 @@ mod tests {
     #[test]
     fn every_constraint_is_a_row_with_its_source() {
         let p = crate::protocol::builtin("NCT06863584").unwrap();
-        let r = build(&p);
+        let r = build(&p, None).unwrap();
         assert_eq!(r.constraints.len(), p.constraints.len());
+        assert_eq!(r.sites.len(), p.sites.len());
         let text = render_table(&r);
         for c in &p.constraints {
             let row = format!("{} {} {}", c.query, c.comparator, c.limit);
@@ -154,5 +249,34 @@ mod tests {
                 c.structure
             );
         }
+    }
+
+    #[test]
+    fn a_site_shows_its_requirements_and_only_its_constraints() {
+        let p = crate::protocol::builtin("NCT06863584").unwrap();
+        let all = build(&p, None).unwrap();
+        let spine = build(&p, Some("T-spine")).unwrap();
+        let hn = build(&p, Some("head_neck")).unwrap();
+        assert_eq!(spine.sites.len(), 1);
+        assert_eq!(spine.sites[0].name, "spine");
+        assert!(spine.sites[0]
+            .required
+            .concat()
+            .contains(&"SpinalCord".to_string()));
+        // Site-only rows (the carotid's, at head and neck) leave the other sites' lists.
+        let only =
+            |r: &ProtocolReport| r.constraints.iter().filter(|c| !c.sites.is_empty()).count();
+        assert!(only(&all) > 0);
+        assert_eq!(only(&spine), 0);
+        assert_eq!(spine.constraints.len(), all.constraints.len() - only(&all));
+        assert_eq!(only(&hn), only(&all));
+        let text = render_table(&spine);
+        assert!(
+            text.contains("Site spine") && text.contains("requires: SpinalCord"),
+            "{text}"
+        );
+        let e = build(&p, Some("moon")).unwrap_err();
+        assert_eq!(e.exit_code(), crate::ExitCode::Usage);
+        assert!(e.to_string().contains("sites: spine"), "{e}");
     }
 }

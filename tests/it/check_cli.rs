@@ -52,7 +52,7 @@ fn trial_fixtures_get_their_expected_verdicts() {
             .collect();
         assert_eq!(failing, want, "{case}: failing mandatory constraints");
         // The JSON contract's fields.
-        assert_eq!(json["schema_version"], "1");
+        assert_eq!(json["schema_version"], "2");
         for key in [
             "plan",
             "results",

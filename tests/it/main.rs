@@ -15,6 +15,7 @@ mod examples;
 mod fail_closed;
 mod fail_closed_plan;
 mod fail_closed_reading;
+mod grades;
 mod listen;
 mod output;
 mod phi;

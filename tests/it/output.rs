@@ -121,7 +121,7 @@ fn protocol_show_lists_every_spinal_cord_limit_with_its_source() {
         .iter()
         .filter(|c| c.structure == "SpinalCord")
         .collect();
-    assert!(cord.len() >= 4);
+    assert!(cord.len() >= 3);
     for c in cord {
         let text = format!("{} {} {}", c.query, c.comparator, c.limit);
         assert!(

@@ -88,12 +88,21 @@ fn report_dir_holds_html_csv_and_json_that_agree() {
         html.matches("status-miss\">MISS (optimal)</td>").count(),
         missed_optimal
     );
-    // The cord's four mandatory limits are missed: red markers on the plot, each named.
-    let missed_markers = html.matches("data-status=\"fail\"").count();
+    // The cord's three mandatory limits are missed: red markers on the plot, each named.
+    let missed_markers = html
+        .matches("class=\"constraint-marker\" data-status=\"fail\"")
+        .count();
     assert!(
-        missed_markers >= 4 && missed_markers <= failing,
+        missed_markers >= 3 && missed_markers <= failing,
         "{missed_markers}"
     );
+    // Each beside its limit, drawn where the limit lies.
+    assert_eq!(
+        html.matches("class=\"constraint-limit\" data-status=\"fail\"")
+            .count(),
+        missed_markers
+    );
+    assert!(html.contains("<title>limit of SpinalCord (SpinalCord): D0.035cc &lt;= 25.3Gy"));
     assert!(html.contains("data-status=\"pass\""));
     assert!(html.contains("SpinalCord (SpinalCord): D0.035cc &lt;= 25.3Gy"));
     // One curve per structure of dvh.csv, and the CSV is the `dvh` command's CSV.
@@ -251,7 +260,7 @@ fn batch_checks_every_plan_set_and_exits_with_the_worst_verdict() {
         .collect();
     assert_eq!(records.len(), 3);
     for (i, (r, (dose, verdict, _))) in records.iter().zip(expect).enumerate() {
-        assert_eq!(r["schema_version"], "1");
+        assert_eq!(r["schema_version"], "2");
         assert_eq!(r["index"], i + 1);
         assert_eq!(r["verdict"], verdict.trim());
         assert!(r["dose_file"].as_str().unwrap().ends_with(dose));

@@ -85,7 +85,7 @@ fn inspect_cli_shows_the_breast_plan_and_masks_the_patient() {
     ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["schema_version"], "1");
+    assert_eq!(v["schema_version"], "2");
     assert_eq!(v["plan_sets"].as_array().unwrap().len(), 1);
     assert_eq!(v["plan_sets"][0]["dose"]["columns"], 194);
     assert_eq!(v["plan_sets"][0]["patient"]["id"], "***");

@@ -1,4 +1,4 @@
-//! `dvh --tps-dvh`: a planning system's DVH export (Eclipse text) compared with ours.
+//! `dvh --tps-dvh` and `check --tps-dvh`: a planning system's DVH export (Eclipse text) compared with ours.
 
 use std::process::Command;
 
@@ -110,4 +110,91 @@ fn the_breast_plans_embedded_dvhs_are_compared_by_roi_number() {
             .unwrap();
         assert_eq!(a["agrees"], true, "{a}");
     }
+}
+
+/// `check --tps-dvh`: an export of our own curves agrees; one whose cord is 10 % hotter is a
+/// warning, and with `--require-tps-agreement` an ERROR (the cord has mandatory limits).
+#[test]
+fn check_compares_with_the_planning_system_and_can_require_agreement() {
+    let case = crate::common::fixture("trial_pass");
+    let out = Command::new(env!("CARGO_BIN_EXE_sbrt-verify"))
+        .args(["dvh", case.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let floats = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let write = |file: &std::path::Path, cord_dose_factor: f64| {
+        let mut text = String::new();
+        for s in ours["structures"].as_array().unwrap() {
+            let name = s["name"].as_str().unwrap();
+            let factor = if name == "SpinalCord" {
+                cord_dose_factor
+            } else {
+                1.0
+            };
+            text.push_str(&export(
+                name,
+                &floats(&s["cumulative"]["dose_gy"]),
+                &floats(&s["cumulative"]["volume_cc"]),
+                1.0,
+                factor,
+            ));
+            text.push('\n');
+        }
+        std::fs::write(file, text).unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("same.txt");
+    let hot = dir.path().join("hot.txt");
+    write(&same, 1.0);
+    write(&hot, 1.1);
+
+    let (code, json, err) = crate::common::check_json(
+        &case,
+        &[
+            "--tps-dvh",
+            same.to_str().unwrap(),
+            "--require-tps-agreement",
+        ],
+    );
+    assert_eq!(code, 0, "{err} {json}");
+    let compared = json["tps_agreement"]["structures"].as_array().unwrap();
+    assert!(compared.iter().any(|a| a["structure"] == "SpinalCord"));
+    assert!(compared.iter().all(|a| a["agrees"] == true), "{compared:?}");
+
+    let (code, json, _) = crate::common::check_json(&case, &["--tps-dvh", hot.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let warned = json["warnings"].to_string();
+    assert!(
+        warned.contains("SpinalCord (ROI 3) disagrees with the planning system's DVH: D0.035cc -"),
+        "{warned}"
+    );
+
+    let (code, json, _) = crate::common::check_json(
+        &case,
+        &[
+            "--tps-dvh",
+            hot.to_str().unwrap(),
+            "--require-tps-agreement",
+        ],
+    );
+    assert_eq!(code, 3, "{json}");
+    assert_eq!(json["verdict"], "ERROR");
+    assert!(
+        crate::common::errors(&json).contains("SpinalCord (ROI 3) disagrees"),
+        "{json}"
+    );
+
+    let (code, _, err) = crate::common::check_json(&case, &["--require-tps-agreement"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--tps-dvh FILE or --embedded-tps-dvh"),
+        "{err}"
+    );
 }
