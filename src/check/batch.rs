@@ -6,6 +6,7 @@
 //! whichever finishes first, so the output of a batch does not depend on thread timing.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
@@ -13,13 +14,50 @@ use super::{check, CheckOptions, CheckOutcome, Verdict};
 use crate::dicom::{Discovery, PlanSet};
 use crate::protocol::Protocol;
 
-/// The plan sets a batch checks: every plan set with an RT Dose, in discovery order.
+/// The plan sets a batch checks: every plan set with an RT Dose, root by root in the order
+/// the roots were given ([`Discovery::roots`]), in discovery order within a root.
 pub fn plan_sets_with_dose(found: &Discovery) -> Vec<&PlanSet> {
-    found
+    let mut sets: Vec<&PlanSet> = found
         .plan_sets
         .iter()
         .filter(|s| s.dose.is_some())
-        .collect()
+        .collect();
+    sets.sort_by_key(|s| root_of(s, &found.roots).map_or(usize::MAX, |(i, _)| i));
+    sets
+}
+
+/// The dose's folder (its plan set's folder).
+fn dose_folder(set: &PlanSet) -> Option<&Path> {
+    set.dose.as_ref().and_then(|d| d.path.parent())
+}
+
+/// The first of `roots` that holds the plan set's dose, with its index.
+fn root_of<'a>(set: &PlanSet, roots: &'a [PathBuf]) -> Option<(usize, &'a Path)> {
+    let dose = &set.dose.as_ref()?.path;
+    roots
+        .iter()
+        .enumerate()
+        .find(|(_, r)| dose.starts_with(r))
+        .map(|(i, r)| (i, r.as_path()))
+}
+
+/// The plan set's folder as a short name for its report folder: the dose's folder relative
+/// to the root that holds it, else (the root is that folder, or the dose file itself) the
+/// folder's own name. Never the patient's data: only folder names the user chose.
+pub fn folder_label(set: &PlanSet, roots: &[PathBuf]) -> PathBuf {
+    let Some(folder) = dose_folder(set) else {
+        return PathBuf::new();
+    };
+    let relative = root_of(set, roots)
+        .and_then(|(_, root)| folder.strip_prefix(root).ok())
+        .filter(|r| !r.as_os_str().is_empty());
+    match relative {
+        Some(r) => r.to_path_buf(),
+        None => std::fs::canonicalize(folder)
+            .ok()
+            .and_then(|f| f.file_name().map(PathBuf::from))
+            .unwrap_or_default(),
+    }
 }
 
 /// Checks each plan set; outcome `i` belongs to `sets[i]`. `done` is called once per

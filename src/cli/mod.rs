@@ -232,7 +232,54 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
         Format::Json => pretty_json(&report),
     };
     print_stdout(&text);
+    if let Some(hint) = folder_hint(&a.paths, set) {
+        eprintln!("sbrt-verify: hint: {hint}");
+    }
     Ok(outcome.verdict.exit_code())
+}
+
+/// When only files were given and the plan set lacks its RT Plan or Structure Set while
+/// other files lie beside the dose: give the folder instead, in one line.
+fn folder_hint(paths: &[PathBuf], set: &dicom::PlanSet) -> Option<String> {
+    if set.plan.is_some() && set.structures.is_some() {
+        return None;
+    }
+    if paths.iter().any(|p| p.is_dir()) {
+        return None;
+    }
+    let dose = &set.dose.as_ref()?.path;
+    let folder = match dose.parent() {
+        Some(f) if !f.as_os_str().is_empty() => f.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let given: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let beside = std::fs::read_dir(&folder)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            std::fs::canonicalize(p)
+                .ok()
+                .is_none_or(|c| !given.contains(&c))
+        })
+        .count();
+    let missing = match (set.plan.is_none(), set.structures.is_none()) {
+        (true, true) => "RT Plan and Structure Set",
+        (true, false) => "RT Plan",
+        _ => "RT Structure Set",
+    };
+    (beside > 0).then(|| {
+        format!(
+            "the {missing} of {} may be among the {} beside it: give the folder {}",
+            sbrt_verify::error::shown(dose),
+            sbrt_verify::report::plural(beside, "other file"),
+            sbrt_verify::error::shown(&folder)
+        )
+    })
 }
 
 /// The planning-system DVHs `--tps-dvh FILE` / `--embedded-tps-dvh` ask for.
@@ -338,7 +385,10 @@ fn run_batch(
         output::write_atomic(&staged.path().join("batch.csv"), csv.as_bytes(), &inputs)?;
         for ((set, outcome), r) in sets.iter().zip(&outcomes).zip(&records) {
             let report = checkreport::build(set, protocol, outcome, a.show_phi);
-            let sub = staged.path().join(batchreport::folder_name(r));
+            let label = batch::folder_label(set, &found.roots);
+            let sub = staged
+                .path()
+                .join(batchreport::folder_name(r.index, &label));
             folder::write_report_files(&sub, set, outcome, &report, &inputs)?;
         }
         staged.commit()?;

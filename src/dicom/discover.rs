@@ -42,6 +42,8 @@ pub struct Discovery {
     pub file_errors: Vec<Error>,
     /// Warnings not tied to one plan set.
     pub warnings: Vec<String>,
+    /// The paths searched, as given.
+    pub roots: Vec<PathBuf>,
 }
 
 /// A dose with the plan and structure set it belongs to (any may be missing).
@@ -211,6 +213,7 @@ pub fn discover_with(paths: &[PathBuf], options: LinkOptions) -> Result<Discover
 
     let mut d = Discovery {
         files: files.len(),
+        roots: paths.to_vec(),
         ..Default::default()
     };
     let mut doses = Vec::new();
@@ -581,7 +584,7 @@ impl Discovery {
                     crate::error::shown(p)
                 )),
                 _ => Error::NothingFound {
-                    message: "no RT Dose found".to_string(),
+                    message: self.no_dose_message(),
                 },
             }),
             many => Err(Error::usage(format!(
@@ -593,6 +596,41 @@ impl Discovery {
                     .join(", ")
             ))),
         }
+    }
+
+    /// Where no RT Dose was found and what was found instead: `no RT Dose found among 2
+    /// DICOM files in DIR (found 1 RTPLAN, 1 RTSTRUCT)`.
+    fn no_dose_message(&self) -> String {
+        let mut plans = BTreeSet::new();
+        let mut structures = BTreeSet::new();
+        for s in &self.plan_sets {
+            plans.extend(s.plan.as_ref().map(|p| p.path.clone()));
+            structures.extend(s.structures.as_ref().map(|x| x.path.clone()));
+        }
+        let mut found: Vec<String> = Vec::new();
+        for (n, modality) in [(plans.len(), "RTPLAN"), (structures.len(), "RTSTRUCT")] {
+            if n > 0 {
+                found.push(format!("{n} {modality}"));
+            }
+        }
+        found.extend(self.other_objects.iter().map(|(m, n)| format!("{n} {m}")));
+        let dicom = self
+            .files
+            .saturating_sub(self.non_dicom + self.file_errors.len());
+        format!(
+            "no RT Dose found among {} in {} (found {})",
+            crate::report::plural(dicom, "DICOM file"),
+            self.roots
+                .iter()
+                .map(|p| crate::error::shown(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if found.is_empty() {
+                "no RT object".to_string()
+            } else {
+                found.join(", ")
+            }
+        )
     }
 
     /// True when nothing RT was found.

@@ -57,6 +57,8 @@ pub struct Case {
     pub fractions: u32,
     pub prescriptions: Vec<Prescription>,
     pub verdict: Option<&'static str>,
+    /// Every mandatory constraint the check fails, as `STRUCTURE CONSTRAINT` (the
+    /// structure and the constraint text of the check report), in report order.
     pub failures: Vec<&'static str>,
     pub answers: Answers,
     /// The RT Plan's Treatment Sites (300A,000B), which chooses the protocol's site.
@@ -404,13 +406,18 @@ fn trial_cord_overdose() -> Case {
         format!(
             "Cord overdose. Dose = the trial_pass field plus a hot lobe on the cord: \
              29.2 Gy * exp(-(x^2 + (y-36)^2)/(2*6^2) - z^2/(2*10.5^2)), giving SpinalCord Dmax \
-             ~32 Gy and D0.35cc ~28 Gy (5-fx limits 30 Gy / 23 Gy); targets stay covered. \
-             {TRIAL_NOTE}"
+             ~32 Gy, D0.035cc ~31 Gy, D0.35cc ~28 Gy and D1.2cc ~21 Gy: all three mandatory \
+             cord limits of the 5-fx protocol are missed (D0.035cc <= 25.3 Gy, \
+             V23Gy < 0.35 cc, V14.5Gy < 1.2 cc); targets stay covered. {TRIAL_NOTE}"
         ),
         field,
         TRIAL_GRID,
         "FAIL",
-        vec!["SpinalCord"],
+        vec![
+            "SpinalCord D0.035cc <= 25.3Gy",
+            "SpinalCord V23Gy < 0.35cc",
+            "SpinalCord V14.5Gy < 1.2cc",
+        ],
     )
 }
 
@@ -428,13 +435,18 @@ fn trial_underdosed() -> Case {
             "Underdosed targets. Dose = 36.4 Gy * exp(-(r/40.3 mm)^2) (a Gaussian; a uniform \
              rescale of the trial_pass field cannot bring PTV V30Gy and PGTV V35Gy to ~70 % and \
              ~30 % at once because its PGTV plateau is flat), giving PTV V30Gy ~70 % and PGTV \
-             V35Gy ~30 % (both far below 95 %); cord Dmax ~21 Gy, D0.35cc ~18.5 Gy (within \
-             limits). {TRIAL_NOTE}"
+             V35Gy ~30 % (both far below 95 %). The cord gets Dmax ~21 Gy and D0.35cc ~18.5 Gy \
+             (within their limits) but D1.2cc ~16.4 Gy: its V14.5Gy (~2.3 cc) misses the \
+             1.2 cc limit. {TRIAL_NOTE}"
         ),
         field,
         TRIAL_GRID,
         "FAIL",
-        vec!["PTV", "PGTV"],
+        vec![
+            "PTV V100% >= 95% (acceptable 90%)",
+            "PGTV V100% >= 95% (acceptable 90%)",
+            "SpinalCord V14.5Gy < 1.2cc",
+        ],
     )
 }
 
@@ -767,6 +779,7 @@ pub struct Expected {
     pub description: String,
     pub plan: PlanJson,
     pub expected_verdict: Option<&'static str>,
+    /// The complete list of mandatory constraints the check fails (see [`Case::failures`]).
     pub expected_failures: Vec<&'static str>,
     /// The analytic dose: `linear`: D = base_gy + gradient_gy_per_mm · (p - origin_mm);
     /// `radial`: D = peak_gy · exp(-(|p - centre_mm|² / rho_mm²)^power) + lobe, lobe (if any)

@@ -3,6 +3,7 @@
 //! (`batch.csv`). Patient identifiers are masked unless asked for.
 
 use std::fmt::Write as _;
+use std::path::{Component, Path};
 
 use serde::Serialize;
 
@@ -218,11 +219,21 @@ pub fn render_csv(records: &[BatchRecord]) -> String {
     o
 }
 
-/// The sub-folder of a plan set's report files: `NNN-title` with the title reduced to
-/// letters, digits, `.`, `_` and `-` (at most 60), so any title makes a safe file name.
-pub fn folder_name(r: &BatchRecord) -> String {
-    let safe: String = r
-        .title
+/// The report folder of plan set number `index` (1-based): `NNN-FOLDER`, FOLDER being the
+/// plan set's folder relative to its root ([`crate::check::batch::folder_label`]), its
+/// parts joined by `-`, every character but ASCII letters, digits, `.`, `_` and `-` as `_`,
+/// at most 60 characters (`001-trial_pass`). Never named from the data (plan label,
+/// patient), which may identify the patient.
+pub fn folder_name(index: usize, folder: &Path) -> String {
+    let joined = folder
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("-");
+    let safe: String = joined
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
@@ -234,11 +245,7 @@ pub fn folder_name(r: &BatchRecord) -> String {
         .take(60)
         .collect();
     let safe = safe.trim_start_matches('.');
-    format!(
-        "{:03}-{}",
-        r.index,
-        if safe.is_empty() { "plan" } else { safe }
-    )
+    format!("{index:03}-{}", if safe.is_empty() { "plan" } else { safe })
 }
 
 #[cfg(test)]
@@ -267,12 +274,16 @@ mod tests {
     }
 
     #[test]
-    fn folder_names_are_safe_for_any_title() {
-        assert_eq!(folder_name(&rec("Plan A", Verdict::Pass)), "007-Plan_A");
-        let evil = folder_name(&rec("../../etc/passwd", Verdict::Pass));
+    fn folder_names_are_safe_for_any_folder() {
+        let name = |p: &str| folder_name(7, Path::new(p));
+        assert_eq!(name("trial_pass"), "007-trial_pass");
+        assert_eq!(name("site A/plan 2"), "007-site_A-plan_2");
+        let evil = name("../../etc/passwd");
         assert!(!evil.contains('/') && evil.starts_with("007-"), "{evil}");
-        assert_eq!(folder_name(&rec("", Verdict::Pass)), "007-plan");
-        assert_eq!(folder_name(&rec(&"x".repeat(200), Verdict::Pass)).len(), 64);
+        assert_eq!(evil, "007-etc-passwd");
+        assert_eq!(name(""), "007-plan");
+        assert_eq!(name(".hidden"), "007-hidden");
+        assert_eq!(name(&"x".repeat(200)).len(), 64);
     }
 
     #[test]

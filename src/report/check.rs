@@ -2,17 +2,18 @@
 //! the README) and a table for a physicist at a terminal.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::inspect::PatientReport;
-use super::plot::{render_svg, Curve, Marker, StructureCurve};
+use super::plot::{render_svg, Curve, LimitMark, Marker, StructureCurve};
 use super::plural;
 use super::term::{paint, wrap, wrap_indented, Tone};
 use super::SCHEMA_VERSION;
 use crate::check::{CheckOutcome, ConstraintResult, Grade, Status, TargetReport, Verdict};
 use crate::dicom::PlanSet;
-use crate::protocol::{Level, Protocol};
+use crate::protocol::{Level, Protocol, Query};
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
@@ -39,6 +40,51 @@ pub struct CheckReport {
     /// Our DVHs against the planning system's (`--tps-dvh`, `--embedded-tps-dvh`; null
     /// otherwise).
     pub tps_agreement: Option<crate::dvh::tps::TpsAgreement>,
+    /// The files of the checked plan set (RT Plan, RT Dose, RT Structure Set, those
+    /// present), each with its SHA-256: which bytes the verdict is about.
+    pub inputs: Vec<InputFile>,
+}
+
+/// One checked input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    /// The path as the user gave it (the folder given, joined with the file's name in it).
+    pub path: String,
+    /// SHA-256 of the file's bytes, lowercase hex; null when it could not be read again.
+    pub sha256: Option<String>,
+}
+
+/// SHA-256 of a file's bytes as lowercase hex; `None` when it cannot be read.
+pub fn sha256_hex(path: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut o, b| {
+                let _ = write!(o, "{b:02x}");
+                o
+            }),
+    )
+}
+
+/// The plan set's files in report order: RT Plan, RT Dose, RT Structure Set.
+fn input_files(set: &PlanSet) -> Vec<InputFile> {
+    [
+        set.plan.as_ref().map(|p| p.path.as_path()),
+        set.dose.as_ref().map(|d| d.path.as_path()),
+        set.structures.as_ref().map(|s| s.path.as_path()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| InputFile {
+        path: crate::error::shown(p),
+        sha256: sha256_hex(p),
+    })
+    .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -114,6 +160,7 @@ pub fn build(
         warnings: outcome.warnings.clone(),
         overrides: outcome.overrides.clone(),
         tps_agreement: outcome.tps_agreement.clone(),
+        inputs: input_files(set),
     }
 }
 
@@ -247,7 +294,11 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
         );
     }
     o.push('\n');
-    render_results(&mut o, &r.results, color, width);
+    if r.results.is_empty() {
+        line(&mut o, "No constraint was evaluated.");
+    } else {
+        render_results(&mut o, &r.results, color, width);
+    }
     if let Some(h) = headroom_line(r) {
         o.push('\n');
         line(&mut o, &h);
@@ -488,8 +539,9 @@ fn level_text(level: Level) -> &'static str {
 pub const CURVE_BIN_WIDTH_GY: f64 = 0.01;
 
 /// The check's DVHs as an SVG plot: one curve per evaluated ROI (its display colour, else
-/// the palette), volume in % of the part inside the dose grid, and a marker at each
-/// constraint's point on its ROI's curve (green when it passes, red when it fails).
+/// the palette), volume in % of the part inside the dose grid, and for each constraint
+/// that is a point of its ROI's curve the value achieved (a marker on the curve) and the
+/// limit beside it (a bar), in the curve's colour, the marker's shape saying met or missed.
 /// `None` when no DVH was computed (the check stopped before).
 pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
     let rois = set
@@ -497,10 +549,13 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         .as_ref()
         .map(|s| s.rois.as_slice())
         .unwrap_or(&[]);
-    let curves: Vec<Curve> = outcome
+    let plotted: Vec<&crate::dvh::StructureDvh> = outcome
         .dvhs
         .iter()
         .filter(|d| d.error.is_none() && d.volume_cc > 0.0)
+        .collect();
+    let curves: Vec<Curve> = plotted
+        .iter()
         .enumerate()
         .map(|(i, d)| {
             let (dose_gy, cumulative_cc) = d.dvh.cumulative(CURVE_BIN_WIDTH_GY);
@@ -528,6 +583,7 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         .filter(|c| c.status != Status::NotEvaluated)
         .filter_map(|c| {
             let p = c.dvh_point?;
+            let k = plotted.iter().position(|d| d.name == c.roi)?;
             Some(Marker {
                 dose_gy: p.dose_gy,
                 volume_percent: p.volume_percent,
@@ -541,6 +597,8 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
                     status_text(c.status)
                 ),
                 pass: c.status == Status::Pass,
+                color: curves[k].color,
+                limit: limit_mark(c, plotted[k].volume_cc),
             })
         })
         .collect();
@@ -551,9 +609,87 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
     ))
 }
 
+/// Where a result's limit lies on its ROI's curve (see [`LimitMark`]): dose limits (Gy) at
+/// the point's volume; volume limits (cc of `volume_cc`, or %) at the point's dose, as
+/// the spared volume's complement for a `CV` query. `None` for values that are no point of
+/// the curve.
+fn limit_mark(c: &ConstraintResult, volume_cc: f64) -> Option<LimitMark> {
+    let limit = c.limit?;
+    let percent = match c.unit {
+        "Gy" => return Some(LimitMark::DoseGy(limit)),
+        "%" => limit,
+        "cc" if volume_cc > 0.0 => 100.0 * limit / volume_cc,
+        _ => return None,
+    };
+    // The query is the constraint text's first word (`CV13.5Gy >= 1cc`).
+    let query = c
+        .constraint
+        .split_whitespace()
+        .next()
+        .and_then(|q| crate::protocol::parse_query(q).ok())?;
+    Some(LimitMark::VolumePercent(match query {
+        Query::SparedVolume(_) => 100.0 - percent,
+        _ => percent,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_lie_on_the_axis_they_are_measured_on() {
+        let c = |constraint: &str, unit: &'static str, limit: f64| ConstraintResult {
+            structure: "Cord".into(),
+            roi: "Cord".into(),
+            constraint: constraint.into(),
+            value: Some(1.0),
+            limit: Some(limit),
+            acceptable: None,
+            unit,
+            margin: Some(0.0),
+            status: Status::Pass,
+            grade: None,
+            headroom: None,
+            level: Level::Mandatory,
+            source: "s".into(),
+            derived: false,
+            note: None,
+            reason: None,
+            dvh_point: None,
+        };
+        let mark = |r: ConstraintResult| limit_mark(&r, 4.0);
+        assert_eq!(
+            mark(c("D0.035cc <= 25.3Gy", "Gy", 25.3)),
+            Some(LimitMark::DoseGy(25.3))
+        );
+        assert_eq!(
+            mark(c("V14.5Gy < 1.2cc", "cc", 1.2)),
+            Some(LimitMark::VolumePercent(30.0))
+        );
+        assert_eq!(
+            mark(c("V100% >= 95%", "%", 95.0)),
+            Some(LimitMark::VolumePercent(95.0))
+        );
+        assert_eq!(
+            mark(c("CV13.5Gy >= 1cc", "cc", 1.0)),
+            Some(LimitMark::VolumePercent(75.0))
+        );
+        assert_eq!(mark(c("CI_RTOG < 1.2", "", 1.2)), None);
+    }
+
+    #[test]
+    fn sha256_of_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("abc");
+        std::fs::write(&f, b"abc").unwrap();
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(
+            sha256_hex(&f).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(sha256_hex(&tmp.path().join("missing")), None);
+    }
 
     #[test]
     fn values_next_to_their_limit_get_enough_digits() {

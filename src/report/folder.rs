@@ -38,7 +38,7 @@ pub fn write_report_files(
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let svg = checkreport::render_plot(set, outcome);
-    let page = html::render(report, svg.as_deref());
+    let page = html::render(report, svg.as_deref(), &crate::node::time::now_rfc3339());
     output::write_atomic(&dir.join("report.html"), page.as_bytes(), inputs)?;
     let csv = dvhreport::dvhs_csv(&outcome.dvhs, checkreport::CURVE_BIN_WIDTH_GY);
     output::write_atomic(&dir.join("dvh.csv"), csv.as_bytes(), inputs)?;

@@ -1,11 +1,14 @@
 //! A [`CheckReport`] and its DVH plot -> one self-contained HTML page.
 //!
 //! The page has a verdict banner (with the reasons for FAIL or ERROR right under it), the
-//! plan summary, the constraint table (value, limit, margin, status, level, source), the DVH
-//! plot as inline SVG with the constraint points marked, and every warning. Styles are
-//! inline; there are no scripts, no fonts and no URLs to fetch, so the page reads the same
-//! offline, from a mail attachment or an archive. Every text from the data is escaped. The
-//! same report gives the same bytes (no timestamps).
+//! plan summary (protocol and tool version, date and time of the check), the DVH plot as
+//! inline SVG with each constraint's limit and achieved value marked, the constraint table
+//! (value, limit, margin, status, level, source), the input files with their SHA-256, and
+//! every warning. Printed (A4 or Letter), the page drops its dark backgrounds, keeps table
+//! rows whole and scales the plot to the page, and gets lines to sign. Styles are inline;
+//! there are no scripts, no fonts and no URLs to fetch, so the page reads the same offline,
+//! from a mail attachment or an archive. Every text from the data is escaped. The same
+//! report and check time give the same bytes.
 
 use std::fmt::Write as _;
 
@@ -53,7 +56,35 @@ tr.row-fail td{background:#fff5f5}tr.row-miss td{background:#fff8c5}tr.row-not-e
 .reason{color:#57606a;font-size:12px}
 .plot svg{max-width:100%;height:auto;border:1px solid #d0d7de}
 .warnings li{color:#7d4e00}
+table.inputs td.hash{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:12px;overflow-wrap:anywhere}
+.signoff{display:none}
 footer{color:#57606a;font-size:12px;margin-top:28px}
+@media print{
+@page{margin:12mm}
+body{font-size:11px}
+main{max-width:none;padding:0}
+.banner{color:#1f2328;background:none;border:3px solid;padding:6px 12px;font-size:16px}
+.banner .verdict{font-size:22px}
+.verdict-pass{border-color:#1a7f37}.verdict-pass .verdict{color:#1a7f37}
+.verdict-fail{border-color:#cf222e}.verdict-fail .verdict{color:#cf222e}
+.verdict-error{border-color:#8250df}.verdict-error .verdict{color:#8250df}
+.reasons{background:none;border-left:3px solid;margin:6px 0 0;padding:4px 12px 4px 28px;font-size:12px}
+h1{font-size:16px;margin:10px 0 4px}h2{font-size:14px;margin:14px 0 6px;break-after:avoid;page-break-after:avoid}
+.overview{display:block}
+#plan,#dvh{width:100%}
+table{width:100%;font-size:10px}
+th,td{padding:2px 4px;overflow-wrap:break-word}
+.reason{font-size:9px}
+th{background:none}
+thead{display:table-header-group}
+tr,li,.plot,.signoff{break-inside:avoid;page-break-inside:avoid}
+tr.row-fail td,tr.row-miss td,tr.row-not-evaluated td{background:none}
+.plot svg{width:100%;height:auto;border:none}
+table.inputs td.hash{font-size:8.5px;white-space:nowrap;overflow-wrap:normal}
+.muted,#dvh p{font-size:10px}
+.signoff{display:block;margin-top:18px;font-size:12px}
+.signoff span{display:inline-block;min-width:30%;margin-right:3%;border-bottom:1px solid #1f2328;padding-top:22px}
+}
 ";
 
 fn verdict_class(v: Verdict) -> &'static str {
@@ -88,8 +119,10 @@ fn path(v: Option<&str>) -> String {
 }
 
 /// Renders the page. `plot_svg` is the DVH plot ([`super::check::render_plot`]); `None`
-/// when no DVH was computed, which the page says.
-pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
+/// when no DVH was computed, which the page says. `checked_at` is when the check was made
+/// (UTC, ISO 8601, e.g. `2026-12-07T12:34:56Z`): on the page only, never in the JSON,
+/// which stays the same between runs.
+pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> String {
     let mut o = String::new();
     let verdict = match r.verdict {
         Verdict::Pass => "PASS",
@@ -158,14 +191,14 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
     row(
         "Protocol",
         escape(&format!(
-            "{} v{} ({})",
-            r.protocol.name, r.protocol.version, r.protocol.origin
+            "{} v{} ({}), checked by sbrt-verify {}",
+            r.protocol.name,
+            r.protocol.version,
+            r.protocol.origin,
+            env!("CARGO_PKG_VERSION")
         )),
     );
-    row(
-        "Checked by",
-        escape(&format!("sbrt-verify {}", env!("CARGO_PKG_VERSION"))),
-    );
+    row("Checked at", escape(checked_at));
     row(
         "Patient",
         escape(&format!("{} (ID {})", p.patient.name, p.patient.id)),
@@ -217,8 +250,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
         Some(svg) => {
             o.push_str(
                 "<p>Cumulative DVH of each structure the check used (volume in % of the part \
-                 inside the dose grid). Marks: constraint points, green circles when met, \
-                 red diamonds when missed; hover for the constraint.</p>\n<div class=\"plot\">\n",
+                 inside the dose grid). Each constraint: its limit as a bar across the axis \
+                 it is measured on, and the value achieved as a marker beside it (dotted line \
+                 between), both in the structure's colour; a circle when met, a diamond with \
+                 a red rim when missed. Hover for the constraint.</p>\n<div class=\"plot\">\n",
             );
             o.push_str(svg);
             o.push_str("</div>\n");
@@ -234,10 +269,14 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
     if r.results.is_empty() {
         o.push_str("<p>No constraint was evaluated.</p>\n");
     } else {
-        o.push_str(
-            "<table class=\"constraints\">\n<thead><tr><th>Structure</th><th>ROI</th>\
+        // The ROI column only when some ROI is not named as its structure (a `--map`).
+        let roi_column = r.results.iter().any(|c| c.roi != c.structure);
+        let _ = writeln!(
+            o,
+            "<table class=\"constraints\">\n<thead><tr><th>Structure</th>{}\
              <th>Constraint</th><th>Value</th><th>Limit</th><th>Margin</th><th>Status</th>\
-             <th>Level</th><th>Source</th></tr></thead>\n<tbody>\n",
+             <th>Level</th><th>Source</th></tr></thead>\n<tbody>",
+            if roi_column { "<th>ROI</th>" } else { "" }
         );
         for c in &r.results {
             let sc = status_class(c);
@@ -258,14 +297,18 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
             {
                 let _ = write!(notes, "<div class=\"reason\">{}</div>", escape(n));
             }
+            let roi = if roi_column {
+                format!("<td>{}</td>", escape(&c.roi))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 o,
-                "<tr class=\"row-{sc}\"><td>{}</td><td>{}</td><td>{}{}</td>\
+                "<tr class=\"row-{sc}\"><td>{}</td>{roi}<td>{}{}</td>\
                  <td class=\"num\">{}{unit}</td><td class=\"num\">{}{unit}</td>\
                  <td class=\"num\">{}</td><td class=\"status status-{sc}\">{}</td>\
                  <td>{level}</td><td>{}</td></tr>",
                 escape(&c.structure),
-                escape(&c.roi),
                 escape(&c.constraint),
                 notes,
                 numbers[0],
@@ -287,6 +330,35 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
     }
     o.push_str("</section>\n");
 
+    // Input files.
+    o.push_str("<section id=\"inputs\">\n<h2>Input files</h2>\n");
+    if r.inputs.is_empty() {
+        o.push_str("<p>None.</p>\n");
+    } else {
+        o.push_str(
+            "<table class=\"inputs\">\n<thead><tr><th>Object</th><th>File</th>\
+             <th>SHA-256</th></tr></thead>\n<tbody>\n",
+        );
+        for f in &r.inputs {
+            let kind = [
+                ("RT Plan", &p.plan_file),
+                ("RT Dose", &p.dose_file),
+                ("RT Structure Set", &p.structure_set_file),
+            ]
+            .into_iter()
+            .find(|(_, x)| x.as_deref() == Some(f.path.as_str()))
+            .map_or("-", |(k, _)| k);
+            let _ = writeln!(
+                o,
+                "<tr><td>{kind}</td><td>{}</td><td class=\"hash\">{}</td></tr>",
+                path(Some(&f.path)),
+                opt(f.sha256.as_deref().or(Some("(could not be read again)")))
+            );
+        }
+        o.push_str("</tbody>\n</table>\n");
+    }
+    o.push_str("</section>\n");
+
     // Warnings.
     o.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n");
     if r.warnings.is_empty() {
@@ -299,6 +371,11 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
         o.push_str("</ul>\n");
     }
     o.push_str("</section>\n");
+    // Lines to sign on paper (printed only).
+    o.push_str(
+        "<section class=\"signoff\"><span>Reviewed by</span><span>Date</span>\
+         <span>Signature</span></section>\n",
+    );
     let _ = writeln!(
         o,
         "<footer>sbrt-verify {}; report schema {}; exit code {}.</footer>",
@@ -314,9 +391,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>) -> String {
 mod tests {
     use super::*;
     use crate::check::ConstraintResult;
-    use crate::report::check::{PlanInfo, ProtocolInfo};
+    use crate::report::check::{InputFile, PlanInfo, ProtocolInfo};
     use crate::report::inspect::PatientReport;
 
+    const T: &str = "2026-12-07T12:34:56Z";
     const HOSTILE: &str = "<script>alert('x')</script> & \"q\"";
 
     fn result(structure: &str, status: Status, level: Level) -> ConstraintResult {
@@ -378,6 +456,16 @@ mod tests {
             warnings: vec![format!("warn {HOSTILE}")],
             overrides: vec![format!("override {HOSTILE}")],
             tps_agreement: None,
+            inputs: vec![
+                InputFile {
+                    path: "/data/p/RP.dcm".into(),
+                    sha256: Some("ab".repeat(32)),
+                },
+                InputFile {
+                    path: format!("/data/p/{HOSTILE}.dcm"),
+                    sha256: None,
+                },
+            ],
         }
     }
 
@@ -394,16 +482,29 @@ mod tests {
                 result("Heart", Status::Fail, Level::Optimal),
             ],
         );
-        let h = render(&r, Some(SVG));
+        let h = render(&r, Some(SVG), T);
         assert!(h.starts_with("<!DOCTYPE html>"));
         assert!(h.contains(
             "id=\"verdict\" class=\"banner verdict-fail\" data-verdict=\"FAIL\"><span class=\"verdict\">FAIL</span>"
         ));
         assert_eq!(h.matches("<tr class=\"row-").count(), 3);
+        // Some ROI is not named as its structure: the ROI column is there.
+        assert!(h.contains("<th>ROI</th>"));
+        assert!(h.contains(&format!("<td>SpinalCord {}</td>", escape(HOSTILE))));
         assert!(h.contains(&format!(
-            "<tr><th>Checked by</th><td>sbrt-verify {}</td></tr>",
+            "<tr><th>Protocol</th><td>P v1 (builtin), checked by sbrt-verify {}</td></tr>",
             env!("CARGO_PKG_VERSION")
         )));
+        assert!(h.contains("<tr><th>Checked at</th><td>2026-12-07T12:34:56Z</td></tr>"));
+        // The input files: the plan named as such with its hash; an unknown one as "-".
+        assert!(h.contains(&format!(
+            "<tr><td>RT Plan</td><td>/<wbr>data/<wbr>p/<wbr>RP.dcm</td>\
+             <td class=\"hash\">{}</td></tr>",
+            "ab".repeat(32)
+        )));
+        assert!(h.contains("<td>-</td>"));
+        assert!(h.contains("(could not be read again)"));
+        assert_ne!(h, render(&r, Some(SVG), "2026-12-07T12:34:57Z"));
         assert_eq!(h.matches("status-fail\">FAIL</td>").count(), 1);
         assert_eq!(h.matches("<tr class=\"row-miss\">").count(), 1);
         assert_eq!(h.matches("status-miss\">MISS (optimal)</td>").count(), 1);
@@ -413,7 +514,7 @@ mod tests {
         assert!(reasons.contains("SpinalCord"));
         assert!(!reasons.contains("Heart"));
         assert!(!reasons.contains("PTV"));
-        assert_eq!(h, render(&r, Some(SVG)), "same report, same bytes");
+        assert_eq!(h, render(&r, Some(SVG), T), "same report, same bytes");
     }
 
     #[test]
@@ -423,7 +524,7 @@ mod tests {
             vec![result("Cord", Status::NotEvaluated, Level::Mandatory)],
         );
         r.errors.push(format!("error {HOSTILE}"));
-        let h = render(&r, Some(SVG));
+        let h = render(&r, Some(SVG), T);
         assert!(!h.contains("<script"), "{h}");
         assert!(!h.contains("alert('x')"));
         assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
@@ -439,8 +540,17 @@ mod tests {
     }
 
     #[test]
+    fn the_roi_column_only_when_an_roi_is_not_named_as_its_structure() {
+        let mut c = result("PTV", Status::Pass, Level::Mandatory);
+        c.roi = "PTV".into();
+        let h = render(&report(Verdict::Pass, vec![c]), None, T);
+        assert!(!h.contains("<th>ROI</th>"));
+        assert!(h.contains("<tr class=\"row-pass\"><td>PTV</td><td>D0.035cc"));
+    }
+
+    #[test]
     fn without_a_plot_the_page_says_so() {
-        let h = render(&report(Verdict::Error, vec![]), None);
+        let h = render(&report(Verdict::Error, vec![]), None, T);
         assert!(h.contains("No DVH was computed"));
         assert!(!h.contains("<svg"));
         assert!(h.contains("No constraint was evaluated"));
@@ -448,7 +558,7 @@ mod tests {
 
     #[test]
     fn paths_wrap_after_slashes() {
-        let h = render(&report(Verdict::Pass, vec![]), None);
+        let h = render(&report(Verdict::Pass, vec![]), None, T);
         assert!(h.contains("/<wbr>data/<wbr>p/<wbr>RD.dcm"));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Axes: dose (Gy) horizontally, volume (% of each structure) vertically. One polyline per
 //! structure in its ROI display colour (a fixed palette when it has none), a legend, and
-//! optional markers for constraint points (dose, volume %) with a pass/fail colour.
+//! optional constraint markers: the achieved value (dose, volume %) and the limit beside it,
+//! in the structure's colour, the marker's shape saying met or missed.
 
 use std::fmt::Write as _;
 
@@ -67,12 +68,37 @@ impl Curve {
     }
 }
 
-/// A marker at (dose Gy, volume %), e.g. where a constraint was evaluated.
+/// A marker at (dose Gy, volume %), e.g. the value a constraint achieved, in its
+/// structure's colour, with the constraint's limit beside it.
 pub struct Marker {
     pub dose_gy: f64,
     pub volume_percent: f64,
     pub label: String,
     pub pass: bool,
+    /// The structure's curve colour.
+    pub color: [u8; 3],
+    /// Where the limit lies, drawn as a bar across the axis it is measured on.
+    pub limit: Option<LimitMark>,
+}
+
+/// Where a constraint's limit lies: a dose limit at the marker's volume (drawn as a short
+/// vertical bar at that dose), or a volume limit at the marker's dose (a short horizontal
+/// bar at that volume).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LimitMark {
+    DoseGy(f64),
+    VolumePercent(f64),
+}
+
+impl Marker {
+    /// The limit's point (dose Gy, volume %), `None` when it is off the plot's volume axis.
+    fn limit_point(&self) -> Option<(f64, f64)> {
+        let p = match self.limit? {
+            LimitMark::DoseGy(d) => (d, self.volume_percent),
+            LimitMark::VolumePercent(v) => (self.dose_gy, v),
+        };
+        (p.0.is_finite() && p.0 >= 0.0 && (0.0..=100.0).contains(&p.1)).then_some(p)
+    }
 }
 
 /// Colours for structures without a display colour (colour-blind-safe palette).
@@ -129,6 +155,7 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
         .iter()
         .flat_map(|c| c.points.iter().map(|p| p.0))
         .chain(markers.iter().map(|m| m.dose_gy))
+        .chain(markers.iter().filter_map(|m| m.limit_point().map(|p| p.0)))
         .fold(0.0f64, f64::max)
         .max(1.0);
     let step = nice_step(max_dose);
@@ -212,15 +239,38 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
             pts.trim_end()
         );
     }
-    // Markers: met = circle, missed = diamond (shape as well as colour, for colour-blind
-    // readers), outlined dark so they stand out on a curve of any colour.
+    // Each constraint: its limit as a bar across the axis it is measured on, a dotted line
+    // to the achieved value, and the achieved value as a marker, all in the structure's
+    // colour; met = circle, missed = diamond with a red rim (shape as well as colour, for
+    // colour-blind readers and grey print), outlined dark on a curve of any colour.
     for m in markers {
         let (x, y) = (sx(m.dose_gy), sy(m.volume_percent.clamp(0.0, 100.0)));
-        let shape = marker_shape(x, y, m.pass);
+        let [r, g, b] = m.color;
+        let status = if m.pass { "pass" } else { "fail" };
+        if let Some((ld, lv)) = m.limit_point() {
+            let (lx, ly) = (sx(ld), sy(lv));
+            let (dx, dy) = match m.limit {
+                Some(LimitMark::DoseGy(_)) => (0.0, 9.0),
+                _ => (9.0, 0.0),
+            };
+            let _ = writeln!(
+                o,
+                r##"<g class="constraint-limit" data-status="{status}"><line x1="{x:.1}" y1="{y:.1}" x2="{lx:.1}" y2="{ly:.1}" stroke="rgb({r},{g},{b})" stroke-width="1.5" stroke-dasharray="2 3"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#1f2328" stroke-width="6"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="rgb({r},{g},{b})" stroke-width="3"/><title>limit of {}</title></g>"##,
+                lx - dx,
+                ly - dy,
+                lx + dx,
+                ly + dy,
+                lx - dx,
+                ly - dy,
+                lx + dx,
+                ly + dy,
+                esc(&m.label)
+            );
+        }
+        let shape = marker_shape(x, y, m.pass, m.color);
         let _ = writeln!(
             o,
-            r#"<g class="constraint-marker" data-status="{}">{shape}<title>{}</title></g>"#,
-            if m.pass { "pass" } else { "fail" },
+            r#"<g class="constraint-marker" data-status="{status}">{shape}<title>achieved: {}</title></g>"#,
             esc(&m.label)
         );
     }
@@ -242,19 +292,43 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
     if !markers.is_empty() {
         let x = LEFT + pw + 16.0;
         let y = TOP + 10.0 + 18.0 * curves.len() as f64 + 14.0;
-        for (i, (pass, text)) in [(true, "constraint met"), (false, "constraint missed")]
-            .into_iter()
-            .enumerate()
+        let grey = [120, 120, 120];
+        for (i, (pass, text)) in [
+            (true, "achieved, limit met"),
+            (false, "achieved, limit missed"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let y = y + 18.0 * i as f64;
             let _ = writeln!(
                 o,
                 r#"<g class="marker-legend">{}<text x="{:.1}" y="{:.1}">{text}</text></g>"#,
-                marker_shape(x + 11.0, y, pass),
+                marker_shape(x + 11.0, y, pass, grey),
                 x + 28.0,
                 y + 4.0
             );
         }
+        let y = y + 36.0;
+        let _ = writeln!(
+            o,
+            r##"<g class="marker-legend"><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#1f2328" stroke-width="6"/><line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="rgb(120,120,120)" stroke-width="3"/><text x="{:.1}" y="{:.1}">limit (bar)</text></g>"##,
+            x + 11.0,
+            y - 9.0,
+            x + 11.0,
+            y + 9.0,
+            x + 11.0,
+            y - 9.0,
+            x + 11.0,
+            y + 9.0,
+            x + 28.0,
+            y + 4.0
+        );
+        let _ = writeln!(
+            o,
+            r##"<text x="{x:.1}" y="{:.1}" fill="#57606a">in the structure's colour</text>"##,
+            y + 24.0
+        );
     }
     o.push_str("</svg>\n");
     o
@@ -283,15 +357,17 @@ fn dash(partial: bool) -> &'static str {
     }
 }
 
-/// A marker's shape at (x, y): a green circle when met, a red diamond when missed.
-fn marker_shape(x: f64, y: f64, pass: bool) -> String {
+/// A marker's shape at (x, y) in `color`: a circle outlined dark when met, a diamond with
+/// a red rim when missed.
+fn marker_shape(x: f64, y: f64, pass: bool, color: [u8; 3]) -> String {
+    let [r, g, b] = color;
     if pass {
         format!(
-            r##"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="#1a7f37" stroke="#1f2328" stroke-width="1"/>"##
+            r##"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="rgb({r},{g},{b})" stroke="#1f2328" stroke-width="1.5"/>"##
         )
     } else {
         format!(
-            r##"<path d="M{x:.1} {:.1} L{:.1} {y:.1} L{x:.1} {:.1} L{:.1} {y:.1} Z" fill="#cf222e" stroke="#1f2328" stroke-width="1"/>"##,
+            r##"<path d="M{x:.1} {:.1} L{:.1} {y:.1} L{x:.1} {:.1} L{:.1} {y:.1} Z" fill="rgb({r},{g},{b})" stroke="#cf222e" stroke-width="2.5"/>"##,
             y - 7.0,
             x + 7.0,
             y + 7.0,
@@ -325,22 +401,54 @@ mod tests {
                 partial: true,
             },
         ];
-        let markers = vec![Marker {
-            dose_gy: 30.0,
-            volume_percent: 96.0,
-            label: "PTV V30Gy >= 95%".into(),
-            pass: true,
-        }];
+        let markers = vec![
+            Marker {
+                dose_gy: 30.0,
+                volume_percent: 96.0,
+                label: "PTV V30Gy >= 95%".into(),
+                pass: true,
+                color: PALETTE[0],
+                limit: Some(LimitMark::VolumePercent(95.0)),
+            },
+            Marker {
+                dose_gy: 11.0,
+                volume_percent: 1.0,
+                label: "Cord D1% <= 10Gy".into(),
+                pass: false,
+                color: PALETTE[1],
+                limit: Some(LimitMark::DoseGy(10.0)),
+            },
+            // A limit off the volume axis (a cc limit larger than the structure): no bar.
+            Marker {
+                dose_gy: 5.0,
+                volume_percent: 50.0,
+                label: "Cord V5Gy < 200cc".into(),
+                pass: true,
+                color: PALETTE[1],
+                limit: Some(LimitMark::VolumePercent(400.0)),
+            },
+        ];
         let svg = render_svg("DVH", &curves, &markers);
         assert_eq!(svg.matches("class=\"dvh-curve\"").count(), 2);
-        assert_eq!(svg.matches("class=\"constraint-marker\"").count(), 1);
-        assert!(svg.contains("data-status=\"pass\""));
-        assert!(!svg.contains("data-status=\"fail\""));
-        // The marker legend shows both shapes.
-        assert_eq!(svg.matches("class=\"marker-legend\"").count(), 2);
+        assert_eq!(svg.matches("class=\"constraint-marker\"").count(), 3);
+        assert_eq!(svg.matches("class=\"constraint-limit\"").count(), 2);
+        assert_eq!(svg.matches("data-status=\"fail\"").count(), 2);
+        // Each achieved value and its limit in the structure's colour, the limit named so.
+        assert!(svg.contains("<title>achieved: PTV V30Gy &gt;= 95%</title>"));
+        assert!(svg.contains("<title>limit of Cord D1% &lt;= 10Gy</title>"));
+        // The volume limit is a horizontal bar at 95 %, the dose limit a vertical one at
+        // 10 Gy (x = 70 + 600 * 10 / 40).
+        let y95 = 40.0 + 460.0 * 0.05;
+        assert!(svg.contains(&format!("y1=\"{y95:.1}\" x2=")), "{svg}");
+        assert!(svg.contains("x1=\"220.0\" y1="), "{svg}");
+        assert!(svg.contains("fill=\"rgb(213,94,0)\" stroke=\"#cf222e\""));
+        // The legend shows both shapes and the limit bar.
+        assert_eq!(svg.matches("class=\"marker-legend\"").count(), 3);
         assert!(svg.contains("Cord &lt;L&amp;R&gt;"));
         // The partial curve (and its legend line) is dashed; the whole one is not.
-        assert_eq!(svg.matches("stroke-dasharray").count(), 2);
+        assert_eq!(svg.matches("stroke-dasharray=\"6 4\"").count(), 2);
+        // Each limit drawn is joined to its achieved value by a dotted line.
+        assert_eq!(svg.matches("stroke-dasharray=\"2 3\"").count(), 2);
         assert!(!svg.contains("Cord <L&R>"));
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg, render_svg("DVH", &curves, &markers));

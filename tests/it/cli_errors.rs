@@ -96,3 +96,59 @@ fn usage_errors_exit_2() {
     );
     assert_eq!(run(&["--help".as_ref()]).0, 0);
 }
+
+#[test]
+fn a_lone_dose_file_gets_a_one_line_hint_to_give_its_folder() {
+    let case = crate::common::fixture("trial_pass");
+    let dose = case.join("RD.dcm");
+    let (code, out, err) = run(&["check".as_ref(), dose.as_os_str()]);
+    assert_eq!(code, 3, "{out}{err}");
+    let hints: Vec<&str> = err.lines().filter(|l| l.contains("hint:")).collect();
+    assert_eq!(hints.len(), 1, "{err}");
+    assert!(
+        hints[0].ends_with(&format!("give the folder {}", case.display())),
+        "{err}"
+    );
+    // No empty table: the report says that nothing was evaluated.
+    assert!(!out.contains("constraint value"), "{out}");
+    assert!(out.contains("No constraint was evaluated."), "{out}");
+    // The folder itself needs no hint.
+    let (code, _, err) = run(&["check".as_ref(), case.as_os_str()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn no_rt_dose_says_where_it_looked_and_what_it_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["RP.dcm", "RS.dcm"] {
+        std::fs::copy(
+            crate::common::fixture("trial_pass").join(f),
+            tmp.path().join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(tmp.path().join("notes.txt"), "x").unwrap();
+    let (code, _, err) = run(&["check".as_ref(), tmp.path().as_os_str()]);
+    assert_eq!(code, 3, "{err}");
+    assert_one_line_naming(&err, tmp.path(), "no RT Dose found among 2 DICOM files in");
+    assert!(err.contains("(found 1 RTPLAN, 1 RTSTRUCT)"), "{err}");
+}
+
+#[test]
+fn a_parent_folder_of_several_plan_sets_suggests_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    for case in ["trial_pass", "trial_cord_overdose"] {
+        let dir = tmp.path().join(case);
+        std::fs::create_dir(&dir).unwrap();
+        for f in ["RD.dcm", "RP.dcm", "RS.dcm"] {
+            std::fs::copy(crate::common::fixture(case).join(f), dir.join(f)).unwrap();
+        }
+    }
+    let (code, out, err) = run(&["check".as_ref(), tmp.path().as_os_str()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("2 plan sets with a dose found"), "{err}");
+    assert!(err.contains("check them all with --batch"), "{err}");
+    assert!(out.is_empty());
+}

@@ -57,6 +57,17 @@ fn report_dir_holds_html_csv_and_json_that_agree() {
 
     let html = read(&dir.join("report.html"));
     assert!(html.contains("data-verdict=\"FAIL\"><span class=\"verdict\">FAIL</span>"));
+    // The input files with their SHA-256, in the JSON and on the page; the time of the
+    // check only on the page (the JSON is the same between runs).
+    let inputs = json["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    for f in inputs {
+        let name = f["path"].as_str().unwrap().rsplit('/').next().unwrap();
+        let hash = f["sha256"].as_str().unwrap();
+        assert_eq!(hash.len(), 64);
+        assert!(html.contains(&format!("{name}</td><td class=\"hash\">{hash}</td>")));
+    }
+    assert!(!stdout.contains("Checked at") && html.contains("<th>Checked at</th><td>20"));
     assert_eq!(html.matches("<tr class=\"row-").count(), results.len());
     let failing = results.iter().filter(|r| r["status"] == "FAIL").count();
     let missed_optimal = results
@@ -78,11 +89,20 @@ fn report_dir_holds_html_csv_and_json_that_agree() {
         missed_optimal
     );
     // The cord's three mandatory limits are missed: red markers on the plot, each named.
-    let missed_markers = html.matches("data-status=\"fail\"").count();
+    let missed_markers = html
+        .matches("class=\"constraint-marker\" data-status=\"fail\"")
+        .count();
     assert!(
         missed_markers >= 3 && missed_markers <= failing,
         "{missed_markers}"
     );
+    // Each beside its limit, drawn where the limit lies.
+    assert_eq!(
+        html.matches("class=\"constraint-limit\" data-status=\"fail\"")
+            .count(),
+        missed_markers
+    );
+    assert!(html.contains("<title>limit of SpinalCord (SpinalCord): D0.035cc &lt;= 25.3Gy"));
     assert!(html.contains("data-status=\"pass\""));
     assert!(html.contains("SpinalCord (SpinalCord): D0.035cc &lt;= 25.3Gy"));
     // One curve per structure of dvh.csv, and the CSV is the `dvh` command's CSV.
@@ -260,8 +280,23 @@ fn batch_checks_every_plan_set_and_exits_with_the_worst_verdict() {
     assert!(rows[3].starts_with("3,ERROR,"));
     assert!(!csv.contains("PH-"), "patient masked");
     // One report folder per plan set, with its verdict.
+    // Named by index and folder under the root, never from the data (plan label, patient).
+    let mut subs: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.contains('.'))
+        .collect();
+    subs.sort();
+    assert_eq!(
+        subs,
+        [
+            "001-a-trial_pass",
+            "002-b-trial_cord_overdose",
+            "003-c-trial_underdosed"
+        ]
+    );
     for (i, verdict) in ["PASS", "FAIL", "ERROR"].iter().enumerate() {
-        let sub = out.join(format!("{:03}-PHANTOM", i + 1));
+        let sub = out.join(&subs[i]);
         let html = read(&sub.join("report.html"));
         assert!(html.contains(&format!("data-verdict=\"{verdict}\"")), "{i}");
         assert!(sub.join("dvh.csv").is_file() && sub.join("result.json").is_file());
@@ -288,6 +323,41 @@ fn batch_checks_every_plan_set_and_exits_with_the_worst_verdict() {
         .as_str()
         .unwrap()
         .starts_with("PH-"));
+}
+
+#[test]
+fn batch_lists_roots_in_the_order_given_and_names_folders_after_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = run(&args(&[
+        &"check",
+        &"--batch",
+        &fixture("trial_underdosed"),
+        &fixture("trial_pass"),
+        &fixture("trial_cord_overdose"),
+        &"--report",
+        &out,
+    ]));
+    assert_eq!(code, 1, "{stdout}{err}");
+    let doses: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.ends_with("RD.dcm")))
+        .collect();
+    let order = ["trial_underdosed", "trial_pass", "trial_cord_overdose"];
+    assert_eq!(doses.len(), 3, "{stdout}");
+    for (dose, case) in doses.iter().zip(order) {
+        assert!(dose.ends_with(&format!("{case}/RD.dcm")), "{stdout}");
+    }
+    // Each root is the plan set's folder: the folder's own name.
+    for (i, case) in order.iter().enumerate() {
+        let sub = out.join(format!("{:03}-{case}", i + 1));
+        assert!(sub.join("report.html").is_file(), "{}", sub.display());
+    }
+    let jsonl = read(&out.join("batch.jsonl"));
+    for (line, case) in jsonl.lines().zip(order) {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(r["dose_file"].as_str().unwrap().contains(case), "{line}");
+    }
 }
 
 #[test]
