@@ -25,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use super::coverage::{Centroids, Coverage};
+use super::coverage::Coverage;
 use super::topology::{xy, EndCap};
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::polygon;
@@ -241,9 +241,12 @@ pub fn sample_roi(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSamp
     let voxels = total_cc / voxel_cc(g, dz);
     let factor = supersampling(voxels, opts);
 
+    // One coverage raster per rayon job, reused from slab to slab.
     let per_slab: Vec<SlabSamples> = slabs
         .par_iter()
-        .map(|s| sample_slab(s, dose, factor, dz, opts.window))
+        .map_init(Coverage::default, |cov, s| {
+            sample_slab(s, dose, factor, dz, opts.window, cov)
+        })
         .collect();
 
     let mut out = RoiSamples {
@@ -319,6 +322,7 @@ fn sample_slab(
     factor: usize,
     dz: f64,
     window: Option<Window>,
+    cov: &mut Coverage,
 ) -> SlabSamples {
     let g = &dose.geometry;
     let f = factor as f64;
@@ -374,14 +378,11 @@ fn sample_slab(
         })
         .collect();
 
-    let mut cov = Coverage::new(width, height);
-    let mut centroids = Centroids::new(width, height);
+    cov.reset(width, height);
     for (p, &sign) in shifted.iter().zip(&s.signs) {
         cov.add_contour(p, sign);
-        centroids.add_contour(p, sign);
     }
-    let cov = cov.finish();
-    let centroids = centroids.finish();
+    let cells = cov.finish();
 
     // Sub-slabs in z, within the part of the slab inside the grid's z cells; the rest of the
     // slab is outside the grid.
@@ -407,7 +408,9 @@ fn sample_slab(
     let cell_cc = sub_area_mm2 * sub_t / 1000.0;
     let outside_cell_cc = sub_area_mm2 * outside_t / 1000.0;
 
-    let covered = cov.iter().filter(|c| **c > 1e-12).count();
+    let covered = (0..height)
+        .map(|b| cells.row(b).filter(|&c| c > 1e-12).count())
+        .sum::<usize>();
     let mut out = SlabSamples {
         samples: Vec::with_capacity(covered * ks.len()),
         outside_cc: 0.0,
@@ -458,8 +461,7 @@ fn sample_slab(
         let j = (b as f64 + 0.5 + v0) / f - 0.5;
         let j_in = in_cells(j, g.rows);
         let (j0, j1, fj) = split_pair(clamp_index(j, g.rows), nj);
-        let row = &cov[b * width..(b + 1) * width];
-        for (a, (&c, column)) in row.iter().zip(&columns).enumerate() {
+        for (a, (c, column)) in cells.row(b).zip(&columns).enumerate() {
             let c = c.clamp(0.0, 1.0);
             if c <= 1e-12 {
                 continue;
@@ -475,7 +477,7 @@ fn sample_slab(
             // (inside the contour), a full cell's at its centre.
             let boundary = c < 1.0 - BOUNDARY_TOLERANCE;
             let ((i0, i1, fi), (j0, j1, fj)) = if boundary {
-                let [cx, cy] = centroids.at(a, b);
+                let [cx, cy] = cells.centroid(a, b);
                 let i = (a as f64 + cx + u0) / f - 0.5;
                 let j = (b as f64 + cy + v0) / f - 0.5;
                 (
