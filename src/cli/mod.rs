@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{
     CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
-    ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolCommand, WatchArgs,
+    ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolArgs, ProtocolCommand, WatchArgs,
 };
 use sbrt_verify::check::{batch, CheckOptions};
 use sbrt_verify::dicom::{self, read};
@@ -162,9 +162,26 @@ fn parse_mappings(maps: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn run_check(a: CheckArgs) -> Result<ExitCode> {
+/// The protocol and the check settings the options give.
+fn check_options(
+    a: &ProtocolArgs,
+    accept_defects: &[String],
+) -> Result<(sbrt_verify::protocol::Protocol, CheckOptions)> {
     let protocol = load_protocol(&a.protocol)?;
-    let mappings = parse_mappings(&a.mappings)?;
+    let opts = CheckOptions {
+        mappings: parse_mappings(&a.mappings)?,
+        accept_defects: accept_defects.to_vec(),
+        sampling: SamplingOptions {
+            end_cap: end_cap(a.end_cap),
+            ..Default::default()
+        },
+        site: a.site.clone(),
+    };
+    Ok((protocol, opts))
+}
+
+fn run_check(a: CheckArgs) -> Result<ExitCode> {
+    let (protocol, opts) = check_options(&a.protocol, &a.accept_defects)?;
     if let Some(dir) = &a.report {
         if !a.report_in_input {
             output::check_out_dir(dir, &a.paths)?;
@@ -178,15 +195,6 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     for e in &found.file_errors {
         eprintln!("sbrt-verify: error: {e}");
     }
-    let opts = CheckOptions {
-        mappings,
-        accept_defects: a.accept_defects.clone(),
-        sampling: SamplingOptions {
-            end_cap: end_cap(a.end_cap),
-            ..Default::default()
-        },
-        site: a.site.clone(),
-    };
     let color = term::stdout_color();
     if a.batch {
         let code = run_batch(&a, &found, &protocol, &opts, color)?;
@@ -604,8 +612,8 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
 
 /// The node's check settings from its options (protocol, mappings, end caps).
 fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
-    let protocol = load_protocol(&a.protocol)?;
-    if let Some(site) = &a.site {
+    let (protocol, check) = check_options(&a.protocol, &[])?;
+    if let Some(site) = &check.site {
         if !protocol.sites.iter().any(|s| s.is_called(site)) {
             return Err(Error::usage(format!(
                 "--site '{site}': protocol {} has no such site",
@@ -613,19 +621,10 @@ fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
             )));
         }
     }
-    let mappings = parse_mappings(&a.mappings)?;
     Ok(sbrt_verify::node::NodeOptions {
         out: a.out.clone(),
         protocol,
-        check: CheckOptions {
-            mappings,
-            accept_defects: Vec::new(),
-            sampling: SamplingOptions {
-                end_cap: end_cap(a.end_cap),
-                ..Default::default()
-            },
-            site: a.site.clone(),
-        },
+        check,
         show_phi: a.show_phi,
         settle: seconds("--settle", a.settle)?,
     })
