@@ -609,7 +609,35 @@ const LATTICE_MARGIN: f64 = 2.0;
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::*;
+    use crate::dicom::{Contour, ContourType};
     use ndarray::Array3;
+
+    /// A square of side `2 half` mm centred on the z axis, in the plane `z`.
+    pub(crate) fn square(half: f64, z: f64) -> Contour {
+        Contour {
+            kind: ContourType::ClosedPlanar,
+            points_mm: vec![
+                [-half, -half, z],
+                [half, -half, z],
+                [half, half, z],
+                [-half, half, z],
+            ],
+        }
+    }
+
+    /// A box: [`square`] on each of the planes `z`.
+    pub(crate) fn square_roi(half: f64, z: &[f64]) -> Roi {
+        Roi {
+            number: 1,
+            name: "box".into(),
+            interpreted_type: None,
+            color: None,
+            frame_of_reference_uid: None,
+            contours: z.iter().map(|&z| square(half, z)).collect(),
+            defects: vec![],
+            repairs: vec![],
+        }
+    }
 
     /// A grid 1 mm, 41 x 41 x 41 centred on 0, dose = 10 + x (Gy).
     pub(crate) fn linear_grid() -> DoseGrid {
@@ -648,7 +676,7 @@ pub(crate) mod tests_support {
 
 #[cfg(test)]
 mod tests {
-    use super::tests_support::linear_grid;
+    use super::tests_support::{linear_grid, square_roi};
     use super::*;
     use crate::dicom::{Contour, ContourType};
     use approx::assert_relative_eq;
@@ -683,30 +711,6 @@ mod tests {
         // The ROI estimated largest is the one with the most samples.
         pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
         assert_eq!(pairs[0].1, pairs.iter().map(|p| p.1).max().unwrap());
-    }
-
-    fn square_roi(half: f64, z: &[f64]) -> Roi {
-        Roi {
-            number: 1,
-            name: "box".into(),
-            interpreted_type: None,
-            color: None,
-            frame_of_reference_uid: None,
-            contours: z
-                .iter()
-                .map(|&z| Contour {
-                    kind: ContourType::ClosedPlanar,
-                    points_mm: vec![
-                        [-half, -half, z],
-                        [half, -half, z],
-                        [half, half, z],
-                        [-half, half, z],
-                    ],
-                })
-                .collect(),
-            defects: vec![],
-            repairs: vec![],
-        }
     }
 
     #[test]
