@@ -95,6 +95,24 @@ pub struct SelectArgs {
     pub dose: Option<PathBuf>,
 }
 
+/// What a plan is checked against (`check`, `listen`, `watch`).
+#[derive(Debug, clap::Args)]
+pub struct ProtocolArgs {
+    /// Protocol: a TOML file, or the name of a built-in protocol.
+    #[arg(long, default_value = "nct06863584")]
+    pub protocol: String,
+    /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
+    #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
+    pub mappings: Vec<String>,
+    /// The treatment site to check at (a site name or alias of the protocol); default: the
+    /// site each RT Plan's Treatment Sites name.
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
+    /// End caps of the slab model.
+    #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
+    pub end_cap: EndCapArg,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Files or folders holding the plan set (RT Dose, RT Struct, RT Plan); with --batch,
@@ -118,16 +136,8 @@ pub struct CheckArgs {
     pub report_in_input: bool,
     #[command(flatten)]
     pub select: SelectArgs,
-    /// Protocol: a TOML file, or the name of a built-in protocol.
-    #[arg(long, default_value = "nct06863584")]
-    pub protocol: String,
-    /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
-    #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
-    pub mappings: Vec<String>,
-    /// The treatment site (a site name or alias of the protocol); default: the site the
-    /// RT Plan's Treatment Sites name.
-    #[arg(long, value_name = "NAME")]
-    pub site: Option<String>,
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
     /// Accept the contour defects of this ROI (repeatable): its constraints are evaluated
     /// on its usable contours, and the acceptance is recorded in the result and the report.
     #[arg(long = "accept-defect", value_name = "ROI")]
@@ -137,9 +147,6 @@ pub struct CheckArgs {
     /// Show patient name and ID (masked by default).
     #[arg(long)]
     pub show_phi: bool,
-    /// End caps of the slab model.
-    #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
-    pub end_cap: EndCapArg,
     /// Pair objects whose patient ID or name differ (e.g. research exports anonymised one
     /// object at a time); refused by default, recorded in the result when allowed.
     #[arg(long)]
@@ -244,22 +251,11 @@ pub struct NodeCheckArgs {
     /// Node folder: incoming/ (objects), reports/, checks.jsonl and node.log.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Protocol: a TOML file, or the name of a built-in protocol.
-    #[arg(long, default_value = "nct06863584")]
-    pub protocol: String,
-    /// Map an ROI to a protocol structure: --map "Spinal Cord=SpinalCord" (repeatable).
-    #[arg(long = "map", value_name = "ROI=PROTOCOL_NAME")]
-    pub mappings: Vec<String>,
-    /// Treatment site to check every plan at (a site name or alias of the protocol); without
-    /// it, each RT Plan's Treatment Sites.
-    #[arg(long, value_name = "NAME")]
-    pub site: Option<String>,
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
     /// Show patient name and ID in checks.jsonl and reports (masked by default).
     #[arg(long)]
     pub show_phi: bool,
-    /// End caps of the slab model.
-    #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
-    pub end_cap: EndCapArg,
     /// Seconds a plan set may miss an object before it is logged as waiting (watch: also
     /// how long a file must stay unchanged before it is read).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{
     CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
-    ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolCommand, WatchArgs,
+    ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolArgs, ProtocolCommand, WatchArgs,
 };
 use sbrt_verify::check::{batch, CheckOptions};
 use sbrt_verify::dicom::{self, read};
@@ -162,9 +162,28 @@ fn parse_mappings(maps: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn run_check(a: CheckArgs) -> Result<ExitCode> {
+/// The protocol and the check settings the options give.
+fn check_options(
+    a: &ProtocolArgs,
+    accept_defects: &[String],
+) -> Result<(sbrt_verify::protocol::Protocol, CheckOptions)> {
     let protocol = load_protocol(&a.protocol)?;
-    let mappings = parse_mappings(&a.mappings)?;
+    let opts = CheckOptions {
+        mappings: parse_mappings(&a.mappings)?,
+        accept_defects: accept_defects.to_vec(),
+        sampling: SamplingOptions {
+            end_cap: end_cap(a.end_cap),
+            ..Default::default()
+        },
+        site: a.site.clone(),
+        tps: None,
+        require_tps_agreement: false,
+    };
+    Ok((protocol, opts))
+}
+
+fn run_check(a: CheckArgs) -> Result<ExitCode> {
+    let (protocol, mut opts) = check_options(&a.protocol, &a.accept_defects)?;
     if let Some(dir) = &a.report {
         if !a.report_in_input {
             output::check_out_dir(dir, &a.paths)?;
@@ -178,17 +197,8 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     for e in &found.file_errors {
         eprintln!("sbrt-verify: error: {e}");
     }
-    let opts = CheckOptions {
-        mappings,
-        accept_defects: a.accept_defects.clone(),
-        sampling: SamplingOptions {
-            end_cap: end_cap(a.end_cap),
-            ..Default::default()
-        },
-        site: a.site.clone(),
-        tps: tps_source(a.tps_dvh.as_ref(), a.embedded_tps_dvh),
-        require_tps_agreement: a.require_tps_agreement,
-    };
+    opts.tps = tps_source(a.tps_dvh.as_ref(), a.embedded_tps_dvh);
+    opts.require_tps_agreement = a.require_tps_agreement;
     if opts.require_tps_agreement && opts.tps.is_none() {
         return Err(Error::usage(
             "--require-tps-agreement needs the planning system's DVHs: --tps-dvh FILE or --embedded-tps-dvh",
@@ -652,8 +662,8 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration> {
 
 /// The node's check settings from its options (protocol, mappings, end caps).
 fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
-    let protocol = load_protocol(&a.protocol)?;
-    if let Some(site) = &a.site {
+    let (protocol, check) = check_options(&a.protocol, &[])?;
+    if let Some(site) = &check.site {
         if !protocol.sites.iter().any(|s| s.is_called(site)) {
             return Err(Error::usage(format!(
                 "--site '{site}': protocol {} has no such site",
@@ -661,21 +671,10 @@ fn node_options(a: &NodeCheckArgs) -> Result<sbrt_verify::node::NodeOptions> {
             )));
         }
     }
-    let mappings = parse_mappings(&a.mappings)?;
     Ok(sbrt_verify::node::NodeOptions {
         out: a.out.clone(),
         protocol,
-        check: CheckOptions {
-            mappings,
-            accept_defects: Vec::new(),
-            sampling: SamplingOptions {
-                end_cap: end_cap(a.end_cap),
-                ..Default::default()
-            },
-            site: a.site.clone(),
-            tps: None,
-            require_tps_agreement: false,
-        },
+        check,
         show_phi: a.show_phi,
         settle: seconds("--settle", a.settle)?,
     })

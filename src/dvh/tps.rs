@@ -219,34 +219,21 @@ pub fn compare(ours: &StructureDvh, tps: &TpsDvh) -> Agreement {
         Some(tps.volume_cc),
         Some(VOLUME_TOLERANCE * tps.volume_cc),
     )];
-    let doses: [(&'static str, Option<f64>, Option<f64>); 6] = [
+    let mut doses = vec![
         ("Dmean", ours.dvh.mean(), tps.mean_gy()),
         (
             "D0.035cc",
             ours.dvh.dose_at_volume_cc(0.035),
             tps.dose_at_volume_cc(0.035),
         ),
-        (
-            "D98%",
-            ours.dvh.dose_at_volume_percent(98.0),
-            tps.dose_at_volume_percent(98.0),
-        ),
-        (
-            "D95%",
-            ours.dvh.dose_at_volume_percent(95.0),
-            tps.dose_at_volume_percent(95.0),
-        ),
-        (
-            "D50%",
-            ours.dvh.dose_at_volume_percent(50.0),
-            tps.dose_at_volume_percent(50.0),
-        ),
-        (
-            "D2%",
-            ours.dvh.dose_at_volume_percent(2.0),
-            tps.dose_at_volume_percent(2.0),
-        ),
     ];
+    for (name, pct) in [("D98%", 98.0), ("D95%", 95.0), ("D50%", 50.0), ("D2%", 2.0)] {
+        doses.push((
+            name,
+            ours.dvh.dose_at_volume_percent(pct),
+            tps.dose_at_volume_percent(pct),
+        ));
+    }
     for (name, a, b) in doses {
         metrics.push(metric(name, "Gy", a, b, dose_tol(b)));
     }
@@ -350,11 +337,7 @@ pub fn from_dvh_sequence(
             edge += pair[0];
         }
         if differential {
-            let mut above = 0.0;
-            for v in volume.iter_mut().rev() {
-                above += *v;
-                *v = above;
-            }
+            to_cumulative(&mut volume);
         }
         out.push(TpsDvh {
             name: format!("ROI {number}"),
@@ -365,6 +348,15 @@ pub fn from_dvh_sequence(
         });
     }
     Ok((out, skipped))
+}
+
+/// Per-bin volumes -> the volume at or above each bin's lower dose.
+fn to_cumulative(volumes: &mut [f64]) {
+    let mut above = 0.0;
+    for v in volumes.iter_mut().rev() {
+        above += *v;
+        *v = above;
+    }
 }
 
 /// Columns of an Eclipse DVH table.
@@ -433,12 +425,7 @@ fn finish(
             })
             .collect();
         if differential {
-            // Per-bin volumes -> volume at or above each bin's lower dose.
-            let mut above = 0.0;
-            for v in vol.iter_mut().rev() {
-                above += *v;
-                *v = above;
-            }
+            to_cumulative(&mut vol);
         }
         if dose_gy.windows(2).any(|w| w[1] < w[0]) {
             return Err(format!("structure {name}: doses are not increasing"));

@@ -1,34 +1,51 @@
-//! Polygons -> exact fractional coverage of the cells of a regular lattice.
+//! Polygons -> exact fractional coverage of the cells of a regular lattice, and the
+//! centroid of each cell's covered part.
 //!
 //! Signed-area accumulation (the technique of scan-converting font rasterizers): every edge
 //! adds, to the cells of each row it crosses, the exact signed area it sweeps to the right
 //! within that row; a prefix sum along the row then gives, for every cell, the exact signed
 //! area of the polygon inside the cell. No point sampling, so no aliasing: a cell half
-//! covered gets 0.5 to rounding.
+//! covered gets 0.5 to rounding. The same walk accumulates the first moments of that area
+//! (exact too), whose quotient by the area is the centroid of the covered part.
 //!
 //! Coordinates are in cell units: cell `(a, b)` is `[a, a+1) x [b, b+1)`. Contours must lie
 //! in `[0, width) x [0, height)`. Even-odd fill of properly nested contours is obtained by
 //! giving each contour the sign of its nesting depth (outer +, hole -, island +, ...).
 
-/// A coverage raster: `width x height` cells, row-major.
+/// A raster of `width x height` cells accumulating, from the edges of contours, each cell's
+/// covered area and the first moments of its covered part. Reusable: [`Coverage::reset`]
+/// starts a new raster in the same buffers.
+#[derive(Default)]
 pub struct Coverage {
-    pub width: usize,
-    pub height: usize,
-    /// Per-row accumulation buffer with one spare column; after [`Coverage::finish`] holds
-    /// coverage.
-    acc: Vec<f64>,
+    width: usize,
+    height: usize,
+    /// Per cell, row-major with one spare column: the coverage accumulation, then the area,
+    /// x moment and y moment about the cell's lower corner (the centroid's). After
+    /// [`Coverage::finish`] each holds the cell's own value.
+    acc: Vec<[f64; 4]>,
+    /// Where the edge being added crosses cell column boundaries within a row.
+    cuts: Vec<f64>,
 }
+
+/// Index of the coverage in a cell's accumulation; the moments follow it.
+const AREA: usize = 0;
 
 impl Coverage {
     pub fn new(width: usize, height: usize) -> Self {
+        let mut c = Coverage::default();
+        c.reset(width, height);
+        c
+    }
+
+    /// Empties the raster and gives it a new size.
+    pub fn reset(&mut self, width: usize, height: usize) {
         // Zeroed by writing, not by the allocator: `add_contour` adds to cells (a read
         // first), and a calloc'ed page that is read first is the kernel's shared zero page,
         // whose copy on the first write costs a second fault and a TLB flush on every CPU
         // the process runs on.
-        let n = (width + 2) * height;
-        let mut acc = Vec::with_capacity(n);
-        acc.resize(n, 0.0);
-        Coverage { width, height, acc }
+        self.acc.clear();
+        self.acc.resize((width + 2) * height, [0.0; 4]);
+        (self.width, self.height) = (width, height);
     }
 
     fn stride(&self) -> usize {
@@ -51,20 +68,19 @@ impl Coverage {
         }
     }
 
-    /// Accumulates the edge p -> q with weight `w`.
+    /// Accumulates the edge p -> q with weight `w`, row by row: its coverage
+    /// ([`Coverage::row_coverage`]) and its moments ([`Coverage::row_moments`]).
     fn line(&mut self, p: [f64; 2], q: [f64; 2], w: f64) {
         if p[1] == q[1] {
             return;
         }
         let (dir, p0, p1) = if p[1] < q[1] { (w, p, q) } else { (-w, q, p) };
         let dxdy = (p1[0] - p0[0]) / (p1[1] - p0[1]);
-        let stride = self.stride();
         let y_start = p0[1].max(0.0);
         let mut x = p0[0] + (y_start - p0[1]) * dxdy;
         let row_start = y_start.floor() as usize;
         let row_end = (p1[1].ceil() as usize).min(self.height);
         for row in row_start..row_end {
-            let line_start = row * stride;
             let top = ((row + 1) as f64).min(p1[1]);
             let bottom = (row as f64).max(p0[1]);
             let dy = top - bottom;
@@ -72,187 +88,147 @@ impl Coverage {
                 continue;
             }
             let xnext = x + dxdy * dy;
-            let d = dy * dir;
-            let (x0, x1) = if x < xnext { (x, xnext) } else { (xnext, x) };
-            let x0floor = x0.floor();
-            let x0i = x0floor as usize;
-            let x1ceil = x1.ceil();
-            let x1i = x1ceil as usize;
-            if x1i <= x0i + 1 {
-                // The edge stays within one cell on this row.
-                let xmf = 0.5 * (x + xnext) - x0floor;
-                self.acc[line_start + x0i] += d - d * xmf;
-                self.acc[line_start + x0i + 1] += d * xmf;
-            } else {
-                let s = 1.0 / (x1 - x0);
-                let x0f = x0 - x0floor;
-                let a0 = 0.5 * s * (1.0 - x0f) * (1.0 - x0f);
-                let x1f = x1 - x1ceil + 1.0;
-                let am = 0.5 * s * x1f * x1f;
-                self.acc[line_start + x0i] += d * a0;
-                if x1i == x0i + 2 {
-                    self.acc[line_start + x0i + 1] += d * (1.0 - a0 - am);
-                } else {
-                    let a1 = s * (1.5 - x0f);
-                    self.acc[line_start + x0i + 1] += d * (a1 - a0);
-                    for xi in x0i + 2..x1i - 1 {
-                        self.acc[line_start + xi] += d * s;
-                    }
-                    let a2 = a1 + (x1i - x0i - 3) as f64 * s;
-                    self.acc[line_start + x1i - 1] += d * (1.0 - a2 - am);
-                }
-                self.acc[line_start + x1i] += d * am;
-            }
+            self.row_coverage(row, x, xnext, dy * dir);
+            self.row_moments(row, p0, dxdy, (bottom, top), dir);
             x = xnext;
         }
     }
 
-    /// Turns the accumulation into per-cell coverage (prefix sum along each row) and returns
-    /// it row-major, `width x height`.
-    pub fn finish(mut self) -> Vec<f64> {
-        // In place: cell (a, row) moves from row * stride + a to row * width + a, which is
-        // never after it, so nothing is overwritten before it is read.
-        let (width, stride) = (self.width, self.stride());
-        for row in 0..self.height {
-            let mut sum = 0.0;
-            for a in 0..width {
-                sum += self.acc[row * stride + a];
-                self.acc[row * width + a] = sum;
+    /// Adds to row `row` the area to the right of the edge's part from `x` (bottom) to
+    /// `xnext` (top), `d` being its height times its weight.
+    fn row_coverage(&mut self, row: usize, x: f64, xnext: f64, d: f64) {
+        let line = row * self.stride();
+        let mut add = |col: usize, v: f64| self.acc[line + col][AREA] += v;
+        let (x0, x1) = if x < xnext { (x, xnext) } else { (xnext, x) };
+        let x0floor = x0.floor();
+        let x0i = x0floor as usize;
+        let x1ceil = x1.ceil();
+        let x1i = x1ceil as usize;
+        if x1i <= x0i + 1 {
+            // The edge stays within one cell on this row.
+            let xmf = 0.5 * (x + xnext) - x0floor;
+            add(x0i, d - d * xmf);
+            add(x0i + 1, d * xmf);
+        } else {
+            let s = 1.0 / (x1 - x0);
+            let x0f = x0 - x0floor;
+            let a0 = 0.5 * s * (1.0 - x0f) * (1.0 - x0f);
+            let x1f = x1 - x1ceil + 1.0;
+            let am = 0.5 * s * x1f * x1f;
+            add(x0i, d * a0);
+            if x1i == x0i + 2 {
+                add(x0i + 1, d * (1.0 - a0 - am));
+            } else {
+                let a1 = s * (1.5 - x0f);
+                add(x0i + 1, d * (a1 - a0));
+                for xi in x0i + 2..x1i - 1 {
+                    add(xi, d * s);
+                }
+                let a2 = a1 + (x1i - x0i - 3) as f64 * s;
+                add(x1i - 1, d * (1.0 - a2 - am));
+            }
+            add(x1i, d * am);
+        }
+    }
+
+    /// Adds to row `row` the moments (area, x, y) of what lies to the right of the edge
+    /// through `p0` with slope `dxdy`, between heights `ya` and `yb`, weighted `d`: the
+    /// row's part of the edge is cut where it crosses a cell column boundary, and each piece
+    /// adds to its own cell and, in full, to the next (the prefix sum carries it on).
+    fn row_moments(&mut self, row: usize, p0: [f64; 2], dxdy: f64, (ya, yb): (f64, f64), d: f64) {
+        let x_at = |y: f64| p0[0] + (y - p0[1]) * dxdy;
+        let b = row as f64;
+        let cuts = &mut self.cuts;
+        cuts.clear();
+        cuts.push(ya);
+        let (xa, xb) = (x_at(ya), x_at(yb));
+        if dxdy != 0.0 {
+            let (lo, hi) = (xa.min(xb), xa.max(xb));
+            let mut k = lo.floor() + 1.0;
+            while k < hi {
+                cuts.push(p0[1] + (k - p0[0]) / dxdy);
+                k += 1.0;
             }
         }
-        self.acc.truncate(width * self.height);
-        self.acc
-    }
-}
-
-/// The centroids of the covered part of each cell: the exact first moments of the region
-/// in each cell, accumulated like [`Coverage`] (every edge adds, to the cells of each row it
-/// crosses, the moments of what lies to its right within the row; a prefix sum along the
-/// row gives each cell's), divided by the region's area in the cell.
-pub struct Centroids {
-    pub width: usize,
-    pub height: usize,
-    /// Per cell: area, x moment and y moment about the cell's lower corner (row-major, one
-    /// spare column).
-    acc: Vec<[f64; 3]>,
-}
-
-impl Centroids {
-    pub fn new(width: usize, height: usize) -> Self {
-        Centroids {
-            width,
-            height,
-            acc: vec![[0.0; 3]; (width + 2) * height],
+        cuts.push(yb);
+        if cuts.len() > 2 {
+            cuts.sort_by(f64::total_cmp);
         }
-    }
-
-    /// Adds one closed contour whose inside weighs `sign` (as [`Coverage::add_contour`]).
-    pub fn add_contour(&mut self, pts: &[[f64; 2]], sign: f64) {
-        let area = crate::geometry::polygon::signed_area(pts);
-        if area == 0.0 {
-            return;
-        }
-        let dir = if area > 0.0 { -sign } else { sign };
-        let n = pts.len();
-        for k in 0..n {
-            self.line(pts[k], pts[(k + 1) % n], dir);
-        }
-    }
-
-    fn line(&mut self, p: [f64; 2], q: [f64; 2], w: f64) {
-        if p[1] == q[1] {
-            return;
-        }
-        let (d, p0, p1) = if p[1] < q[1] { (w, p, q) } else { (-w, q, p) };
-        let dxdy = (p1[0] - p0[0]) / (p1[1] - p0[1]);
-        let x_at = |y: f64| p0[0] + (y - p0[1]) * dxdy;
-        let row_start = p0[1].max(0.0).floor() as usize;
-        let row_end = (p1[1].ceil() as usize).min(self.height);
-        let mut cuts: Vec<f64> = Vec::new();
-        for row in row_start..row_end {
-            let b = row as f64;
-            let (ya, yb) = (p0[1].max(b), p1[1].min(b + 1.0));
-            if yb <= ya {
+        let line = row * (self.width + 2);
+        for c in self.cuts.windows(2) {
+            let (y0, y1) = (c[0].clamp(ya, yb), c[1].clamp(ya, yb));
+            let dy = y1 - y0;
+            if dy <= 0.0 {
                 continue;
             }
-            // Cut the row's part of the edge where it crosses a cell column boundary.
-            cuts.clear();
-            cuts.push(ya);
-            let (xa, xb) = (x_at(ya), x_at(yb));
-            if dxdy != 0.0 {
-                let (lo, hi) = (xa.min(xb), xa.max(xb));
-                let mut k = lo.floor() + 1.0;
-                while k < hi {
-                    cuts.push(p0[1] + (k - p0[0]) / dxdy);
-                    k += 1.0;
-                }
-            }
-            cuts.push(yb);
-            if cuts.len() > 2 {
-                cuts.sort_by(f64::total_cmp);
-            }
-            let line = row * (self.width + 2);
-            for c in cuts.windows(2) {
-                let (y0, y1) = (c[0].clamp(ya, yb), c[1].clamp(ya, yb));
-                let dy = y1 - y0;
-                if dy <= 0.0 {
-                    continue;
-                }
-                let ym = 0.5 * (y0 + y1);
-                let col = x_at(ym).floor().max(0.0);
-                let a = (col as usize).min(self.width);
-                // Local coordinates in the cell; Simpson's rule is exact for these
-                // integrands (at most quadratic in y).
-                let u = |y: f64| (x_at(y) - col).clamp(0.0, 1.0);
-                let (u0, um, u1) = (u(y0), u(ym), u(y1));
-                let (r0, rm, r1) = (1.0 - u0, 1.0 - um, 1.0 - u1);
-                let (t0, tm, t1) = (y0 - b, ym - b, y1 - b);
-                let s = d * dy / 6.0;
-                let part = [
-                    s * (r0 + 4.0 * rm + r1),
-                    s * 0.5 * ((1.0 - u0 * u0) + 4.0 * (1.0 - um * um) + (1.0 - u1 * u1)),
-                    s * (t0 * r0 + 4.0 * tm * rm + t1 * r1),
-                ];
-                let full = [d * dy, d * 0.5 * dy, d * 0.5 * (t1 * t1 - t0 * t0)];
-                for m in 0..3 {
-                    self.acc[line + a][m] += part[m];
-                    self.acc[line + a + 1][m] += full[m] - part[m];
-                }
+            let ym = 0.5 * (y0 + y1);
+            let col = x_at(ym).floor().max(0.0);
+            let a = (col as usize).min(self.width);
+            // Local coordinates in the cell; Simpson's rule is exact for these
+            // integrands (at most quadratic in y).
+            let u = |y: f64| (x_at(y) - col).clamp(0.0, 1.0);
+            let (u0, um, u1) = (u(y0), u(ym), u(y1));
+            let (r0, rm, r1) = (1.0 - u0, 1.0 - um, 1.0 - u1);
+            let (t0, tm, t1) = (y0 - b, ym - b, y1 - b);
+            let s = d * dy / 6.0;
+            let part = [
+                s * (r0 + 4.0 * rm + r1),
+                s * 0.5 * ((1.0 - u0 * u0) + 4.0 * (1.0 - um * um) + (1.0 - u1 * u1)),
+                s * (t0 * r0 + 4.0 * tm * rm + t1 * r1),
+            ];
+            let full = [d * dy, d * 0.5 * dy, d * 0.5 * (t1 * t1 - t0 * t0)];
+            for m in 0..3 {
+                self.acc[line + a][AREA + 1 + m] += part[m];
+                self.acc[line + a + 1][AREA + 1 + m] += full[m] - part[m];
             }
         }
     }
 
-    /// Turns the accumulation into per-cell moments (prefix sums along each row).
-    pub fn finish(mut self) -> CellCentroids {
-        let stride = self.width + 2;
+    /// Turns the accumulation into each cell's own values (prefix sums along each row).
+    pub fn finish(&mut self) -> Cells<'_> {
+        let (width, stride) = (self.width, self.stride());
         for row in 0..self.height {
-            let line = &mut self.acc[row * stride..row * stride + self.width];
-            let mut sum = [0.0; 3];
-            for v in line.iter_mut() {
-                for m in 0..3 {
+            let mut sum = [0.0; 4];
+            for v in &mut self.acc[row * stride..row * stride + width] {
+                for m in 0..4 {
                     sum[m] += v[m];
                 }
                 *v = sum;
             }
         }
-        CellCentroids {
+        Cells {
+            width,
             stride,
-            acc: self.acc,
+            acc: &self.acc,
         }
     }
 }
 
-/// The moments of the region in each cell, from [`Centroids::finish`].
-pub struct CellCentroids {
+/// The cells of a finished [`Coverage`]: each one's covered fraction and the centroid of
+/// its covered part.
+pub struct Cells<'a> {
+    pub width: usize,
     stride: usize,
-    acc: Vec<[f64; 3]>,
+    acc: &'a [[f64; 4]],
 }
 
-impl CellCentroids {
+impl Cells<'_> {
+    /// The covered fraction of each cell of row `b` (exact to rounding; `width` values).
+    pub fn row(&self, b: usize) -> impl Iterator<Item = f64> + '_ {
+        self.acc[b * self.stride..b * self.stride + self.width]
+            .iter()
+            .map(|v| v[AREA])
+    }
+
+    /// The covered fraction of cell `(a, b)`.
+    pub fn coverage(&self, a: usize, b: usize) -> f64 {
+        self.acc[b * self.stride + a][AREA]
+    }
+
     /// Cell `(a, b)`'s centroid of its covered part in local coordinates (`[0, 1]` in x and
     /// y from the cell's lower corner); the cell centre when the cell is empty.
-    pub fn at(&self, a: usize, b: usize) -> [f64; 2] {
-        let [area, mx, my] = self.acc[b * self.stride + a];
+    pub fn centroid(&self, a: usize, b: usize) -> [f64; 2] {
+        let [_, area, mx, my] = self.acc[b * self.stride + a];
         if area > 1e-12 {
             [(mx / area).clamp(0.0, 1.0), (my / area).clamp(0.0, 1.0)]
         } else {
@@ -271,7 +247,10 @@ mod tests {
         for (p, s) in polys {
             c.add_contour(p, *s);
         }
-        c.finish()
+        let cells = c.finish();
+        (0..h)
+            .flat_map(|b| cells.row(b).collect::<Vec<_>>())
+            .collect()
     }
 
     #[test]
@@ -306,20 +285,22 @@ mod tests {
                 s.reverse();
                 t.reverse();
             }
-            let mut c = Centroids::new(4, 3);
-            c.add_contour(&s, 1.0);
-            let c = c.finish();
-            let at = |a: usize, b: usize| c.at(a, b);
+            let mut raster = Coverage::new(4, 3);
+            raster.add_contour(&s, 1.0);
+            let c = raster.finish();
+            let at = |a: usize, b: usize| c.centroid(a, b);
             assert_abs_diff_eq!(at(0, 1)[0], 0.75, epsilon = 1e-12);
             assert_abs_diff_eq!(at(0, 1)[1], 0.375, epsilon = 1e-12);
             assert_abs_diff_eq!(at(1, 1)[0], 0.5, epsilon = 1e-12);
             assert_abs_diff_eq!(at(2, 1)[0], 0.25, epsilon = 1e-12);
-            let mut c = Centroids::new(3, 3);
-            c.add_contour(&t, 1.0);
-            let c = c.finish();
-            assert_abs_diff_eq!(c.at(1, 0)[0], 1.0 / 3.0, epsilon = 1e-12);
-            assert_abs_diff_eq!(c.at(1, 0)[1], 1.0 / 3.0, epsilon = 1e-12);
-            assert_abs_diff_eq!(c.at(0, 0)[0], 0.5, epsilon = 1e-12);
+            // The same buffers, reset to another size.
+            raster.reset(3, 3);
+            raster.add_contour(&t, 1.0);
+            let c = raster.finish();
+            assert_abs_diff_eq!(c.centroid(1, 0)[0], 1.0 / 3.0, epsilon = 1e-12);
+            assert_abs_diff_eq!(c.centroid(1, 0)[1], 1.0 / 3.0, epsilon = 1e-12);
+            assert_abs_diff_eq!(c.centroid(0, 0)[0], 0.5, epsilon = 1e-12);
+            assert_abs_diff_eq!(c.coverage(1, 0), 0.5, epsilon = 1e-12);
         }
     }
 

@@ -66,20 +66,7 @@ fn add_slab(slab: &Slab, g: &GridGeometry, k: usize, weight: &mut Array3<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dicom::{Contour, ContourType};
-    use crate::raster::sample::tests_support::linear_grid;
-
-    fn square(half: f64, z: f64) -> Contour {
-        Contour {
-            kind: ContourType::ClosedPlanar,
-            points_mm: vec![
-                [-half, -half, z],
-                [half, -half, z],
-                [half, half, z],
-                [-half, half, z],
-            ],
-        }
-    }
+    use crate::raster::sample::tests_support::{linear_grid, square};
 
     #[test]
     fn ring_mask_counts_voxel_centres_inside_outer_and_outside_hole() {

@@ -25,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use super::coverage::{Centroids, Coverage};
+use super::coverage::Coverage;
 use super::difference::difference;
 use super::topology::{xy, EndCap, Solid};
 use crate::dicom::{DoseGrid, Roi};
@@ -266,9 +266,12 @@ fn sample_solid(solid: Solid, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSam
     let voxels = total_cc / voxel_cc(g, dz);
     let factor = supersampling(voxels, opts);
 
+    // One coverage raster per rayon job, reused from slab to slab.
     let per_slab: Vec<SlabSamples> = slabs
         .par_iter()
-        .map(|s| sample_slab(s, dose, factor, dz, opts.window))
+        .map_init(Coverage::default, |cov, s| {
+            sample_slab(s, dose, factor, dz, opts.window, cov)
+        })
         .collect();
 
     let mut out = RoiSamples {
@@ -344,6 +347,7 @@ fn sample_slab(
     factor: usize,
     dz: f64,
     window: Option<Window>,
+    cov: &mut Coverage,
 ) -> SlabSamples {
     let g = &dose.geometry;
     let f = factor as f64;
@@ -399,14 +403,11 @@ fn sample_slab(
         })
         .collect();
 
-    let mut cov = Coverage::new(width, height);
-    let mut centroids = Centroids::new(width, height);
+    cov.reset(width, height);
     for (p, &sign) in shifted.iter().zip(&s.signs) {
         cov.add_contour(p, sign);
-        centroids.add_contour(p, sign);
     }
-    let cov = cov.finish();
-    let centroids = centroids.finish();
+    let cells = cov.finish();
 
     // Sub-slabs in z, within the part of the slab inside the grid's z cells; the rest of the
     // slab is outside the grid.
@@ -432,7 +433,9 @@ fn sample_slab(
     let cell_cc = sub_area_mm2 * sub_t / 1000.0;
     let outside_cell_cc = sub_area_mm2 * outside_t / 1000.0;
 
-    let covered = cov.iter().filter(|c| **c > 1e-12).count();
+    let covered = (0..height)
+        .map(|b| cells.row(b).filter(|&c| c > 1e-12).count())
+        .sum::<usize>();
     let mut out = SlabSamples {
         samples: Vec::with_capacity(covered * ks.len()),
         outside_cc: 0.0,
@@ -483,8 +486,7 @@ fn sample_slab(
         let j = (b as f64 + 0.5 + v0) / f - 0.5;
         let j_in = in_cells(j, g.rows);
         let (j0, j1, fj) = split_pair(clamp_index(j, g.rows), nj);
-        let row = &cov[b * width..(b + 1) * width];
-        for (a, (&c, column)) in row.iter().zip(&columns).enumerate() {
+        for (a, (c, column)) in cells.row(b).zip(&columns).enumerate() {
             let c = c.clamp(0.0, 1.0);
             if c <= 1e-12 {
                 continue;
@@ -500,7 +502,7 @@ fn sample_slab(
             // (inside the contour), a full cell's at its centre.
             let boundary = c < 1.0 - BOUNDARY_TOLERANCE;
             let ((i0, i1, fi), (j0, j1, fj)) = if boundary {
-                let [cx, cy] = centroids.at(a, b);
+                let [cx, cy] = cells.centroid(a, b);
                 let i = (a as f64 + cx + u0) / f - 0.5;
                 let j = (b as f64 + cy + v0) / f - 0.5;
                 (
@@ -632,7 +634,35 @@ const LATTICE_MARGIN: f64 = 2.0;
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::*;
+    use crate::dicom::{Contour, ContourType};
     use ndarray::Array3;
+
+    /// A square of side `2 half` mm centred on the z axis, in the plane `z`.
+    pub(crate) fn square(half: f64, z: f64) -> Contour {
+        Contour {
+            kind: ContourType::ClosedPlanar,
+            points_mm: vec![
+                [-half, -half, z],
+                [half, -half, z],
+                [half, half, z],
+                [-half, half, z],
+            ],
+        }
+    }
+
+    /// A box: [`square`] on each of the planes `z`.
+    pub(crate) fn square_roi(half: f64, z: &[f64]) -> Roi {
+        Roi {
+            number: 1,
+            name: "box".into(),
+            interpreted_type: None,
+            color: None,
+            frame_of_reference_uid: None,
+            contours: z.iter().map(|&z| square(half, z)).collect(),
+            defects: vec![],
+            repairs: vec![],
+        }
+    }
 
     /// A grid 1 mm, 41 x 41 x 41 centred on 0, dose = 10 + x (Gy).
     pub(crate) fn linear_grid() -> DoseGrid {
@@ -671,7 +701,7 @@ pub(crate) mod tests_support {
 
 #[cfg(test)]
 mod tests {
-    use super::tests_support::linear_grid;
+    use super::tests_support::{linear_grid, square_roi};
     use super::*;
     use crate::dicom::{Contour, ContourType};
     use approx::assert_relative_eq;
@@ -706,30 +736,6 @@ mod tests {
         // The ROI estimated largest is the one with the most samples.
         pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
         assert_eq!(pairs[0].1, pairs.iter().map(|p| p.1).max().unwrap());
-    }
-
-    fn square_roi(half: f64, z: &[f64]) -> Roi {
-        Roi {
-            number: 1,
-            name: "box".into(),
-            interpreted_type: None,
-            color: None,
-            frame_of_reference_uid: None,
-            contours: z
-                .iter()
-                .map(|&z| Contour {
-                    kind: ContourType::ClosedPlanar,
-                    points_mm: vec![
-                        [-half, -half, z],
-                        [half, -half, z],
-                        [half, half, z],
-                        [-half, half, z],
-                    ],
-                })
-                .collect(),
-            defects: vec![],
-            repairs: vec![],
-        }
     }
 
     #[test]
