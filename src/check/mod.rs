@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::dicom::{PlanSet, Roi};
-use crate::dvh::tps::{TpsAgreement, TpsSource};
+use crate::dvh::tps::{TpsAgreement, TpsDvh, TpsSource};
 use crate::dvh::StructureDvh;
 use crate::error::ExitCode;
 use crate::protocol::names::{match_structure, validate_mappings, Match, RoiName};
@@ -127,6 +127,10 @@ pub struct CheckOutcome {
     pub overrides: Vec<String>,
     /// Our DVHs against the planning system's, when asked for.
     pub tps_agreement: Option<TpsAgreement>,
+    /// The planning system's curves of the structures compared (ROI number, curve), for
+    /// plots; not part of the JSON.
+    #[serde(skip)]
+    pub tps_curves: Vec<(i64, TpsDvh)>,
     /// The DVHs the check computed (ROI order of the constraints, then the external
     /// contour), for plots and CSV; not part of the JSON.
     #[serde(skip)]
@@ -151,6 +155,7 @@ impl CheckOutcome {
             warnings: set.all_warnings(),
             overrides: set.overrides.clone(),
             tps_agreement: None,
+            tps_curves: Vec::new(),
             dvhs: Vec::new(),
         }
     }
@@ -457,6 +462,12 @@ fn tps_agreement(
             None => {}
         }
     }
+    out.tps_curves = dvhs
+        .iter()
+        .filter_map(|d| {
+            crate::dvh::tps::find(&curves, d.number, &d.name).map(|t| (d.number, t.clone()))
+        })
+        .collect();
     out.tps_agreement = Some(agreement);
 }
 

@@ -577,6 +577,28 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
     if curves.is_empty() {
         return None;
     }
+    // The planning system's curve of a compared structure, dashed in the same colour.
+    let tps: Vec<Curve> = plotted
+        .iter()
+        .zip(&curves)
+        .filter_map(|(d, ours)| {
+            let (_, t) = outcome.tps_curves.iter().find(|(n, _)| *n == d.number)?;
+            let v0 = t.cumulative_cc.first().copied().filter(|v| *v > 0.0)?;
+            Some(Curve {
+                name: format!("{} (planning system)", d.name),
+                color: ours.color,
+                points: t
+                    .dose_gy
+                    .iter()
+                    .zip(&t.cumulative_cc)
+                    .map(|(dose, v)| (*dose, 100.0 * v / v0))
+                    .collect(),
+                partial: true,
+            })
+        })
+        .collect();
+    let mut curves = curves;
+    curves.extend(tps);
     let markers: Vec<Marker> = outcome
         .results
         .iter()

@@ -98,6 +98,7 @@ fn verdict_class(v: Verdict) -> &'static str {
 /// The class of a result's row and mark: an optimal miss has its own (`miss`), never `fail`.
 fn status_class(c: &ConstraintResult) -> &'static str {
     match (c.status, c.level) {
+        (Status::Pass, _) if c.grade == Some(crate::check::Grade::AcceptableVariation) => "miss",
         (Status::Pass, _) => "pass",
         (Status::Fail, Level::Mandatory) => "fail",
         (Status::Fail, Level::Optimal) => "miss",
@@ -199,6 +200,9 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         )),
     );
     row("Checked at", escape(checked_at));
+    if let Some(site) = &r.site {
+        row("Site", escape(site));
+    }
     row(
         "Patient",
         escape(&format!("{} (ID {})", p.patient.name, p.patient.id)),
@@ -319,6 +323,9 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
             );
         }
         o.push_str("</tbody>\n</table>\n");
+    }
+    if let Some(h) = super::check::headroom_line(r) {
+        let _ = writeln!(o, "<p>{}</p>", escape(&h));
     }
     if !r.not_present.is_empty() {
         let _ = writeln!(

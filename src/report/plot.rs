@@ -13,8 +13,9 @@ pub struct Curve {
     pub name: String,
     pub color: [u8; 3],
     pub points: Vec<(f64, f64)>,
-    /// Drawn dashed, and marked so in the legend: the curve describes only part of the
-    /// structure (e.g. the part inside the dose grid), so it must not look like a whole one.
+    /// Drawn dashed, in the legend too: the curve describes only part of the structure
+    /// (e.g. the part inside the dose grid), so it must not look like a whole one; or it is
+    /// not ours (the planning system's curve beside ours).
     pub partial: bool,
 }
 

@@ -168,8 +168,23 @@ fn check_compares_with_the_planning_system_and_can_require_agreement() {
     assert!(compared.iter().any(|a| a["structure"] == "SpinalCord"));
     assert!(compared.iter().all(|a| a["agrees"] == true), "{compared:?}");
 
-    let (code, json, _) = crate::common::check_json(&case, &["--tps-dvh", hot.to_str().unwrap()]);
+    let report = dir.path().join("report");
+    let (code, json, _) = crate::common::check_json(
+        &case,
+        &[
+            "--tps-dvh",
+            hot.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0);
+    // The report's plot draws the planning system's curve beside ours, dashed.
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(
+        html.contains("SpinalCord (planning system)"),
+        "no TPS curve in the plot"
+    );
     let warned = json["warnings"].to_string();
     assert!(
         warned.contains("SpinalCord (ROI 3) disagrees with the planning system's DVH: D0.035cc -"),
