@@ -412,34 +412,18 @@ fn dvh_point(dvh: &StructureDvh, query: Query, value: f64, rx: f64) -> Option<Dv
 mod tests {
     use super::*;
     use crate::check::compute::{self, Needs};
-    use crate::dicom::{Contour, ContourType, Roi};
-    use crate::raster::sample::tests_support::linear_grid;
+    use crate::dicom::Roi;
+    use crate::raster::sample::tests_support::{linear_grid, square_roi};
     use crate::raster::SamplingOptions;
 
     /// A box |x|, |y| <= half on planes z = -(n-1)..(n-1) step 2 (half caps: |z| <= n).
     fn box_roi(number: i64, name: &str, half: f64, n: i32, kind: &str) -> Roi {
+        let planes: Vec<f64> = (0..n).map(|k| f64::from(2 * k - (n - 1))).collect();
         Roi {
             number,
             name: name.into(),
             interpreted_type: Some(kind.into()),
-            color: None,
-            frame_of_reference_uid: None,
-            contours: (0..n)
-                .map(|k| {
-                    let z = f64::from(2 * k - (n - 1));
-                    Contour {
-                        kind: ContourType::ClosedPlanar,
-                        points_mm: vec![
-                            [-half, -half, z],
-                            [half, -half, z],
-                            [half, half, z],
-                            [-half, half, z],
-                        ],
-                    }
-                })
-                .collect(),
-            defects: vec![],
-            repairs: vec![],
+            ..square_roi(half, &planes)
         }
     }
 

@@ -311,6 +311,22 @@ slab faces and edge points nearest the field centres. Refining the sampling 2-4x
 value by more than ~0.005 Gy or ~0.01 % of volume. These describe the analytic dose, not its trilinear interpolation on the 2.5 mm grid, \
 which differs by up to a few tenths of a Gy in steep regions.";
 
+/// The trial's prescriptions: 30 Gy to the PTV (ROI 1), 35 Gy to the PGTV (ROI 2).
+fn trial_prescriptions() -> Vec<Prescription> {
+    vec![
+        Prescription {
+            roi_number: 1,
+            total_gy: 30.0,
+            description: "PTV 30Gy",
+        },
+        Prescription {
+            roi_number: 2,
+            total_gy: 35.0,
+            description: "PGTV 35Gy",
+        },
+    ]
+}
+
 fn trial(
     name: &'static str,
     description: String,
@@ -346,18 +362,7 @@ fn trial(
         bits: 16,
         isocentre: [0.0; 3],
         fractions: 5,
-        prescriptions: vec![
-            Prescription {
-                roi_number: 1,
-                total_gy: 30.0,
-                description: "PTV 30Gy",
-            },
-            Prescription {
-                roi_number: 2,
-                total_gy: 35.0,
-                description: "PGTV 35Gy",
-            },
-        ],
+        prescriptions: trial_prescriptions(),
         verdict: Some(verdict),
         failures,
         answers: Answers::Reference {
@@ -545,18 +550,7 @@ fn rib_lesion() -> Case {
         bits: 16,
         isocentre: c,
         fractions: 5,
-        prescriptions: vec![
-            Prescription {
-                roi_number: 1,
-                total_gy: 30.0,
-                description: "PTV 30Gy",
-            },
-            Prescription {
-                roi_number: 2,
-                total_gy: 35.0,
-                description: "PGTV 35Gy",
-            },
-        ],
+        prescriptions: trial_prescriptions(),
         verdict: Some("PASS"),
         failures: vec![],
         answers: Answers::Reference {
