@@ -18,13 +18,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what DICOM RT objects are under PATH (files or folders), how they link, and
-    /// what is wrong with them.
+    /// what is wrong with them. Exit 0 all read and consistent, 2 usage error, 3 a file
+    /// unreadable, a plan set with a problem, or nothing RT found.
     Inspect(InspectArgs),
     /// Check one plan set against a protocol (default: the built-in NCT06863584 protocol),
-    /// or with --batch every plan set under the paths. Exit 0 PASS, 1 FAIL, 3 cannot
-    /// evaluate (with --batch: the worst verdict).
+    /// or with --batch every plan set under the paths. Exit 0 PASS, 1 FAIL, 2 usage error,
+    /// 3 cannot evaluate (with --batch: the worst verdict).
     Check(CheckArgs),
-    /// Dose-volume histograms and metrics of the structures of one plan set.
+    /// Dose-volume histograms and metrics of the structures of one plan set. Exit 0 every
+    /// structure evaluated, 2 usage error, 3 a structure not evaluated or unusable input.
     Dvh(DvhArgs),
     /// Write analytic phantom cases (RT Dose, RT Struct, RT Plan and exact answers).
     Phantom(PhantomArgs),
@@ -142,6 +144,7 @@ pub struct CheckArgs {
     /// on its usable contours, and the acceptance is recorded in the result and the report.
     #[arg(long = "accept-defect", value_name = "ROI")]
     pub accept_defects: Vec<String>,
+    /// Output format: an aligned table for reading, or JSON for scripts (see the README).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Show patient name and ID (masked by default).
@@ -178,6 +181,7 @@ pub struct DvhArgs {
     /// (V20Gy[%]).
     #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<String>,
+    /// Output format: an aligned table, JSON for scripts, or CSV of the cumulative DVHs.
     #[arg(long, value_enum, default_value_t = DvhFormat::Table)]
     pub format: DvhFormat,
     /// Bin width of the exported cumulative DVH, Gy.
@@ -215,6 +219,7 @@ pub struct InspectArgs {
     /// Files or folders (searched recursively).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Output format: an aligned table for reading, or JSON for scripts (see the README).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Show patient name and ID (masked by default).

@@ -152,3 +152,31 @@ fn a_parent_folder_of_several_plan_sets_suggests_batch() {
     assert!(err.contains("check them all with --batch"), "{err}");
     assert!(out.is_empty());
 }
+
+#[test]
+fn help_gives_every_commands_exit_codes_and_describes_format() {
+    let (code, top, _) = crate::common::run(&["--help".as_ref()]);
+    assert_eq!(code, 0);
+    for cmd in ["inspect", "check", "dvh"] {
+        let line = top
+            .lines()
+            .find(|l| l.trim_start().starts_with(cmd))
+            .unwrap_or_else(|| panic!("{cmd} not in the help:\n{top}"));
+        assert!(
+            line.contains("2 usage error") && line.contains("3 "),
+            "{line}"
+        );
+    }
+    for cmd in ["inspect", "check", "dvh"] {
+        let (code, help, _) = crate::common::run(&[cmd.as_ref(), "--help".as_ref()]);
+        assert_eq!(code, 0);
+        let flag = "--format <FORMAT>";
+        let at = help.find(flag).unwrap() + flag.len();
+        // On the flag's line (short help) or the next (long help).
+        let described = help[at..].trim_start();
+        assert!(
+            described.starts_with("Output format"),
+            "{cmd} --format: {described:?}"
+        );
+    }
+}
