@@ -687,6 +687,7 @@ alpha_beta_gy = 3.0
             name: "R".into(),
             interpreted_type: None,
             volume_cc: 10.0,
+            end_cap_cc: 0.0,
             outside_cc: 0.0,
             dvh: Dvh::new(&dose, &[1.0; 10]),
             min: Some(1.0),

@@ -15,6 +15,8 @@ pub struct StructureDvh {
     pub interpreted_type: Option<String>,
     /// Slab-model volume of the whole ROI, cc.
     pub volume_cc: f64,
+    /// Part of `volume_cc` the end caps add (0 with `--end-cap none`), cc.
+    pub end_cap_cc: f64,
     /// Part of `volume_cc` outside the dose grid, cc: its dose is unknown.
     pub outside_cc: f64,
     /// DVH of the part inside the dose grid.
@@ -129,6 +131,7 @@ fn one(dose: &DoseGrid, subject: Subject<'_>, opts: &SamplingOptions) -> Structu
         name: subject.name(),
         interpreted_type: roi.interpreted_type.clone(),
         volume_cc: 0.0,
+        end_cap_cc: 0.0,
         outside_cc: 0.0,
         dvh: Dvh::new(&[], &[]),
         min: None,
@@ -165,6 +168,7 @@ fn one(dose: &DoseGrid, subject: Subject<'_>, opts: &SamplingOptions) -> Structu
     out.samples = s.len();
     out.dvh = Dvh::from_chunks(std::mem::take(&mut s.samples));
     out.volume_cc = s.total_cc;
+    out.end_cap_cc = s.end_cap_cc;
     out.outside_cc = s.outside_cc;
     out.supersampling = s.factor;
     out.planes = s.planes;
@@ -201,6 +205,7 @@ mod tests {
             name: "Cord".into(),
             interpreted_type: None,
             volume_cc,
+            end_cap_cc: 0.0,
             outside_cc: 0.0,
             dvh: Dvh::new(&[], &[]),
             min: None,

@@ -238,13 +238,9 @@ pub fn compare(ours: &StructureDvh, tps: &TpsDvh) -> Agreement {
         metrics.push(metric(name, "Gy", a, b, dose_tol(b)));
     }
     let agrees = ours.error.is_none() && metrics.iter().all(|m| m.within);
+    let volume_within = metrics[0].within;
     let note = (!agrees)
-        .then(|| {
-            ours.warnings
-                .iter()
-                .find(|w| w.contains("left empty"))
-                .map(|w| format!("our model leaves a gap empty ({w}); a planning system that bridges it differs"))
-        })
+        .then(|| explain(ours, tps, volume_within))
         .flatten();
     Agreement {
         structure: ours.name.clone(),
@@ -254,6 +250,33 @@ pub fn compare(ours: &StructureDvh, tps: &TpsDvh) -> Agreement {
         agrees,
         note,
     }
+}
+
+/// What in our model may explain a disagreement: a gap between planes left empty (a
+/// planning system that bridges it differs), or, for a volume outside tolerance, end caps:
+/// the planning system's volume lies between ours without end caps and ours with them.
+fn explain(ours: &StructureDvh, tps: &TpsDvh, volume_within: bool) -> Option<String> {
+    let mut notes = Vec::new();
+    if let Some(w) = ours.warnings.iter().find(|w| w.contains("left empty")) {
+        notes.push(format!(
+            "our model leaves a gap empty ({w}); a planning system that bridges it differs"
+        ));
+    }
+    let tolerance = VOLUME_TOLERANCE * tps.volume_cc;
+    let without_caps = ours.volume_cc - ours.end_cap_cc;
+    if !volume_within
+        && ours.end_cap_cc > 0.0
+        && tps.volume_cc >= without_caps - tolerance
+        && tps.volume_cc <= ours.volume_cc + tolerance
+    {
+        notes.push(format!(
+            "the end caps: ours add {:.3} cc beyond the end planes, and the planning system's \
+             volume lies between ours without them ({without_caps:.3} cc) and with them, so \
+             its structure ends nearer its end planes",
+            ours.end_cap_cc
+        ));
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
 }
 
 fn metric(
@@ -607,6 +630,7 @@ mod tests {
             name: "PTV".into(),
             interpreted_type: None,
             volume_cc: 10.0,
+            end_cap_cc: 0.0,
             outside_cc: 0.0,
             dvh: Dvh::new(&doses, &vols),
             min: Some(0.0),
@@ -636,5 +660,23 @@ mod tests {
         // D98 0.8 Gy against 0.824 Gy: within 0.3 Gy.
         let d98 = a.metrics.iter().find(|m| m.metric == "D98%").unwrap();
         assert!(d98.within, "{d98:?}");
+        assert_eq!(a.note, None, "no cap, no gap: nothing explains it");
+
+        // With 1 cc of end caps, a planning system 9.2 cc large lies between ours without
+        // caps (9 cc) and with them: the caps explain the volume; 8.5 cc they do not.
+        let capped = StructureDvh {
+            end_cap_cc: 1.0,
+            ..ours
+        };
+        let smaller = &parse_eclipse(&export("PTV", 9.2, 40.0, false, true, false)).unwrap();
+        let a = compare(&capped, &smaller[0]);
+        assert!(!a.metrics[0].within);
+        let note = a.note.unwrap_or_default();
+        assert!(
+            note.contains("end caps") && note.contains("(9.000 cc)"),
+            "{note}"
+        );
+        let much = &parse_eclipse(&export("PTV", 8.5, 40.0, false, true, false)).unwrap();
+        assert_eq!(compare(&capped, &much[0]).note, None);
     }
 }

@@ -28,6 +28,8 @@ pub fn difference(organ: &Solid, targets: &[&Solid]) -> Solid {
         planes: organ.planes,
         warnings: organ.warnings.clone(),
         defects: organ.defects.clone(),
+        // At most the organ's: the targets may take part of its caps away.
+        end_cap_mm3: organ.end_cap_mm3,
     };
     for s in &organ.slabs {
         let b = bbox(&s.polygons);

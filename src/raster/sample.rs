@@ -86,6 +86,8 @@ pub struct RoiSamples {
     pub warnings: Vec<String>,
     /// Problems that leave part of the solid unknown ([`super::topology::Solid::defects`]).
     pub defects: Vec<String>,
+    /// Part of `total_cc` the end caps add ([`super::topology::Solid::end_cap_mm3`]), cc.
+    pub end_cap_cc: f64,
 }
 
 impl RoiSamples {
@@ -276,6 +278,7 @@ fn sample_solid(solid: Solid, dose: &DoseGrid, opts: &SamplingOptions) -> RoiSam
 
     let mut out = RoiSamples {
         total_cc,
+        end_cap_cc: solid.end_cap_mm3 / 1000.0,
         factor,
         planes: solid.planes,
         warnings,

@@ -74,6 +74,9 @@ pub struct Solid {
     pub warnings: Vec<String>,
     /// Problems that leave part of the solid unknown (a plane missing inside a piece).
     pub defects: Vec<String>,
+    /// The volume the end caps add: the part of the slabs beyond the planes where a piece
+    /// ends, mm^3 (0 with [`EndCap::None`]).
+    pub end_cap_mm3: f64,
 }
 
 /// One plane's contours sorted into blobs.
@@ -190,13 +193,18 @@ pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
             EndCap::Half => other.unwrap_or(0.5 * usual),
             EndCap::None => 0.0,
         };
-        // Blobs with the same extent share one slab.
+        // Blobs with the same extent share one slab. The length of each blob's end caps.
         let mut groups: Vec<((f64, f64), Vec<usize>)> = Vec::new();
+        let mut cap_mm = Vec::with_capacity(plane.blobs.len());
         for b in 0..plane.blobs.len() {
             let (down, up) = (below(b), above(b));
             let extent = (
                 down.unwrap_or_else(|| cap(up)),
                 up.unwrap_or_else(|| cap(down)),
+            );
+            cap_mm.push(
+                if down.is_none() { extent.0 } else { 0.0 }
+                    + if up.is_none() { extent.1 } else { 0.0 },
             );
             match groups.iter_mut().find(|(e, _)| *e == extent) {
                 Some((_, members)) => members.push(b),
@@ -222,10 +230,17 @@ pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
                         .collect();
                     let signs: Vec<f64> = blob.members.iter().map(|&m| plane.signs[m]).collect();
                     for t in positive_winding_trapezoids(&polys, &signs) {
+                        out.end_cap_mm3 += cap_mm[b] * polygon::signed_area(&t).abs();
                         slab.polygons.push(t);
                         slab.signs.push(1.0);
                     }
                 } else {
+                    let area: f64 = blob
+                        .members
+                        .iter()
+                        .map(|&m| plane.signs[m] * polygon::signed_area(&plane.polygons[m]).abs())
+                        .sum();
+                    out.end_cap_mm3 += cap_mm[b] * area.max(0.0);
                     plain.extend(&blob.members);
                 }
             }
@@ -535,12 +550,15 @@ mod tests {
         );
         // 16 mm^2 x 5 mm + 4 mm^2 x 2 mm.
         assert_relative_eq!(volume_mm3(&s), 16.0 * 5.0 + 4.0 * 2.0, max_relative = 1e-12);
+        // The caps: half a plane gap at both ends of both pieces.
+        assert_relative_eq!(s.end_cap_mm3, 16.0 + 4.0, max_relative = 1e-12);
         let s = solid(
             &roi((0..2).map(|k| square(10.0, 0.0, 1.0, k as f64)).collect()),
             EndCap::None,
             3.0,
         );
         assert_relative_eq!(volume_mm3(&s), 4.0, max_relative = 1e-12);
+        assert_eq!(s.end_cap_mm3, 0.0);
     }
 
     #[test]
@@ -555,6 +573,8 @@ mod tests {
             .collect();
         let s = solid(&roi(ring), EndCap::Half, 3.0);
         assert_relative_eq!(volume_mm3(&s), (36.0 - 4.0) * 2.0, max_relative = 1e-12);
+        // Two planes 1 mm apart: each half the gap beyond, the hole left out.
+        assert_relative_eq!(s.end_cap_mm3, 36.0 - 4.0, max_relative = 1e-12);
         assert!(s.warnings.is_empty());
         let crossing: Vec<Contour> = (0..2)
             .flat_map(|k| {
