@@ -154,12 +154,8 @@ pub struct CheckArgs {
     /// object at a time); refused by default, recorded in the result when allowed.
     #[arg(long)]
     pub accept_patient_mismatch: bool,
-    /// A planning system's DVH export (Eclipse text) to compare every structure with.
-    #[arg(long, value_name = "FILE")]
-    pub tps_dvh: Option<PathBuf>,
-    /// Compare every structure with the DVHs the RT Dose itself carries (DVH Sequence).
-    #[arg(long, conflicts_with = "tps_dvh")]
-    pub embedded_tps_dvh: bool,
+    #[command(flatten)]
+    pub tps: TpsArgs,
     /// A disagreement with the planning system's DVH on a structure a mandatory constraint
     /// uses is an ERROR (needs --tps-dvh or --embedded-tps-dvh).
     #[arg(long)]
@@ -206,12 +202,30 @@ pub struct DvhArgs {
     /// object at a time); refused by default, recorded in the result when allowed.
     #[arg(long)]
     pub accept_patient_mismatch: bool,
+    #[command(flatten)]
+    pub tps: TpsArgs,
+}
+
+/// The planning system's DVHs to compare ours with (`check`, `dvh`).
+#[derive(Debug, clap::Args)]
+pub struct TpsArgs {
     /// A planning system's DVH export (Eclipse text) to compare every structure with.
     #[arg(long, value_name = "FILE")]
     pub tps_dvh: Option<PathBuf>,
     /// Compare every structure with the DVHs the RT Dose itself carries (DVH Sequence).
     #[arg(long, conflicts_with = "tps_dvh")]
     pub embedded_tps_dvh: bool,
+}
+
+impl TpsArgs {
+    /// Where the planning system's DVHs come from, when asked for.
+    pub fn source(&self) -> Option<sbrt_verify::dvh::tps::TpsSource> {
+        use sbrt_verify::dvh::tps::TpsSource;
+        match &self.tps_dvh {
+            Some(f) => Some(TpsSource::EclipseFile(f.clone())),
+            None => self.embedded_tps_dvh.then_some(TpsSource::Embedded),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -197,7 +197,7 @@ fn run_check(a: CheckArgs) -> Result<ExitCode> {
     for e in &found.file_errors {
         eprintln!("sbrt-verify: error: {e}");
     }
-    opts.tps = tps_source(a.tps_dvh.as_ref(), a.embedded_tps_dvh);
+    opts.tps = a.tps.source();
     opts.require_tps_agreement = a.require_tps_agreement;
     if opts.require_tps_agreement && opts.tps.is_none() {
         return Err(Error::usage(
@@ -290,14 +290,6 @@ fn folder_hint(paths: &[PathBuf], set: &dicom::PlanSet) -> Option<String> {
             sbrt_verify::error::shown(&folder)
         )
     })
-}
-
-/// The planning-system DVHs `--tps-dvh FILE` / `--embedded-tps-dvh` ask for.
-fn tps_source(file: Option<&std::path::PathBuf>, embedded: bool) -> Option<dvhmod::tps::TpsSource> {
-    match file {
-        Some(f) => Some(dvhmod::tps::TpsSource::EclipseFile(f.clone())),
-        None => embedded.then_some(dvhmod::tps::TpsSource::Embedded),
-    }
 }
 
 /// `protocol list` and `protocol show`.
@@ -499,7 +491,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     // Each structure is reported as soon as its DVH is done, and its curve freed; its JSON
     // is rendered there too, in parallel with the structures still being computed.
     // The grid's maximum is found meanwhile, by a thread free of structures.
-    let tps = match tps_source(a.tps_dvh.as_ref(), a.embedded_tps_dvh) {
+    let tps = match a.tps.source() {
         Some(source) => Some(dvhmod::tps::load(&source, &dose.path)?),
         None => None,
     };
