@@ -10,6 +10,7 @@ use super::TargetReport;
 use crate::dicom::{DoseGrid, Roi, StructureSet};
 use crate::dvh::indices::{self, D2CM_DISTANCE_MM};
 use crate::dvh::{self, StructureDvh};
+use crate::protocol::file::Site;
 use crate::protocol::{Protocol, Query};
 use crate::raster::mask::centre_mask;
 use crate::raster::SamplingOptions;
@@ -75,18 +76,20 @@ pub fn constraint_rx_gy(
     }
 }
 
-/// Step 5: the quantities the constraints on the matched ROIs read. `hosts` are the site's
-/// host organs (protocol names): each one matched to an ROI gets the DVH of that ROI minus
-/// every target ROI present (in the order of the protocol's prescriptions). Several
-/// EXTERNAL ROIs are a warning (the first is used).
+/// Step 5: the quantities the constraints on the matched ROIs read, of the constraints that
+/// apply at `site` (the site chosen, if the protocol has sites). The site's host organs
+/// (protocol names) matched to an ROI get the DVH of that ROI minus every target ROI present
+/// (in the order of the protocol's prescriptions). Several EXTERNAL ROIs are a warning (the
+/// first is used).
 pub fn needed(
     protocol: &Protocol,
     ss: &StructureSet,
     matched: &BTreeMap<String, i64>,
     targets: &[TargetReport],
-    hosts: &[String],
+    site: Option<&Site>,
     warnings: &mut Vec<String>,
 ) -> Needs {
+    let hosts = site.map_or(&[][..], |s| s.hosts.as_slice());
     let mut needs = Needs {
         external: external_roi(&ss.rois, warnings).map(|r| r.number),
         ..Needs::default()
@@ -103,8 +106,7 @@ pub fn needed(
         }
     }
     let constrained = protocol
-        .constraints
-        .iter()
+        .constraints_at(site.map(|s| s.name.as_str()))
         .filter_map(|c| matched.get(&c.structure).map(|&n| (c, n)));
     // Every present target (checked whatever the constraints), every constrained ROI, and
     // the external contour.

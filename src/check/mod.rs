@@ -222,7 +222,6 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     }
 
     let chosen = site::gate(protocol, opts, set, &rois, &matched, &mut out)?;
-    let hosts = chosen.map_or(&[][..], |s| s.hosts.as_slice());
     let site = out.site.clone();
     out.not_present.retain(|name| {
         protocol
@@ -236,7 +235,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
         ss,
         &matched,
         &out.targets,
-        hosts,
+        chosen,
         &mut out.warnings,
     );
     let mut computed = compute::run(&dose, &structures, &needs, &opts.sampling);

@@ -359,7 +359,7 @@ impl Protocol {
     pub fn constraints_at<'a>(
         &'a self,
         site: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a ConstraintDef> + 'a {
+    ) -> impl Iterator<Item = &'a ConstraintDef> + Clone + 'a {
         self.constraints.iter().filter(move |c| {
             c.sites.is_empty() || site.is_some_and(|s| c.sites.iter().any(|n| n == s))
         })

@@ -185,3 +185,51 @@ fn protocol_show_at_a_site_lists_what_it_requires_and_checks() {
         "{err}"
     );
 }
+
+/// A constraint for one site only is neither evaluated nor computed at another: its organ is
+/// then unused, and its DVH is not in the report.
+#[test]
+fn a_site_only_constraint_is_left_out_at_other_sites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = protocol(tmp.path(), "base.toml", 0.0, None);
+    let text = std::fs::read_to_string(&base).unwrap().replace(
+        "limit = \"100Gy\"\n",
+        "limit = \"100Gy\"\nsites = [\"pelvis\"]\n",
+    ) + "\n[[site]]\nname = \"spine\"\n\n[[site]]\nname = \"pelvis\"\n";
+    let path = tmp.path().join("sited.toml");
+    std::fs::write(&path, text).unwrap();
+    let case = fixture("trial_pass");
+    let report = tmp.path().join("report");
+    let (code, json, err) = check_json(
+        &case,
+        &[
+            "--protocol",
+            path.to_str().unwrap(),
+            "--site",
+            "spine",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err} {json}");
+    assert!(json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["structure"] != "SpinalCord"));
+    assert!(
+        json["unused_rois"].to_string().contains("SpinalCord"),
+        "{json}"
+    );
+    let csv = std::fs::read_to_string(report.join("dvh.csv")).unwrap();
+    assert!(
+        !csv.lines().next().unwrap().contains("SpinalCord"),
+        "computed anyway: {csv:.200}"
+    );
+    let (code, json, _) = check_json(
+        &case,
+        &["--protocol", path.to_str().unwrap(), "--site", "pelvis"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(result(&json, "SpinalCord")["status"], "PASS");
+}
