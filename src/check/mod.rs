@@ -127,10 +127,10 @@ pub struct CheckOutcome {
     pub overrides: Vec<String>,
     /// Our DVHs against the planning system's, when asked for.
     pub tps_agreement: Option<TpsAgreement>,
-    /// The planning system's curves of the structures compared (ROI number, curve), for
+    /// The planning system's curves of the structures compared (our DVH's name, curve), for
     /// plots; not part of the JSON.
     #[serde(skip)]
-    pub tps_curves: Vec<(i64, TpsDvh)>,
+    pub tps_curves: Vec<(String, TpsDvh)>,
     /// The DVHs the check computed (ROI order of the constraints, then the external
     /// contour), for plots and CSV; not part of the JSON.
     #[serde(skip)]
@@ -334,6 +334,7 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             source,
             &dose_path(set),
             &computed.dvhs,
+            &ss.rois,
             &mandatory,
             opts.require_tps_agreement,
             &mut out,
@@ -420,6 +421,7 @@ fn tps_agreement(
     source: &TpsSource,
     dose_path: &std::path::Path,
     dvhs: &[StructureDvh],
+    rois: &[Roi],
     mandatory: &[i64],
     require: bool,
     out: &mut CheckOutcome,
@@ -432,7 +434,7 @@ fn tps_agreement(
             return;
         }
     };
-    let mut agreement = crate::dvh::tps::agreement(file, dvhs, &curves, skipped);
+    let mut agreement = crate::dvh::tps::agreement(file, dvhs, rois, &curves, skipped);
     // A check computes only the structures it evaluates: the planning system's other DVHs
     // are not "unmatched" (only its items left out are listed).
     agreement
@@ -440,7 +442,7 @@ fn tps_agreement(
         .retain(|u| !curves.iter().any(|c| &c.name == u));
     for d in dvhs.iter().filter(|d| d.error.is_none()) {
         let needed = require && mandatory.contains(&d.number);
-        let found = agreement.structures.iter().find(|a| a.number == d.number);
+        let found = agreement.structures.iter().find(|a| a.structure == d.name);
         let problem = match found {
             None if needed => Some(format!(
                 "{} (ROI {}): the planning system gives no DVH to compare",
@@ -464,7 +466,7 @@ fn tps_agreement(
     out.tps_curves = dvhs
         .iter()
         .filter_map(|d| {
-            crate::dvh::tps::find(&curves, d.number, &d.name).map(|t| (d.number, t.clone()))
+            crate::dvh::tps::curve_for(&curves, d, rois).map(|t| (d.name.clone(), t.clone()))
         })
         .collect();
     out.tps_agreement = Some(agreement);

@@ -147,19 +147,39 @@ pub fn load(
     }
 }
 
-/// Every structure of `ours` that has a planning-system DVH compared with it, and the
-/// planning system's DVHs left without a structure.
+/// Every structure of `ours` that has a planning-system DVH compared with it (see
+/// [`curve_for`]; `rois`: the structure set's), and the planning system's DVHs left without
+/// a structure.
 pub fn agreement(
     file: String,
     ours: &[StructureDvh],
+    rois: &[crate::dicom::Roi],
     tps: &[TpsDvh],
     skipped: Vec<String>,
 ) -> TpsAgreement {
     let structures: Vec<Agreement> = ours
         .iter()
-        .filter_map(|s| find(tps, s.number, &s.name).map(|t| compare(s, t)))
+        .filter_map(|s| curve_for(tps, s, rois).map(|t| compare(s, t)))
         .collect();
     TpsAgreement::new(file, structures, tps, skipped)
+}
+
+/// The planning system's DVH of one of our DVHs: [`find`] when ours is the DVH of an ROI of
+/// the structure set itself; by name only when it is derived from one (an organ minus the
+/// targets, `Rib-PTV`), which shares the organ's ROI number but not its region.
+pub fn curve_for<'a>(
+    tps: &'a [TpsDvh],
+    ours: &StructureDvh,
+    rois: &[crate::dicom::Roi],
+) -> Option<&'a TpsDvh> {
+    let own = rois
+        .iter()
+        .any(|r| r.number == ours.number && r.name == ours.name);
+    if own {
+        find(tps, ours.number, &ours.name)
+    } else {
+        find_by_name(tps, &ours.name)
+    }
 }
 
 impl TpsAgreement {
@@ -305,6 +325,11 @@ pub fn find<'a>(tps: &'a [TpsDvh], number: i64, name: &str) -> Option<&'a TpsDvh
     if let Some(t) = tps.iter().find(|t| t.roi_number == Some(number)) {
         return Some(t);
     }
+    find_by_name(tps, name)
+}
+
+/// The planning system's DVH of this name, else of this name ignoring case and spaces.
+pub fn find_by_name<'a>(tps: &'a [TpsDvh], name: &str) -> Option<&'a TpsDvh> {
     let squash = |s: &str| -> String {
         s.chars()
             .filter(|c| !c.is_whitespace())
@@ -616,6 +641,45 @@ mod tests {
         assert_abs_diff_eq!(t[1].dose_at_volume_cc(1.5).unwrap(), 10.0, epsilon = 1e-3);
         let bad = "Structure: X\nVolume [cm³]: 1\nRelative dose [%]  Structure Volume [cm³]\n0 1\n";
         assert!(parse_eclipse(bad).unwrap_err().contains("line 3"));
+    }
+
+    #[test]
+    fn a_derived_structure_is_matched_by_name_never_by_its_organs_roi_number() {
+        let rib = crate::dicom::Roi {
+            number: 5,
+            name: "Rib".into(),
+            ..crate::raster::sample::tests_support::square_roi(1.0, &[0.0])
+        };
+        let curve = |name: &str, roi_number| TpsDvh {
+            name: name.into(),
+            roi_number,
+            volume_cc: 1.0,
+            dose_gy: vec![0.0],
+            cumulative_cc: vec![1.0],
+        };
+        let embedded = [curve("ROI 5", Some(5))];
+        let ours = |name: &str| StructureDvh {
+            number: 5,
+            name: name.into(),
+            interpreted_type: None,
+            volume_cc: 1.0,
+            end_cap_cc: 0.0,
+            outside_cc: 0.0,
+            dvh: crate::dvh::Dvh::new(&[1.0], &[1.0]),
+            min: None,
+            max: None,
+            samples: 1,
+            supersampling: 1,
+            planes: 1,
+            warnings: vec![],
+            defects: vec![],
+            error: None,
+        };
+        let rois = [rib];
+        assert!(curve_for(&embedded, &ours("Rib"), &rois).is_some());
+        assert!(curve_for(&embedded, &ours("Rib-PTV"), &rois).is_none());
+        let named = [curve("rib-ptv", None)];
+        assert!(curve_for(&named, &ours("Rib-PTV"), &rois).is_some());
     }
 
     #[test]

@@ -582,7 +582,7 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         .iter()
         .zip(&curves)
         .filter_map(|(d, ours)| {
-            let (_, t) = outcome.tps_curves.iter().find(|(n, _)| *n == d.number)?;
+            let (_, t) = outcome.tps_curves.iter().find(|(n, _)| *n == d.name)?;
             let v0 = t.cumulative_cc.first().copied().filter(|v| *v > 0.0)?;
             Some(Curve {
                 name: format!("{} (planning system)", d.name),
