@@ -12,7 +12,8 @@
 
 use std::fmt::Write as _;
 
-use super::check::{mark, verdict_text, CheckReport};
+use super::check::{mark, mark_tone, verdict_text, CheckReport};
+use super::term::Tone;
 use crate::check::{ConstraintResult, Status, Verdict};
 use crate::protocol::Level;
 
@@ -95,14 +96,14 @@ fn verdict_class(v: Verdict) -> &'static str {
     }
 }
 
-/// The class of a result's row and mark: an optimal miss has its own (`miss`), never `fail`.
+/// The class of a result's row and mark, from the tone of its [`mark`]: an optimal miss
+/// and an acceptable variation are `miss`, never `fail`.
 fn status_class(c: &ConstraintResult) -> &'static str {
-    match (c.status, c.level) {
-        (Status::Pass, _) if c.grade == Some(crate::check::Grade::AcceptableVariation) => "miss",
-        (Status::Pass, _) => "pass",
-        (Status::Fail, Level::Mandatory) => "fail",
-        (Status::Fail, Level::Optimal) => "miss",
-        (Status::NotEvaluated, _) => "not-evaluated",
+    match mark_tone(c) {
+        Tone::Pass => "pass",
+        Tone::Fail => "fail",
+        Tone::Warn => "miss",
+        Tone::Error => "not-evaluated",
     }
 }
 
