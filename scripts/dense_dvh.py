@@ -7,9 +7,15 @@ contours with shapely and the same rules as src/raster/topology.rs:
   contours as their union; its connected parts are the plane's blobs;
 - blobs on neighbouring planes whose outlines overlap (positive intersection area) continue
   one piece; gaps wider than 1.5x the median plane gap are never bridged;
-- a blob's slab runs halfway to each neighbour plane its piece continues on; at an end of a
-  piece the half end cap is half the gap on its other side (half the median gap for a piece
-  on one plane; the dose slice spacing for a structure on one plane).
+- a blob's slab runs halfway to each neighbour plane its piece continues on, except between
+  two blobs linked one to one (neither overlaps another blob of the other plane): there the
+  boundary is placed so that the volume between the planes is the integral of the piece's
+  cross-section area, interpolated through up to four planes of the chain (the two, and the
+  chain's planes before and after them) by a polynomial, or, into a tip (an end plane with
+  under 5 % of its neighbour's area), a power law of the distance to the tip fitted to the two
+  planes before it (the `profile` model; `--interpolation midpoint`: halfway everywhere);
+- at an end of a piece the half end cap is half the gap on its other side (half the median
+  gap for a piece on one plane; the dose slice spacing for a structure on one plane).
 Volume = exact shapely area x slab thickness. Doses: trilinear interpolation of the dose
 grid (clamped within half a voxel of the outermost voxel centres, outside beyond) at a dense
 lattice of points (point in region test) in every slab, each weighted by the slab's exact
@@ -144,7 +150,37 @@ def structures(rs_path):
     return out
 
 
-def slabs(grouped, fallback_mm):
+TIP_FRACTION = 0.05
+
+
+def poly_integral(points, lo, hi):
+    """Integral over [lo, hi] of the polynomial through points (z, area), by numpy's fit."""
+    zs = np.array([p[0] for p in points])
+    areas = np.array([p[1] for p in points])
+    coeffs = np.polyfit(zs - lo, areas, len(points) - 1)
+    antiderivative = np.polyint(coeffs)
+    return float(np.polyval(antiderivative, hi - lo) - np.polyval(antiderivative, 0.0))
+
+
+def profile_boundary(before, a, b, after, a_ends, b_ends):
+    """Distance above plane a of the boundary between the slabs of chain planes a and b."""
+    g = b[0] - a[0]
+    if before is not None and b_ends and b[1] < TIP_FRACTION * a[1] and before[1] > a[1]:
+        p = np.clip(np.log(before[1] / a[1]) / np.log((b[0] - before[0]) / g), 0.25, 4.0)
+        volume = a[1] * g / (p + 1.0)
+    elif after is not None and a_ends and a[1] < TIP_FRACTION * b[1] and after[1] > b[1]:
+        p = np.clip(np.log(after[1] / b[1]) / np.log((after[0] - a[0]) / g), 0.25, 4.0)
+        volume = b[1] * g / (p + 1.0)
+    else:
+        points = [q for q in (before, a, b, after) if q is not None]
+        volume = poly_integral(points, a[0], b[0])
+    volume = min(max(volume, g * min(a[1], b[1])), g * max(a[1], b[1]))
+    if abs(a[1] - b[1]) <= 1e-12 * max(a[1], b[1]):
+        return 0.5 * g
+    return min(max((volume - b[1] * g) / (a[1] - b[1]), 0.0), g)
+
+
+def slabs(grouped, fallback_mm, model="profile"):
     z = [g[0] for g in grouped]
     regions = [plane_region(g[1]) for g in grouped]
     blobs = [blobs_of(r) for r in regions]
@@ -155,16 +191,48 @@ def slabs(grouped, fallback_mm):
     def overlap(a, b):
         return Polygon(a.exterior).intersection(Polygon(b.exterior)).area > 0.0
 
+    # ups[k][i]: the blobs of plane k + 1 that blob i of plane k overlaps (bridged gaps only).
+    ups = [[[j for j, o in enumerate(blobs[k + 1]) if bridged[k] and overlap(b, o)]
+            for b in blobs[k]] for k in range(len(z) - 1)]
+    downs = [[[i for i in range(len(blobs[k - 1])) if j in ups[k - 1][i]] if k > 0 else []
+              for j in range(len(blobs[k]))] for k in range(len(z))]
+
+    def chain_up(k, i):
+        if k >= len(ups) or len(ups[k][i]) != 1:
+            return None
+        j = ups[k][i][0]
+        return j if len(downs[k + 1][j]) == 1 else None
+
+    def chain_down(k, j):
+        if len(downs[k][j]) != 1:
+            return None
+        i = downs[k][j][0]
+        return i if len(ups[k - 1][i]) == 1 else None
+
+    def boundary(k, i):
+        """Extent of blob i of plane k towards plane k + 1."""
+        j = chain_up(k, i)
+        if model != "profile" or j is None:
+            return 0.5 * gaps[k]
+        point = lambda kk, ii: (z[kk], blobs[kk][ii].area)
+        pre = chain_down(k, i)
+        post = chain_up(k + 1, j)
+        return profile_boundary(
+            point(k - 1, pre) if pre is not None else None, point(k, i), point(k + 1, j),
+            point(k + 2, post) if post is not None else None,
+            not downs[k][i], k + 1 >= len(ups) or not ups[k + 1][j])
+
     out = []
     for k, plane in enumerate(blobs):
-        for blob in plane:
+        for i, blob in enumerate(plane):
             down = up = None
-            if k > 0 and bridged[k - 1] and any(overlap(blob, o) for o in blobs[k - 1]):
-                down = 0.5 * gaps[k - 1]
-            if k + 1 < len(z) and bridged[k] and any(overlap(blob, o) for o in blobs[k + 1]):
-                up = 0.5 * gaps[k]
-            lo = down if down is not None else (up if up is not None else 0.5 * usual)
-            hi = up if up is not None else (down if down is not None else 0.5 * usual)
+            if downs[k][i]:
+                pre = chain_down(k, i)
+                down = (gaps[k - 1] - boundary(k - 1, pre)) if pre is not None else 0.5 * gaps[k - 1]
+            if k + 1 < len(z) and ups[k][i]:
+                up = boundary(k, i)
+            lo = down if down is not None else (0.5 * gaps[k] if up is not None else 0.5 * usual)
+            hi = up if up is not None else (0.5 * gaps[k - 1] if down is not None else 0.5 * usual)
             if len(z) == 1:
                 lo = hi = 0.5 * fallback_mm
             out.append((z[k] - lo, z[k] + hi, blob))

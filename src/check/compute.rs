@@ -195,7 +195,7 @@ pub fn run(dose: &DoseGrid, rois: &[Roi], needs: &Needs, sampling: &SamplingOpti
                 .par_iter()
                 .filter_map(|&n| roi(n))
                 .map(|r| {
-                    let mask = centre_mask(r, dose, sampling.end_cap);
+                    let mask = centre_mask(r, dose, sampling.end_cap, sampling.between);
                     (
                         r.number,
                         indices::max_dose_beyond(dose, &mask, D2CM_DISTANCE_MM),

@@ -86,6 +86,15 @@ pub enum EndCapArg {
     None,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InterpolationArg {
+    /// The boundary between two planes' slabs follows a smooth profile of the structure's
+    /// cross-section area (cubic through four planes; a power law into a closing tip).
+    Profile,
+    /// Each plane's slab reaches halfway to the next plane.
+    Midpoint,
+}
+
 /// Which plan set to use when PATH holds several.
 #[derive(Debug, clap::Args)]
 pub struct SelectArgs {
@@ -113,6 +122,9 @@ pub struct ProtocolArgs {
     /// End caps of the slab model.
     #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
     pub end_cap: EndCapArg,
+    /// Where the slabs of two neighbouring contour planes meet.
+    #[arg(long, value_enum, default_value_t = InterpolationArg::Profile)]
+    pub interpolation: InterpolationArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -186,6 +198,9 @@ pub struct DvhArgs {
     /// End caps of the slab model.
     #[arg(long, value_enum, default_value_t = EndCapArg::Half)]
     pub end_cap: EndCapArg,
+    /// Where the slabs of two neighbouring contour planes meet.
+    #[arg(long, value_enum, default_value_t = InterpolationArg::Profile)]
+    pub interpolation: InterpolationArg,
     /// Also write the DVH plot as SVG to this file (not in an input folder, never over a
     /// DICOM file).
     #[arg(long, value_name = "FILE.svg")]

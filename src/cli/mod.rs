@@ -11,12 +11,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{
     CheckArgs, Cli, Command, DvhArgs, DvhFormat, EndCapArg, ExportDoseArgs, Format, InspectArgs,
-    ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolArgs, ProtocolCommand, WatchArgs,
+    InterpolationArg, ListenArgs, NodeCheckArgs, PhantomArgs, ProtocolArgs, ProtocolCommand,
+    WatchArgs,
 };
 use sbrt_verify::check::{batch, CheckOptions};
 use sbrt_verify::dicom::{self, read};
 use sbrt_verify::dvh::{self as dvhmod, indices::default_metrics};
-use sbrt_verify::raster::{EndCap, SamplingOptions};
+use sbrt_verify::raster::{Between, EndCap, SamplingOptions};
 use sbrt_verify::report::{
     batch as batchreport, check as checkreport, dvh as dvhreport, folder, inspect,
     protocol as protocolreport, term,
@@ -148,6 +149,13 @@ fn load_protocol(spec: &str) -> Result<sbrt_verify::protocol::Protocol> {
     })
 }
 
+fn interpolation(a: InterpolationArg) -> Between {
+    match a {
+        InterpolationArg::Profile => Between::Profile,
+        InterpolationArg::Midpoint => Between::Midpoint,
+    }
+}
+
 fn end_cap(a: EndCapArg) -> EndCap {
     match a {
         EndCapArg::Half => EndCap::Half,
@@ -173,6 +181,7 @@ fn check_options(
         accept_defects: accept_defects.to_vec(),
         sampling: SamplingOptions {
             end_cap: end_cap(a.end_cap),
+            between: interpolation(a.interpolation),
             ..Default::default()
         },
         site: a.site.clone(),
@@ -485,6 +494,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     }
     let opts = SamplingOptions {
         end_cap,
+        between: interpolation(a.interpolation),
         min_samples: a.min_samples,
         ..Default::default()
     };
@@ -526,6 +536,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         f64::from(max_dose),
         structures,
         end_cap,
+        opts.between,
         a.bin_width,
         warnings,
     );

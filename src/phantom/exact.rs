@@ -1,14 +1,17 @@
 //! The answers: dose fields, the slab model, exact DVH metrics for linear fields and dense
 //! numerical reference metrics for the (non-linear) trial fields.
 //!
-//! **Slab model.** Contour plane k at z_k stands for the slab from halfway to the previous
-//! plane to halfway to the next. End caps: [`Caps::Half`] lets the first and last planes
-//! extend outward by half their neighbour gap; [`Caps::None`] lets them extend inward only.
+//! **Slab model.** Contour plane k at z_k stands for the slab between its boundaries with the
+//! previous and the next plane: where [`profile_split_mm`] puts them (the tool's default
+//! `profile` interpolation; halfway between planes of equal area). End caps: [`Caps::Half`]
+//! lets the first and last planes extend outward by half their neighbour gap; [`Caps::None`]
+//! not at all.
 //! The in-plane region is the even-odd union of the plane's polygons. Volume = Σ area × thickness.
 //!
 //! **D_x** is the largest dose D with V(≥D) ≥ x (x in % of the volume or in cc).
 
 use super::shapes::{self, nesting_signs, region_area_centroid, Plane, Pt, Structure};
+use crate::raster::topology::profile_split_mm;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -21,22 +24,39 @@ pub enum Caps {
     None,
 }
 
-/// [lo, hi] z-extent (mm) of each plane's slab.
+/// [lo, hi] z-extent (mm) of each plane's slab. The planes are one piece (each plane's
+/// region overlaps its neighbours').
 pub fn slabs(planes: &[Plane], caps: Caps) -> Vec<(f64, f64)> {
     let n = planes.len();
+    let point = |k: usize| (planes[k].z, shapes::region_area_units(&planes[k].polygons));
+    // boundary[k]: where the slabs of planes k and k + 1 meet, mm above plane k.
+    let boundary: Vec<f64> = (0..n.saturating_sub(1))
+        .map(|k| {
+            profile_split_mm(
+                k.checked_sub(1).map(point),
+                point(k),
+                point(k + 1),
+                (k + 2 < n).then(|| point(k + 2)),
+                k == 0,
+                k + 2 == n,
+            )
+        })
+        .collect();
     (0..n)
         .map(|k| {
             let z = planes[k].z;
-            let below = (k > 0).then(|| 0.5 * (z - planes[k - 1].z));
-            let above = (k + 1 < n).then(|| 0.5 * (planes[k + 1].z - z));
-            let (below, above) = match caps {
-                Caps::Half => (
-                    below.or(above).unwrap_or(0.0),
-                    above.or(below).unwrap_or(0.0),
-                ),
-                Caps::None => (below.unwrap_or(0.0), above.unwrap_or(0.0)),
+            let below = (k > 0).then(|| planes[k].z - planes[k - 1].z - boundary[k - 1]);
+            let above = (k + 1 < n).then(|| boundary[k]);
+            let cap = |gap: Option<f64>| match caps {
+                Caps::Half => 0.5 * gap.unwrap_or(0.0),
+                Caps::None => 0.0,
             };
-            (z - below, z + above)
+            let gap_below = (k > 0).then(|| planes[k].z - planes[k - 1].z);
+            let gap_above = (k + 1 < n).then(|| planes[k + 1].z - z);
+            (
+                z - below.unwrap_or_else(|| cap(gap_above)),
+                z + above.unwrap_or_else(|| cap(gap_below)),
+            )
         })
         .collect()
 }

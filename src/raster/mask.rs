@@ -4,18 +4,18 @@
 use ndarray::Array3;
 
 use super::topology::solid;
-use super::topology::EndCap;
 use super::topology::Slab;
+use super::topology::{Between, EndCap};
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::GridGeometry;
 
 /// True for every voxel centre inside the ROI's slab-model solid.
-pub fn centre_mask(roi: &Roi, dose: &DoseGrid, end_cap: EndCap) -> Array3<bool> {
+pub fn centre_mask(roi: &Roi, dose: &DoseGrid, end_cap: EndCap, between: Between) -> Array3<bool> {
     let g = &dose.geometry;
     let dz = g
         .uniform_slice_spacing_mm()
         .unwrap_or(g.row_spacing_mm.min(g.column_spacing_mm));
-    let slabs = solid(roi, end_cap, dz).slabs;
+    let slabs = solid(roi, end_cap, between, dz).slabs;
     // Sum of the weights of the polygons around each voxel centre: inside when positive.
     let mut weight = Array3::from_elem((g.frames, g.rows, g.columns), 0.0f64);
     for (k, &z) in g.frame_z_mm.iter().enumerate() {
@@ -88,7 +88,7 @@ mod tests {
             repairs: vec![],
         };
         let g = linear_grid();
-        let m = centre_mask(&roi, &g, EndCap::Half);
+        let m = centre_mask(&roi, &g, EndCap::Half, Between::Midpoint);
         assert_eq!(m.iter().filter(|&&b| b).count(), 3 * (121 - 25));
         assert!(!m[[20, 20, 20]]);
         assert!(m[[20, 20, 24]]);

@@ -16,4 +16,4 @@ pub mod sample;
 pub mod topology;
 
 pub use sample::{sample_difference, sample_roi, RoiSamples, SamplingOptions};
-pub use topology::EndCap;
+pub use topology::{Between, EndCap};

@@ -1,8 +1,8 @@
 //! One ROI on one dose grid -> weighted dose samples `(dose, volume cc)`.
 //!
-//! **Slab model** ([`super::topology`]). Each contour plane stands for the slab from halfway
-//! to the previous plane to halfway to the next, wherever the structure's piece continues
-//! there; gaps wider than 1.5x the usual plane spacing are left empty. End caps ([`EndCap`]):
+//! **Slab model** ([`super::topology`]). Each contour plane stands for the slab between its
+//! boundaries with the previous and the next plane (placed by [`super::topology::Between`]),
+//! wherever the structure's piece continues there; gaps wider than 1.5x the usual plane spacing are left empty. End caps ([`EndCap`]):
 //! `Half` extends every end of every piece by half its neighbour gap; `None` stops it at its
 //! end plane.
 //!
@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use super::coverage::Coverage;
 use super::difference::difference;
-use super::topology::{xy, EndCap, Solid};
+use super::topology::{xy, Between, EndCap, Solid};
 use crate::dicom::{DoseGrid, Roi};
 use crate::geometry::polygon;
 use crate::geometry::GridGeometry;
@@ -36,6 +36,8 @@ use crate::geometry::GridGeometry;
 #[derive(Debug, Clone, Copy)]
 pub struct SamplingOptions {
     pub end_cap: EndCap,
+    /// How the gap between two contour planes is shared between their slabs.
+    pub between: Between,
     /// Supersampling grows until the ROI has about this many samples.
     pub min_samples: usize,
     /// Largest in-plane supersampling factor.
@@ -59,6 +61,7 @@ impl Default for SamplingOptions {
     fn default() -> Self {
         SamplingOptions {
             end_cap: EndCap::Half,
+            between: Between::Profile,
             min_samples: 200_000,
             max_factor: 16,
             factor: None,
@@ -245,7 +248,12 @@ pub fn sample_difference(
 
 /// The solid of an ROI on this dose grid (a single plane is as thick as a dose slice).
 fn roi_solid(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> Solid {
-    super::topology::solid(roi, opts.end_cap, slice_spacing_mm(&dose.geometry))
+    super::topology::solid(
+        roi,
+        opts.end_cap,
+        opts.between,
+        slice_spacing_mm(&dose.geometry),
+    )
 }
 
 /// Samples the slabs of a solid on the dose grid.

@@ -2,8 +2,13 @@
 //!
 //! On each plane the contours fall into **blobs**: contours linked by nesting (an outline
 //! with its holes and islands) or by crossing. Blobs on neighbouring planes that overlap in
-//! x-y belong to one **piece**. A blob stands for the slab from halfway to the previous plane
-//! to halfway to the next on each side where its piece continues; on a side where it does not
+//! x-y belong to one **piece**. A blob stands for the slab between its boundaries with the
+//! previous and the next plane on each side where its piece continues: halfway
+//! ([`Between::Midpoint`]), or where a smooth profile of the piece's cross-section area puts
+//! them ([`Between::Profile`], the default: halfway between equal areas, beyond halfway
+//! towards the smaller one, so that the volume between the planes is that of the profile;
+//! only between blobs linked one to one, halfway where a piece branches). On a side where it
+//! does not
 //! (no overlapping blob on the next plane, or no next plane), the piece ends there and the
 //! end cap ([`EndCap`]) applies: `Half` extends it by half the gap on its other side (half
 //! the structure's usual plane spacing for a piece on one plane), `None` not at all.
@@ -32,6 +37,94 @@ pub enum EndCap {
     Half,
     /// Stop every piece at its end planes.
     None,
+}
+
+/// How the gap between two neighbouring contour planes of one piece is shared between their
+/// slabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Between {
+    /// Each plane's slab reaches halfway to the other plane.
+    Midpoint,
+    /// The boundary is placed so that the volume between the planes is that of a smooth
+    /// profile of the piece's cross-section area along z ([`profile_split_mm`]); halfway
+    /// when both planes' areas are equal. The default.
+    Profile,
+}
+
+/// An end plane whose area is below this fraction of its neighbour's is where the piece
+/// closes (a tip, like the pole of a sphere): the gap before it follows a power law.
+pub const TIP_FRACTION: f64 = 0.05;
+
+/// Where the boundary between the slabs of planes `a` and `b` (z mm, cross-section area
+/// mm^2; `a` below `b`) of one piece lies, as its distance above `a`, mm. `before` and
+/// `after` are the piece's planes below `a` and above `b` when it continues there as one
+/// piece; `b_ends` (`a_ends`) says that the piece ends at `b` (at `a`).
+///
+/// The volume between the planes is the integral of the cross-section area along z:
+/// - the area is interpolated through the available planes (cubic through four, quadratic
+///   through three, linear through two) and integrated exactly (two-point Gauss-Legendre,
+///   exact for cubics): exact for a sphere or a cone, whose areas are quadratic in z;
+/// - into a tip (an end plane with less than [`TIP_FRACTION`] of its neighbour's area), the
+///   area falls as a power of the distance to the tip, `A(d) = c d^p`, with `p` from the
+///   two planes before it (clamped to 0.25..4): the volume is `A g / (p + 1)`;
+/// - the volume is kept between the two planes' slabs' extremes (`g` times the smaller and
+///   the larger area).
+///
+/// The boundary then divides the gap `g` so that `e A_a + (g - e) A_b` is that volume.
+pub fn profile_split_mm(
+    before: Option<(f64, f64)>,
+    a: (f64, f64),
+    b: (f64, f64),
+    after: Option<(f64, f64)>,
+    a_ends: bool,
+    b_ends: bool,
+) -> f64 {
+    let g = b.0 - a.0;
+    let power_law = |near: (f64, f64), far: (f64, f64), tip_z: f64| {
+        let p = ((far.1 / near.1).ln() / ((far.0 - tip_z) / (near.0 - tip_z)).abs().ln())
+            .clamp(0.25, 4.0);
+        near.1 * g / (p + 1.0)
+    };
+    let volume = match (before, after) {
+        (Some(pre), _) if b_ends && b.1 < TIP_FRACTION * a.1 && pre.1 > a.1 => {
+            power_law(a, pre, b.0)
+        }
+        (_, Some(post)) if a_ends && a.1 < TIP_FRACTION * b.1 && post.1 > b.1 => {
+            power_law(b, post, a.0)
+        }
+        _ => {
+            let points: Vec<(f64, f64)> = [before, Some(a), Some(b), after]
+                .into_iter()
+                .flatten()
+                .collect();
+            let (mid, h) = (0.5 * (a.0 + b.0), g / (2.0 * 3f64.sqrt()));
+            0.5 * g * (lagrange(&points, mid - h) + lagrange(&points, mid + h))
+        }
+    };
+    let volume = volume.clamp(g * a.1.min(b.1), g * a.1.max(b.1));
+    if (a.1 - b.1).abs() <= 1e-12 * a.1.max(b.1) {
+        0.5 * g
+    } else {
+        ((volume - b.1 * g) / (a.1 - b.1)).clamp(0.0, g)
+    }
+}
+
+/// The polynomial through `points` (distinct z) at `z`.
+fn lagrange(points: &[(f64, f64)], z: f64) -> f64 {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, &(zi, ai))| {
+            let basis: f64 = points
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, &(zj, _))| (z - zj) / (zi - zj))
+                .product();
+            ai * basis
+        })
+        .sum()
 }
 
 /// Gaps wider than this many times the usual plane spacing are left empty.
@@ -98,7 +191,7 @@ struct Blob {
 }
 
 /// The slabs of an ROI. `fallback_thickness_mm` is the thickness of a single-plane ROI.
-pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
+pub fn solid(roi: &Roi, end_cap: EndCap, between: Between, fallback_thickness_mm: f64) -> Solid {
     let planes = roi.planes();
     let n = planes.len();
     let mut out = Solid {
@@ -174,6 +267,8 @@ pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
         }
     }
 
+    // Where the boundary between each blob's slab and the next plane's lies, mm above it.
+    let split = splits(&analysed, &links, &bridged, between);
     for (k, plane) in analysed.into_iter().enumerate() {
         if let Some(d) = &plane.defect {
             out.defects.push(d.clone());
@@ -181,16 +276,22 @@ pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
         if let Some(w) = &plane.warning {
             out.warnings.push(w.clone());
         }
-        // Half the gap to each neighbour plane the blob's piece continues on.
+        // The part of the gap to each neighbour plane the blob's piece continues on.
         let below = |b: usize| -> Option<f64> {
-            (k > 0 && bridged[k - 1] && links[k - 1].iter().any(|l| l.contains(&b)))
-                .then(|| 0.5 * gaps[k - 1])
+            (k > 0 && bridged[k - 1] && links[k - 1].iter().any(|l| l.contains(&b))).then(|| {
+                match chain_below(&links, k, b) {
+                    Some(a) => gaps[k - 1] - split[k - 1][a],
+                    None => 0.5 * gaps[k - 1],
+                }
+            })
         };
         let above = |b: usize| -> Option<f64> {
-            (k + 1 < n && bridged[k] && !links[k][b].is_empty()).then(|| 0.5 * gaps[k])
+            (k + 1 < n && bridged[k] && !links[k][b].is_empty()).then(|| split[k][b])
         };
-        let cap = |other: Option<f64>| match end_cap {
-            EndCap::Half => other.unwrap_or(0.5 * usual),
+        // An end extends by half the gap on its other side (half the usual spacing for a
+        // piece on one plane).
+        let cap = |other_gap: Option<f64>| match end_cap {
+            EndCap::Half => 0.5 * other_gap.unwrap_or(usual),
             EndCap::None => 0.0,
         };
         // Blobs with the same extent share one slab. The length of each blob's end caps.
@@ -199,8 +300,8 @@ pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
         for b in 0..plane.blobs.len() {
             let (down, up) = (below(b), above(b));
             let extent = (
-                down.unwrap_or_else(|| cap(up)),
-                up.unwrap_or_else(|| cap(down)),
+                down.unwrap_or_else(|| cap(up.map(|_| gaps[k]))),
+                up.unwrap_or_else(|| cap(down.map(|_| gaps[k - 1]))),
             );
             cap_mm.push(
                 if down.is_none() { extent.0 } else { 0.0 }
@@ -254,6 +355,93 @@ pub fn solid(roi: &Roi, end_cap: EndCap, fallback_thickness_mm: f64) -> Solid {
         }
     }
     out
+}
+
+/// For each blob of each plane but the last, where the boundary between its slab and the next
+/// plane's lies, mm above its plane: halfway, except between the blobs of a one-to-one link
+/// (one piece, neither branching nor merging) with [`Between::Profile`]
+/// ([`profile_split_mm`]).
+fn splits(
+    planes: &[PlaneBlobs],
+    links: &[Vec<Vec<usize>>],
+    bridged: &[bool],
+    between: Between,
+) -> Vec<Vec<f64>> {
+    let areas: Vec<Vec<f64>> = planes
+        .iter()
+        .map(|p| p.blobs.iter().map(|b| blob_area_mm2(p, b)).collect())
+        .collect();
+    let point = |k: usize, b: usize| (planes[k].z_mm, areas[k][b]);
+    let continues_up =
+        |k: usize, b: usize| k + 1 < planes.len() && bridged[k] && !links[k][b].is_empty();
+    let continues_down =
+        |k: usize, b: usize| k > 0 && bridged[k - 1] && links[k - 1].iter().any(|l| l.contains(&b));
+    (0..links.len())
+        .map(|k| {
+            let gap = planes[k + 1].z_mm - planes[k].z_mm;
+            (0..planes[k].blobs.len())
+                .map(|b| {
+                    let c = match chain_above(links, k, b) {
+                        Some(c) if bridged[k] && between == Between::Profile => c,
+                        _ => return 0.5 * gap,
+                    };
+                    let before = chain_below(links, k, b)
+                        .filter(|_| bridged[k - 1])
+                        .map(|a| point(k - 1, a));
+                    let after = chain_above(links, k + 1, c)
+                        .filter(|_| bridged[k + 1])
+                        .map(|d| point(k + 2, d));
+                    profile_split_mm(
+                        before,
+                        point(k, b),
+                        point(k + 1, c),
+                        after,
+                        !continues_down(k, b),
+                        !continues_up(k + 1, c),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The one blob of plane `k + 1` that blob `b` of plane `k` overlaps, when that blob
+/// overlaps no other blob of plane `k`.
+fn chain_above(links: &[Vec<Vec<usize>>], k: usize, b: usize) -> Option<usize> {
+    match links.get(k)?[b].as_slice() {
+        &[c] => (links[k].iter().filter(|l| l.contains(&c)).count() == 1).then_some(c),
+        _ => None,
+    }
+}
+
+/// The one blob of plane `k - 1` that blob `b` of plane `k` overlaps, when that blob
+/// overlaps no other blob of plane `k`.
+fn chain_below(links: &[Vec<Vec<usize>>], k: usize, b: usize) -> Option<usize> {
+    let below = links.get(k.checked_sub(1)?)?;
+    let mut from = below.iter().enumerate().filter(|(_, l)| l.contains(&b));
+    match (from.next(), from.next()) {
+        (Some((a, l)), None) if l.len() == 1 => Some(a),
+        _ => None,
+    }
+}
+
+/// The area of a blob's region, mm^2.
+fn blob_area_mm2(plane: &PlaneBlobs, blob: &Blob) -> f64 {
+    let polys = || blob.members.iter().map(|&m| &plane.polygons[m]);
+    if blob.crossing {
+        let polys: Vec<Polygon> = polys().cloned().collect();
+        let signs: Vec<f64> = blob.members.iter().map(|&m| plane.signs[m]).collect();
+        positive_winding_trapezoids(&polys, &signs)
+            .iter()
+            .map(|t| polygon::signed_area(t).abs())
+            .sum()
+    } else {
+        polys()
+            .zip(blob.members.iter().map(|&m| plane.signs[m]))
+            .map(|(p, s)| s * polygon::signed_area(p).abs())
+            .sum::<f64>()
+            .max(0.0)
+    }
 }
 
 /// The median gap between neighbouring planes.
@@ -463,6 +651,63 @@ mod tests {
         }
     }
 
+    /// A stack of squares centred on the z axis whose areas are `area(z)` on planes `zs`.
+    fn stack(zs: &[f64], area: impl Fn(f64) -> f64) -> Roi {
+        roi(zs
+            .iter()
+            .map(|&z| square(0.0, 0.0, 0.5 * area(z).sqrt(), z))
+            .collect())
+    }
+
+    #[test]
+    fn profile_volume_is_exact_for_areas_quadratic_in_z_and_midpoint_is_not() {
+        // A sphere's cross-sections (r = 12 mm) between z = -9 and 9 mm, 3 mm apart.
+        let area = |z: f64| std::f64::consts::PI * (144.0 - z * z);
+        let zs: Vec<f64> = (-3..=3).map(|k| 3.0 * k as f64).collect();
+        let exact = std::f64::consts::PI * (144.0 * 18.0 - 2.0 * 729.0 / 3.0);
+        let profile = solid(&stack(&zs, area), EndCap::None, Between::Profile, 3.0);
+        assert_relative_eq!(volume_mm3(&profile), exact, max_relative = 1e-9);
+        let midpoint = solid(&stack(&zs, area), EndCap::None, Between::Midpoint, 3.0);
+        assert!(volume_mm3(&midpoint) < exact * 0.995);
+        // Slabs still tile the z range without overlap.
+        for w in profile.slabs.windows(2) {
+            assert_relative_eq!(w[0].z_hi_mm, w[1].z_lo_mm, epsilon = 1e-12);
+        }
+    }
+
+    #[test]
+    fn profile_split_into_a_tip_follows_the_power_law_of_the_planes_before_it() {
+        // A(d) = 10 d^0.5 at 6 and 3 mm from a tip at z = 0 whose plane has almost no area.
+        let a = |d: f64| 10.0 * d.sqrt();
+        let (pre, near, tip) = ((-6.0, a(6.0)), (-3.0, a(3.0)), (0.0, 1e-6));
+        let e = profile_split_mm(Some(pre), near, tip, None, false, true);
+        let volume = e * near.1 + (3.0 - e) * tip.1;
+        assert_relative_eq!(volume, 10.0 * 3f64.powf(1.5) / 1.5, max_relative = 1e-6);
+        // Not a tip when the piece goes on beyond it: the polynomial through the planes.
+        let e = profile_split_mm(Some(pre), near, tip, None, false, false);
+        assert!((e * near.1 + (3.0 - e) * tip.1 - volume).abs() > 1.0);
+        // Equal areas: halfway.
+        assert_eq!(
+            profile_split_mm(None, (0.0, 5.0), (2.0, 5.0), None, true, true),
+            1.0
+        );
+    }
+
+    #[test]
+    fn a_branching_piece_keeps_halfway_boundaries() {
+        // One square under two smaller ones: not a one-to-one link.
+        let c = vec![
+            square(0.0, 0.0, 4.0, 0.0),
+            square(-2.0, 0.0, 1.0, 3.0),
+            square(2.0, 0.0, 1.0, 3.0),
+        ];
+        let s = solid(&roi(c), EndCap::None, Between::Profile, 3.0);
+        assert!(s
+            .slabs
+            .iter()
+            .all(|s| (s.z_hi_mm - s.z_lo_mm - 1.5).abs() < 1e-12));
+    }
+
     fn roi(contours: Vec<Contour>) -> Roi {
         Roi {
             number: 1,
@@ -488,11 +733,11 @@ mod tests {
         // Two 2 x 2 mm pieces on 1 mm planes: z 0..2 at x = 0 and z 10..12 at x = 20.
         let mut c: Vec<Contour> = (0..3).map(|k| square(0.0, 0.0, 1.0, k as f64)).collect();
         c.extend((10..13).map(|k| square(20.0, 0.0, 1.0, k as f64)));
-        let s = solid(&roi(c.clone()), EndCap::Half, 3.0);
+        let s = solid(&roi(c.clone()), EndCap::Half, Between::Midpoint, 3.0);
         assert!(s.defects.is_empty());
         assert_relative_eq!(volume_mm3(&s), 2.0 * 4.0 * 3.0, max_relative = 1e-12);
         assert!(s.warnings.iter().any(|w| w.contains("left empty")));
-        let s = solid(&roi(c), EndCap::None, 3.0);
+        let s = solid(&roi(c), EndCap::None, Between::Midpoint, 3.0);
         assert_relative_eq!(volume_mm3(&s), 2.0 * 4.0 * 2.0, max_relative = 1e-12);
     }
 
@@ -501,7 +746,7 @@ mod tests {
         // The same square on every plane is one piece (its vertices lie on each other's
         // edges, where a point-in-polygon test may go either way).
         let c: Vec<Contour> = (0..4).map(|k| square(0.0, 0.0, 1.0, k as f64)).collect();
-        let s = solid(&roi(c), EndCap::None, 3.0);
+        let s = solid(&roi(c), EndCap::None, Between::Midpoint, 3.0);
         assert_relative_eq!(volume_mm3(&s), 4.0 * 3.0, max_relative = 1e-12);
         // Rectangles [0, 2] and [1, 3] x [0, 2] share collinear edges and overlap by half.
         let rect = |x0: f64, z: f64| Contour {
@@ -516,6 +761,7 @@ mod tests {
         let s = solid(
             &roi(vec![rect(0.0, 0.0), rect(1.0, 1.0)]),
             EndCap::None,
+            Between::Midpoint,
             3.0,
         );
         assert_relative_eq!(volume_mm3(&s), 4.0, max_relative = 1e-12);
@@ -523,6 +769,7 @@ mod tests {
         let s = solid(
             &roi(vec![rect(0.0, 0.0), rect(2.0, 1.0)]),
             EndCap::None,
+            Between::Midpoint,
             3.0,
         );
         assert_eq!(volume_mm3(&s), 0.0);
@@ -532,7 +779,7 @@ mod tests {
     fn a_missing_plane_inside_one_piece_is_a_defect() {
         let mut c: Vec<Contour> = (0..3).map(|k| square(0.0, 0.0, 1.0, k as f64)).collect();
         c.extend((5..8).map(|k| square(0.5, 0.0, 1.0, k as f64)));
-        let s = solid(&roi(c), EndCap::Half, 3.0);
+        let s = solid(&roi(c), EndCap::Half, Between::Midpoint, 3.0);
         assert_eq!(s.defects.len(), 1, "{:?}", s.defects);
         assert!(s.defects[0].contains("missing"));
     }
@@ -542,7 +789,7 @@ mod tests {
         // A big square on planes 0..4 and a small one beside it on planes 0..1 only.
         let mut c: Vec<Contour> = (0..5).map(|k| square(0.0, 0.0, 2.0, k as f64)).collect();
         c.extend((0..2).map(|k| square(10.0, 0.0, 1.0, k as f64)));
-        let s = solid(&roi(c), EndCap::Half, 3.0);
+        let s = solid(&roi(c), EndCap::Half, Between::Midpoint, 3.0);
         assert!(
             s.defects.is_empty() && s.warnings.is_empty(),
             "{:?}",
@@ -555,6 +802,7 @@ mod tests {
         let s = solid(
             &roi((0..2).map(|k| square(10.0, 0.0, 1.0, k as f64)).collect()),
             EndCap::None,
+            Between::Midpoint,
             3.0,
         );
         assert_relative_eq!(volume_mm3(&s), 4.0, max_relative = 1e-12);
@@ -571,7 +819,7 @@ mod tests {
                 ]
             })
             .collect();
-        let s = solid(&roi(ring), EndCap::Half, 3.0);
+        let s = solid(&roi(ring), EndCap::Half, Between::Midpoint, 3.0);
         assert_relative_eq!(volume_mm3(&s), (36.0 - 4.0) * 2.0, max_relative = 1e-12);
         // Two planes 1 mm apart: each half the gap beyond, the hole left out.
         assert_relative_eq!(s.end_cap_mm3, 36.0 - 4.0, max_relative = 1e-12);
@@ -584,7 +832,7 @@ mod tests {
                 ]
             })
             .collect();
-        let s = solid(&roi(crossing), EndCap::Half, 3.0);
+        let s = solid(&roi(crossing), EndCap::Half, Between::Midpoint, 3.0);
         assert_relative_eq!(
             volume_mm3(&s),
             (36.0 + 36.0 - 16.0) * 2.0,

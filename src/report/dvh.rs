@@ -11,13 +11,15 @@ use crate::dicom::DoseGrid;
 use crate::dvh::indices::metric_value;
 use crate::dvh::StructureDvh;
 use crate::protocol::Metric;
-use crate::raster::EndCap;
+use crate::raster::{Between, EndCap};
 
 #[derive(Debug, Serialize)]
 pub struct DvhReport {
     pub schema_version: &'static str,
     pub dose: DoseInfo,
     pub end_cap: EndCap,
+    /// How the gap between contour planes is shared between them (`--interpolation`).
+    pub interpolation: Between,
     pub bin_width_gy: f64,
     pub structures: Vec<StructureReport>,
     pub warnings: Vec<String>,
@@ -79,6 +81,7 @@ pub fn assemble(
     max_gy: f64,
     structures: Vec<StructureReport>,
     end_cap: EndCap,
+    interpolation: Between,
     bin_width_gy: f64,
     warnings: Vec<String>,
 ) -> DvhReport {
@@ -90,6 +93,7 @@ pub fn assemble(
             max_gy,
         },
         end_cap,
+        interpolation,
         bin_width_gy,
         structures,
         warnings,
@@ -247,12 +251,13 @@ pub fn render_table(r: &DvhReport, metrics: &[Metric]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "Dose: {} ({}, max {:.2} Gy); end caps: {}",
+        "Dose: {} ({}, max {:.2} Gy); end caps: {}; between planes: {}",
         r.dose.file,
         r.dose.summation_type,
         r.dose.max_gy,
-        // As the option spells it (`--end-cap half`).
-        format!("{:?}", r.end_cap).to_lowercase()
+        // As the options spell them (`--end-cap half`, `--interpolation profile`).
+        format!("{:?}", r.end_cap).to_lowercase(),
+        format!("{:?}", r.interpolation).to_lowercase()
     );
     let names: Vec<String> = metrics.iter().map(Metric::name).collect();
     let _ = write!(
@@ -446,6 +451,7 @@ mod tests {
                 max_gy: 35.2,
             },
             end_cap: EndCap::Half,
+            interpolation: Between::Profile,
             bin_width_gy: 0.01,
             structures,
             warnings: vec!["w".to_string()],
