@@ -153,8 +153,8 @@ def main():
             best_ok = False
             print(f"  ^ sbrt-verify does not have the lowest mean |error| on {m}")
     worst_vol = abs(table[("sbrt-verify", "volume")][4])
-    print(f"sbrt-verify worst volume error: {worst_vol:.2f} % (limit 5 %)")
-    ok = failures == 0 and best_ok and worst_vol < 5.0
+    print(f"sbrt-verify worst volume error: {worst_vol:.2f} % (limit 2 %)")
+    ok = failures == 0 and best_ok and worst_vol <= 2.0
     print(f"nelms: {1 if ok else 0} passed, {0 if ok else 1} failed")
     return 0 if ok else 1
 
