@@ -13,7 +13,8 @@ contours with shapely and the same rules as src/raster/topology.rs:
   cross-section area, interpolated through up to four planes of the chain (the two, and the
   chain's planes before and after them) by a polynomial, or, into a tip (an end plane with
   under 5 % of its neighbour's area), a power law of the distance to the tip fitted to the two
-  planes before it (the `profile` model; `--interpolation midpoint`: halfway everywhere);
+  planes before it; the boundary moves at most a quarter of the gap from halfway (the
+  `profile` model; `--interpolation midpoint`: halfway everywhere);
 - at an end of a piece the half end cap is half the gap on its other side (half the median
   gap for a piece on one plane; the dose slice spacing for a structure on one plane).
 Volume = exact shapely area x slab thickness. Doses: trilinear interpolation of the dose
@@ -177,7 +178,8 @@ def profile_boundary(before, a, b, after, a_ends, b_ends):
     volume = min(max(volume, g * min(a[1], b[1])), g * max(a[1], b[1]))
     if abs(a[1] - b[1]) <= 1e-12 * max(a[1], b[1]):
         return 0.5 * g
-    return min(max((volume - b[1] * g) / (a[1] - b[1]), 0.0), g)
+    # At most a quarter of the gap from halfway.
+    return min(max((volume - b[1] * g) / (a[1] - b[1]), 0.25 * g), 0.75 * g)
 
 
 def slabs(grouped, fallback_mm, model="profile"):

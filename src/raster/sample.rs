@@ -8,8 +8,8 @@
 //!
 //! **In plane**, the plane's region (even-odd for nested contours, union for crossing ones) is rasterized onto a lattice of sub-cells, `s` per
 //! dose voxel in x and y, aligned with the dose grid; each sub-cell's weight is its exact
-//! covered area ([`super::coverage`]). **In z**, each slab is cut into sub-slabs no thicker
-//! than the dose slice spacing / `s`. A sample sits at the centre of a sub-cell (for a
+//! covered area ([`super::coverage`]). **In z**, each slab is cut into equal sub-slabs
+//! about the dose slice spacing / `s` thick (the nearest whole number of them, at least one). A sample sits at the centre of a sub-cell (for a
 //! partly covered sub-cell, at the centroid of its covered part, so that its dose is one
 //! from inside the contour) and of a sub-slab; its dose is the trilinear interpolation of the dose grid there (never the
 //! nearest voxel). `s` is chosen per ROI so that small ROIs get at least
@@ -432,7 +432,7 @@ fn sample_slab(
     let inside_t = (in_hi - in_lo).max(0.0);
     let outside_t = thickness - inside_t;
     let nz = if inside_t > 0.0 {
-        ((inside_t / (dz / f)).ceil() as usize).max(1)
+        ((inside_t / (dz / f)).round() as usize).max(1)
     } else {
         0
     };

@@ -52,6 +52,9 @@ pub enum Between {
     Profile,
 }
 
+/// How far from halfway a boundary between two planes may move, as a fraction of their gap.
+pub const MAX_SHIFT: f64 = 0.25;
+
 /// An end plane whose area is below this fraction of its neighbour's is where the piece
 /// closes (a tip, like the pole of a sphere): the gap before it follows a power law.
 pub const TIP_FRACTION: f64 = 0.05;
@@ -71,7 +74,10 @@ pub const TIP_FRACTION: f64 = 0.05;
 /// - the volume is kept between the two planes' slabs' extremes (`g` times the smaller and
 ///   the larger area).
 ///
-/// The boundary then divides the gap `g` so that `e A_a + (g - e) A_b` is that volume.
+/// The boundary then divides the gap `g` so that `e A_a + (g - e) A_b` is that volume, but
+/// moves at most [`MAX_SHIFT`] of the gap from halfway: between nearly equal areas a small
+/// difference of volume would move it far, and each plane's contour should still stand for
+/// the z range nearest it.
 pub fn profile_split_mm(
     before: Option<(f64, f64)>,
     a: (f64, f64),
@@ -106,7 +112,7 @@ pub fn profile_split_mm(
     if (a.1 - b.1).abs() <= 1e-12 * a.1.max(b.1) {
         0.5 * g
     } else {
-        ((volume - b.1 * g) / (a.1 - b.1)).clamp(0.0, g)
+        ((volume - b.1 * g) / (a.1 - b.1)).clamp((0.5 - MAX_SHIFT) * g, (0.5 + MAX_SHIFT) * g)
     }
 }
 
@@ -691,6 +697,11 @@ mod tests {
             profile_split_mm(None, (0.0, 5.0), (2.0, 5.0), None, true, true),
             1.0
         );
+        // Nearly equal areas on a curved profile: the volume alone would put the boundary
+        // on the first plane; it moves at most a quarter of the gap.
+        let (pre, a, b, post) = ((-3.0, 90.0), (0.0, 100.0), (3.0, 100.5), (6.0, 90.0));
+        let e = profile_split_mm(Some(pre), a, b, Some(post), false, false);
+        assert_eq!(e, (0.5 - MAX_SHIFT) * 3.0);
     }
 
     #[test]

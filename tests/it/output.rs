@@ -227,7 +227,10 @@ fn counts_are_singular_for_one() {
     );
     let (_, out, _) = run_str(&["dvh", trial.to_str().unwrap()]);
     assert!(
-        out.lines().next().unwrap().ends_with("end caps: half"),
+        out.lines()
+            .next()
+            .unwrap()
+            .ends_with("end caps: half; between planes: profile"),
         "{out}"
     );
 }
