@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::plural;
-use crate::dicom::{Discovery, PlanSet};
+use crate::dicom::{Discovery, DoseGrid, Plan, PlanSet, Roi, StructureSet};
 
 /// Version of the JSON layout of every report; bumped only on purpose.
 pub const SCHEMA_VERSION: &str = "2";
@@ -151,8 +151,45 @@ pub fn build(d: &Discovery, show_phi: bool) -> InspectReport {
     }
 }
 
+/// A plan set -> its `inspect` report: patient, frame of reference, plan, prescriptions,
+/// dose and structure set, each summarized by a function of its own.
 fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
     let (name, id) = s.patient().display(show_phi);
+    PlanSetReport {
+        index,
+        title: s.title(),
+        patient: PatientReport { name, id },
+        frame_of_reference_uid: frame_of_reference(s),
+        plan: s.plan.as_deref().map(plan_report),
+        prescriptions: prescriptions(s),
+        dose: s.dose.as_deref().map(dose_report),
+        structure_set: s.structures.as_deref().map(structure_set_report),
+        warnings: s.all_warnings(),
+        problems: s.problems.clone(),
+    }
+}
+
+/// A plan set -> its frame of reference: the dose's, else the structure set's, else the
+/// plan's.
+fn frame_of_reference(s: &PlanSet) -> Option<String> {
+    s.dose
+        .as_ref()
+        .and_then(|d| d.frame_of_reference_uid.clone())
+        .or_else(|| {
+            s.structures
+                .as_ref()
+                .and_then(|x| x.frame_of_reference_uid.clone())
+        })
+        .or_else(|| {
+            s.plan
+                .as_ref()
+                .and_then(|p| p.frame_of_reference_uid.clone())
+        })
+}
+
+/// A plan set -> its plan's dose references, each with its ROI's name and the dose per
+/// fraction.
+fn prescriptions(s: &PlanSet) -> Vec<PrescriptionReport> {
     let fractions = s.plan.as_ref().and_then(|p| p.fractions_planned());
     let roi_name = |n: i64| {
         s.structures
@@ -160,8 +197,7 @@ fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
             .and_then(|ss| ss.roi(n))
             .map(|r| r.name.clone())
     };
-    let prescriptions = s
-        .plan
+    s.plan
         .iter()
         .flat_map(|p| p.dose_references.iter())
         .map(|r| PrescriptionReport {
@@ -178,107 +214,90 @@ fn plan_set(index: usize, s: &PlanSet, show_phi: bool) -> PlanSetReport {
             },
             delivery_maximum_gy: r.delivery_maximum_dose_gy,
         })
+        .collect()
+}
+
+/// An RT Plan -> its summary: identity, fractions, beams, and their radiation types and
+/// machines (sorted, each once).
+fn plan_report(p: &Plan) -> PlanReport {
+    let mut radiation_types: Vec<String> = p
+        .beams
+        .iter()
+        .filter_map(|b| b.radiation_type.clone())
         .collect();
-    let frame = s
-        .dose
-        .as_ref()
-        .and_then(|d| d.frame_of_reference_uid.clone())
-        .or_else(|| {
-            s.structures
-                .as_ref()
-                .and_then(|x| x.frame_of_reference_uid.clone())
-        })
-        .or_else(|| {
-            s.plan
-                .as_ref()
-                .and_then(|p| p.frame_of_reference_uid.clone())
-        });
-    let warnings = s.all_warnings();
-    PlanSetReport {
-        index,
-        title: s.title(),
-        patient: PatientReport { name, id },
-        frame_of_reference_uid: frame,
-        plan: s.plan.as_ref().map(|p| {
-            let mut radiation_types: Vec<String> = p
-                .beams
-                .iter()
-                .filter_map(|b| b.radiation_type.clone())
-                .collect();
-            radiation_types.sort();
-            radiation_types.dedup();
-            let mut machines: Vec<String> =
-                p.beams.iter().filter_map(|b| b.machine.clone()).collect();
-            machines.sort();
-            machines.dedup();
-            PlanReport {
-                file: path_text(&p.path),
-                sop_instance_uid: p.sop_instance_uid.clone(),
-                ion: p.is_ion,
-                label: p.label.clone(),
-                name: p.name.clone(),
-                intent: p.intent.clone(),
-                approval_status: p.approval_status.clone(),
-                fractions_planned: p.fractions_planned(),
-                beams: p.beams.len(),
-                radiation_types,
-                machines,
-                referenced_structure_set_uid: p.referenced_structure_set_uid.clone(),
-            }
-        }),
-        prescriptions,
-        dose: s.dose.as_ref().map(|d| {
-            let g = &d.geometry;
-            let (lo, hi) = g.extent_mm();
-            DoseReport {
-                file: path_text(&d.path),
-                sop_instance_uid: d.sop_instance_uid.clone(),
-                columns: g.columns,
-                rows: g.rows,
-                frames: g.frames,
-                spacing_mm: [
-                    Some(g.column_spacing_mm),
-                    Some(g.row_spacing_mm),
-                    g.uniform_slice_spacing_mm(),
-                ],
-                extent_min_mm: lo,
-                extent_max_mm: hi,
-                max_dose: f64::from(d.max_value()),
-                units: d.units.as_str().to_string(),
-                dose_type: d.dose_type.as_ref().map(|t| t.as_str().to_string()),
-                summation_type: d.summation.as_str().to_string(),
-                bits_allocated: d.bits_allocated,
-                grid_scaling: d.grid_scaling,
-                referenced_plan_uid: d.referenced_plan_uid.clone(),
-            }
-        }),
-        structure_set: s.structures.as_ref().map(|ss| StructureSetReport {
-            file: path_text(&ss.path),
-            sop_instance_uid: ss.sop_instance_uid.clone(),
-            label: ss.label.clone(),
-            rois: ss
-                .rois
-                .iter()
-                .map(|r| {
-                    let (closed, other) = r.contour_counts();
-                    let z = r.z_extent_mm();
-                    RoiReport {
-                        number: r.number,
-                        name: r.name.clone(),
-                        interpreted_type: r.interpreted_type.clone(),
-                        contours: closed + other,
-                        unused_contours: other,
-                        planes: r.planes().len(),
-                        z_min_mm: z.map(|z| z.0),
-                        z_max_mm: z.map(|z| z.1),
-                        defects: r.defects.clone(),
-                        repairs: r.repairs.clone(),
-                    }
-                })
-                .collect(),
-        }),
-        warnings,
-        problems: s.problems.clone(),
+    radiation_types.sort();
+    radiation_types.dedup();
+    let mut machines: Vec<String> = p.beams.iter().filter_map(|b| b.machine.clone()).collect();
+    machines.sort();
+    machines.dedup();
+    PlanReport {
+        file: path_text(&p.path),
+        sop_instance_uid: p.sop_instance_uid.clone(),
+        ion: p.is_ion,
+        label: p.label.clone(),
+        name: p.name.clone(),
+        intent: p.intent.clone(),
+        approval_status: p.approval_status.clone(),
+        fractions_planned: p.fractions_planned(),
+        beams: p.beams.len(),
+        radiation_types,
+        machines,
+        referenced_structure_set_uid: p.referenced_structure_set_uid.clone(),
+    }
+}
+
+/// An RT Dose -> its summary: grid, extent, maximum, units and scaling.
+fn dose_report(d: &DoseGrid) -> DoseReport {
+    let g = &d.geometry;
+    let (lo, hi) = g.extent_mm();
+    DoseReport {
+        file: path_text(&d.path),
+        sop_instance_uid: d.sop_instance_uid.clone(),
+        columns: g.columns,
+        rows: g.rows,
+        frames: g.frames,
+        spacing_mm: [
+            Some(g.column_spacing_mm),
+            Some(g.row_spacing_mm),
+            g.uniform_slice_spacing_mm(),
+        ],
+        extent_min_mm: lo,
+        extent_max_mm: hi,
+        max_dose: f64::from(d.max_value()),
+        units: d.units.as_str().to_string(),
+        dose_type: d.dose_type.as_ref().map(|t| t.as_str().to_string()),
+        summation_type: d.summation.as_str().to_string(),
+        bits_allocated: d.bits_allocated,
+        grid_scaling: d.grid_scaling,
+        referenced_plan_uid: d.referenced_plan_uid.clone(),
+    }
+}
+
+/// An RT Structure Set -> its summary, with one line per ROI.
+fn structure_set_report(ss: &StructureSet) -> StructureSetReport {
+    StructureSetReport {
+        file: path_text(&ss.path),
+        sop_instance_uid: ss.sop_instance_uid.clone(),
+        label: ss.label.clone(),
+        rois: ss.rois.iter().map(roi_report).collect(),
+    }
+}
+
+/// An ROI -> its summary: contours used and not, planes, z extent, defects and repairs.
+fn roi_report(r: &Roi) -> RoiReport {
+    let (closed, other) = r.contour_counts();
+    let z = r.z_extent_mm();
+    RoiReport {
+        number: r.number,
+        name: r.name.clone(),
+        interpreted_type: r.interpreted_type.clone(),
+        contours: closed + other,
+        unused_contours: other,
+        planes: r.planes().len(),
+        z_min_mm: z.map(|z| z.0),
+        z_max_mm: z.map(|z| z.1),
+        defects: r.defects.clone(),
+        repairs: r.repairs.clone(),
     }
 }
 
