@@ -467,13 +467,36 @@ fn finish(
     mut problems: Vec<String>,
     options: LinkOptions,
 ) -> PlanSet {
+    let objects = linked_objects(&found);
+    check_frames(&objects, &mut warnings, &mut problems);
+    let overrides = check_patients(&objects, options, &mut problems);
+    if let Some(d) = &found.dose {
+        check_dose_type(d, &mut problems);
+    }
     let Found {
         dose,
         plan,
         structures,
     } = found;
-    let objects: Vec<(&str, &Path, Option<&String>, &super::Patient)> = [
-        dose.as_ref().map(|d| {
+    PlanSet {
+        dose,
+        plan,
+        structures,
+        warnings,
+        problems,
+        overrides,
+    }
+}
+
+/// One object of a plan set as the link checks see it: its kind, file, frame of reference
+/// and patient.
+type Linked<'a> = (&'a str, &'a Path, Option<&'a String>, &'a super::Patient);
+
+/// The objects linked -> each one's kind, file, frame of reference and patient, in the
+/// order dose, structure set, plan.
+fn linked_objects(found: &Found) -> Vec<Linked<'_>> {
+    [
+        found.dose.as_ref().map(|d| {
             (
                 "RT Dose",
                 d.path.as_path(),
@@ -481,7 +504,7 @@ fn finish(
                 &d.patient,
             )
         }),
-        structures.as_ref().map(|s| {
+        found.structures.as_ref().map(|s| {
             (
                 "RT Struct",
                 s.path.as_path(),
@@ -489,7 +512,7 @@ fn finish(
                 &s.patient,
             )
         }),
-        plan.as_ref().map(|p| {
+        found.plan.as_ref().map(|p| {
             (
                 "RT Plan",
                 p.path.as_path(),
@@ -500,7 +523,12 @@ fn finish(
     ]
     .into_iter()
     .flatten()
-    .collect();
+    .collect()
+}
+
+/// The objects' frames of reference -> a problem for each that differs from the first
+/// one given, and a warning for a dose or structure set without one.
+fn check_frames(objects: &[Linked<'_>], warnings: &mut Vec<String>, problems: &mut Vec<String>) {
     let named: Vec<_> = objects
         .iter()
         .filter_map(|(k, p, f, _)| f.map(|f| (*k, *p, f)))
@@ -516,7 +544,7 @@ fn finish(
             }
         }
     }
-    for (k, p, f, _) in &objects {
+    for (k, p, f, _) in objects {
         if f.is_none() && *k != "RT Plan" {
             warnings.push(format!(
                 "{k} {} has no frame of reference UID",
@@ -524,6 +552,15 @@ fn finish(
             ));
         }
     }
+}
+
+/// The objects' patients -> a problem when they differ, or, when the user accepts that, the
+/// override recorded (returned).
+fn check_patients(
+    objects: &[Linked<'_>],
+    options: LinkOptions,
+    problems: &mut Vec<String>,
+) -> Vec<String> {
     let patients: Vec<&super::Patient> = objects.iter().map(|o| o.3).collect();
     let mut overrides = Vec::new();
     if let Some(mismatch) = patient_mismatch(&patients) {
@@ -537,27 +574,22 @@ fn finish(
             ));
         }
     }
-    if let Some(d) = &dose {
-        match &d.dose_type {
-            Some(t) if t.is_dose() => {}
-            Some(t) => problems.push(format!(
-                "{}: DoseType (3004,0004) is {}, not a dose (PHYSICAL or EFFECTIVE)",
-                file_name(&d.path),
-                t.as_str()
-            )),
-            None => problems.push(format!(
-                "{}: missing DoseType (3004,0004): PHYSICAL or EFFECTIVE is required",
-                file_name(&d.path)
-            )),
-        }
-    }
-    PlanSet {
-        dose,
-        plan,
-        structures,
-        warnings,
-        problems,
-        overrides,
+    overrides
+}
+
+/// A dose -> a problem when its DoseType is missing or not a dose.
+fn check_dose_type(d: &DoseGrid, problems: &mut Vec<String>) {
+    match &d.dose_type {
+        Some(t) if t.is_dose() => {}
+        Some(t) => problems.push(format!(
+            "{}: DoseType (3004,0004) is {}, not a dose (PHYSICAL or EFFECTIVE)",
+            file_name(&d.path),
+            t.as_str()
+        )),
+        None => problems.push(format!(
+            "{}: missing DoseType (3004,0004): PHYSICAL or EFFECTIVE is required",
+            file_name(&d.path)
+        )),
     }
 }
 
