@@ -331,128 +331,7 @@ pub fn render_table(r: &InspectReport) -> String {
         r.non_dicom_files
     );
     for s in &r.plan_sets {
-        let _ = writeln!(o, "\n== Plan set {}: {}", s.index, s.title);
-        let _ = writeln!(o, "Patient: {} (ID {})", s.patient.name, s.patient.id);
-        if let Some(p) = &s.plan {
-            let _ = writeln!(
-                o,
-                "Plan: {} [{}] {}, approval {}, {}, {} ({}; {})",
-                opt(&p.label),
-                if p.ion { "RT Ion Plan" } else { "RT Plan" },
-                p.file,
-                opt(&p.approval_status),
-                p.fractions_planned.map_or_else(
-                    || "? fractions".to_string(),
-                    |n| plural(n as usize, "fraction")
-                ),
-                plural(p.beams, "beam"),
-                p.radiation_types.join("/"),
-                p.machines.join("/")
-            );
-        } else {
-            let _ = writeln!(o, "Plan: none");
-        }
-        for rx in &s.prescriptions {
-            let _ = writeln!(
-                o,
-                "  Rx: {} ({}): {} Gy in {} = {} Gy/fx{}",
-                opt(&rx.description),
-                opt(&rx.reference_type),
-                num(rx.total_gy, 2),
-                rx.fractions.map_or_else(
-                    || "? fractions".to_string(),
-                    |n| plural(n as usize, "fraction")
-                ),
-                num(rx.per_fraction_gy, 2),
-                rx.roi_name
-                    .as_ref()
-                    .map(|n| format!(", ROI {n}"))
-                    .unwrap_or_default()
-            );
-        }
-        match &s.dose {
-            Some(d) => {
-                let _ = writeln!(
-                    o,
-                    "Dose: {} {}x{}x{} at {}x{}x{} mm, extent x {:.1}..{:.1} y {:.1}..{:.1} z {:.1}..{:.1} mm, max {:.2} {}, {} {}, {}-bit",
-                    d.file,
-                    d.columns,
-                    d.rows,
-                    d.frames,
-                    num(d.spacing_mm[0], 2),
-                    num(d.spacing_mm[1], 2),
-                    match (d.frames, d.spacing_mm[2]) {
-                        (1, _) => "(1 frame)".to_string(),
-                        (_, None) => "(uneven)".to_string(),
-                        (_, Some(v)) => format!("{v:.2}"),
-                    },
-                    d.extent_min_mm[0],
-                    d.extent_max_mm[0],
-                    d.extent_min_mm[1],
-                    d.extent_max_mm[1],
-                    d.extent_min_mm[2],
-                    d.extent_max_mm[2],
-                    d.max_dose,
-                    if d.units == "GY" { "Gy" } else { &d.units },
-                    opt(&d.dose_type),
-                    d.summation_type,
-                    d.bits_allocated
-                );
-            }
-            None => {
-                let _ = writeln!(o, "Dose: none");
-            }
-        }
-        if let Some(ss) = &s.structure_set {
-            let _ = writeln!(
-                o,
-                "Structures: {} ({} ROIs) {}",
-                opt(&ss.label),
-                ss.rois.len(),
-                ss.file
-            );
-            let _ = writeln!(
-                o,
-                "  {:>4}  {:<24} {:<10} {:>8} {:>6} {:>18}",
-                "#", "name", "type", "contours", "planes", "z extent (mm)"
-            );
-            for roi in &ss.rois {
-                let z = match (roi.z_min_mm, roi.z_max_mm) {
-                    (Some(a), Some(b)) => format!("{a:.1}..{b:.1}"),
-                    _ => "-".to_string(),
-                };
-                let unused = if roi.unused_contours > 0 {
-                    format!(" ({} unused)", roi.unused_contours)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    o,
-                    "  {:>4}  {:<24} {:<10} {:>8} {:>6} {:>18}{}",
-                    roi.number,
-                    roi.name,
-                    opt(&roi.interpreted_type),
-                    roi.contours,
-                    roi.planes,
-                    z,
-                    unused
-                );
-                for d in &roi.defects {
-                    let _ = writeln!(o, "        ! {d}");
-                }
-                for r in &roi.repairs {
-                    let _ = writeln!(o, "        repaired: {r}");
-                }
-            }
-        } else {
-            let _ = writeln!(o, "Structures: none");
-        }
-        for w in &s.warnings {
-            let _ = writeln!(o, "warning: {w}");
-        }
-        for p in &s.problems {
-            let _ = writeln!(o, "PROBLEM: {p}");
-        }
+        write_plan_set(&mut o, s);
     }
     for w in &r.warnings {
         let _ = writeln!(o, "warning: {w}");
@@ -461,4 +340,152 @@ pub fn render_table(r: &InspectReport) -> String {
         let _ = writeln!(o, "error: {e}");
     }
     o
+}
+
+/// One plan set -> its lines: patient, plan, prescriptions, dose, structures, then its
+/// warnings and problems.
+fn write_plan_set(o: &mut String, s: &PlanSetReport) {
+    let _ = writeln!(o, "\n== Plan set {}: {}", s.index, s.title);
+    let _ = writeln!(o, "Patient: {} (ID {})", s.patient.name, s.patient.id);
+    match &s.plan {
+        Some(p) => write_plan(o, p),
+        None => {
+            let _ = writeln!(o, "Plan: none");
+        }
+    }
+    for rx in &s.prescriptions {
+        write_prescription(o, rx);
+    }
+    match &s.dose {
+        Some(d) => write_dose(o, d),
+        None => {
+            let _ = writeln!(o, "Dose: none");
+        }
+    }
+    match &s.structure_set {
+        Some(ss) => write_structure_set(o, ss),
+        None => {
+            let _ = writeln!(o, "Structures: none");
+        }
+    }
+    for w in &s.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    for p in &s.problems {
+        let _ = writeln!(o, "PROBLEM: {p}");
+    }
+}
+
+/// A plan -> its line: label, kind, file, approval, fractions, beams, radiation types and
+/// machines.
+fn write_plan(o: &mut String, p: &PlanReport) {
+    let _ = writeln!(
+        o,
+        "Plan: {} [{}] {}, approval {}, {}, {} ({}; {})",
+        opt(&p.label),
+        if p.ion { "RT Ion Plan" } else { "RT Plan" },
+        p.file,
+        opt(&p.approval_status),
+        p.fractions_planned.map_or_else(
+            || "? fractions".to_string(),
+            |n| plural(n as usize, "fraction")
+        ),
+        plural(p.beams, "beam"),
+        p.radiation_types.join("/"),
+        p.machines.join("/")
+    );
+}
+
+/// A prescription -> its indented line: dose, fractions, dose per fraction and ROI.
+fn write_prescription(o: &mut String, rx: &PrescriptionReport) {
+    let _ = writeln!(
+        o,
+        "  Rx: {} ({}): {} Gy in {} = {} Gy/fx{}",
+        opt(&rx.description),
+        opt(&rx.reference_type),
+        num(rx.total_gy, 2),
+        rx.fractions.map_or_else(
+            || "? fractions".to_string(),
+            |n| plural(n as usize, "fraction")
+        ),
+        num(rx.per_fraction_gy, 2),
+        rx.roi_name
+            .as_ref()
+            .map(|n| format!(", ROI {n}"))
+            .unwrap_or_default()
+    );
+}
+
+/// A dose -> its line: grid, spacing, extent, maximum, units and storage.
+fn write_dose(o: &mut String, d: &DoseReport) {
+    let _ = writeln!(
+        o,
+        "Dose: {} {}x{}x{} at {}x{}x{} mm, extent x {:.1}..{:.1} y {:.1}..{:.1} z {:.1}..{:.1} mm, max {:.2} {}, {} {}, {}-bit",
+        d.file,
+        d.columns,
+        d.rows,
+        d.frames,
+        num(d.spacing_mm[0], 2),
+        num(d.spacing_mm[1], 2),
+        match (d.frames, d.spacing_mm[2]) {
+            (1, _) => "(1 frame)".to_string(),
+            (_, None) => "(uneven)".to_string(),
+            (_, Some(v)) => format!("{v:.2}"),
+        },
+        d.extent_min_mm[0],
+        d.extent_max_mm[0],
+        d.extent_min_mm[1],
+        d.extent_max_mm[1],
+        d.extent_min_mm[2],
+        d.extent_max_mm[2],
+        d.max_dose,
+        if d.units == "GY" { "Gy" } else { &d.units },
+        opt(&d.dose_type),
+        d.summation_type,
+        d.bits_allocated
+    );
+}
+
+/// A structure set -> its line and a table of its ROIs, each with its defects and repairs.
+fn write_structure_set(o: &mut String, ss: &StructureSetReport) {
+    let _ = writeln!(
+        o,
+        "Structures: {} ({} ROIs) {}",
+        opt(&ss.label),
+        ss.rois.len(),
+        ss.file
+    );
+    let _ = writeln!(
+        o,
+        "  {:>4}  {:<24} {:<10} {:>8} {:>6} {:>18}",
+        "#", "name", "type", "contours", "planes", "z extent (mm)"
+    );
+    for roi in &ss.rois {
+        let z = match (roi.z_min_mm, roi.z_max_mm) {
+            (Some(a), Some(b)) => format!("{a:.1}..{b:.1}"),
+            _ => "-".to_string(),
+        };
+        let unused = if roi.unused_contours > 0 {
+            format!(" ({} unused)", roi.unused_contours)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "  {:>4}  {:<24} {:<10} {:>8} {:>6} {:>18}{}",
+            roi.number,
+            roi.name,
+            opt(&roi.interpreted_type),
+            roi.contours,
+            roi.planes,
+            z,
+            unused
+        );
+        for d in &roi.defects {
+            let _ = writeln!(o, "        ! {d}");
+        }
+        for r in &roi.repairs {
+            let _ = writeln!(o, "        repaired: {r}");
+        }
+    }
 }
