@@ -355,16 +355,7 @@ fn run_batch(
             sbrt_verify::report::plural(skipped, "plan set")
         );
     }
-    let progress = if std::io::stderr().is_terminal() {
-        let pb = ProgressBar::new(sets.len() as u64);
-        pb.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} plan sets checked ({elapsed})")
-                .expect("progress template is valid"),
-        );
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = progress_bar(sets.len());
     let outcomes = batch::check_all(&sets, protocol, opts, &|| progress.inc(1));
     progress.finish_and_clear();
     let records: Vec<batchreport::BatchRecord> = sets
@@ -375,25 +366,12 @@ fn run_batch(
         .collect();
     let worst = batch::worst_verdict(outcomes.iter().map(|o| o.verdict));
     if let Some(dir) = &a.report {
-        let inputs = dicom::discover::list_files(&a.paths)?;
-        let staged = output::StagedDir::new(dir)?;
-        let jsonl = batchreport::render_jsonl(&records);
-        output::write_atomic(
-            &staged.path().join("batch.jsonl"),
-            jsonl.as_bytes(),
-            &inputs,
-        )?;
-        let csv = batchreport::render_csv(&records);
-        output::write_atomic(&staged.path().join("batch.csv"), csv.as_bytes(), &inputs)?;
-        for ((set, outcome), r) in sets.iter().zip(&outcomes).zip(&records) {
-            let report = checkreport::build(set, protocol, outcome, a.show_phi);
-            let label = batch::folder_label(set, &found.roots);
-            let sub = staged
-                .path()
-                .join(batchreport::folder_name(r.index, &label));
-            folder::write_report_files(&sub, set, outcome, &report, &inputs)?;
-        }
-        staged.commit()?;
+        let batch = BatchResults {
+            sets: &sets,
+            outcomes: &outcomes,
+            records: &records,
+        };
+        write_batch_report(dir, a, found, protocol, &batch)?;
     }
     let text = match a.format {
         Format::Json => batchreport::render_jsonl(&records),
@@ -410,6 +388,57 @@ fn run_batch(
     };
     print_stdout(&text);
     Ok(worst.exit_code())
+}
+
+/// A bar of `len` plan sets on a terminal's stderr; hidden otherwise.
+fn progress_bar(len: usize) -> ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let pb = ProgressBar::new(len as u64);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} plan sets checked ({elapsed})")
+                .expect("progress template is valid"),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+/// The plan sets of a batch, their outcomes and their records, in the same order.
+struct BatchResults<'a> {
+    sets: &'a [&'a dicom::PlanSet],
+    outcomes: &'a [sbrt_verify::check::CheckOutcome],
+    records: &'a [batchreport::BatchRecord],
+}
+
+/// A batch's results -> the `--report` folder `dir`: batch.jsonl, batch.csv and one
+/// sub-folder of report files per plan set, built beside it and renamed into place.
+fn write_batch_report(
+    dir: &std::path::Path,
+    a: &CheckArgs,
+    found: &dicom::Discovery,
+    protocol: &sbrt_verify::protocol::Protocol,
+    batch: &BatchResults<'_>,
+) -> Result<()> {
+    let inputs = dicom::discover::list_files(&a.paths)?;
+    let staged = output::StagedDir::new(dir)?;
+    let jsonl = batchreport::render_jsonl(batch.records);
+    output::write_atomic(
+        &staged.path().join("batch.jsonl"),
+        jsonl.as_bytes(),
+        &inputs,
+    )?;
+    let csv = batchreport::render_csv(batch.records);
+    output::write_atomic(&staged.path().join("batch.csv"), csv.as_bytes(), &inputs)?;
+    for ((set, outcome), r) in batch.sets.iter().zip(batch.outcomes).zip(batch.records) {
+        let report = checkreport::build(set, protocol, outcome, a.show_phi);
+        let label = batch::folder_label(set, &found.roots);
+        let sub = staged
+            .path()
+            .join(batchreport::folder_name(r.index, &label));
+        folder::write_report_files(&sub, set, outcome, &report, &inputs)?;
+    }
+    staged.commit()
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
