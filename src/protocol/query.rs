@@ -893,6 +893,8 @@ mod tests {
         parse_constraint(s).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Each example of the constraint language -> its query, comparator and limit; one row
+    /// of a flat table per example, which splitting would make no easier to read.
     #[test]
     fn every_example_of_the_language_parses() {
         let cases = [
