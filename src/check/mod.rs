@@ -10,7 +10,8 @@
 //! 3. **Prescriptions** ([`plan::prescriptions`]): the plan's fractions and prescribed doses
 //!    against the protocol's, and each protocol target matched to its ROI (a dose reference
 //!    naming an ROI must name that target).
-//! 4. **Structures**: each protocol organ matched to at most one ROI ([`match_structure`]).
+//! 4. **Structures**: each protocol organ matched to at most one ROI ([`match_structure`]),
+//!    then the treatment site chosen and its required structures checked ([`site::gate`]).
 //! 5. **Quantities** ([`compute::needed`]): which DVHs, isodose volumes and D2cm values the
 //!    constraints read.
 //! 6. **One compute pass** ([`compute::run`]): all of them, in parallel, deterministic.
@@ -39,7 +40,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::dicom::{PlanSet, Roi};
+use crate::dicom::{DoseGrid, PlanSet, Roi, StructureSet};
 use crate::dvh::tps::{TpsAgreement, TpsDvh, TpsSource};
 use crate::dvh::StructureDvh;
 use crate::error::ExitCode;
@@ -173,24 +174,10 @@ impl CheckOutcome {
 /// the data ends in the outcome.
 pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<CheckOutcome> {
     let mut out = CheckOutcome::start(set);
-    let (Some(dose), Some(ss)) = (set.dose.as_deref(), set.structures.as_deref()) else {
-        if set.dose.is_none() {
-            out.errors.push("no RT Dose".to_string());
-        }
-        if set.structures.is_none() {
-            out.errors
-                .push("no RT Structure Set linked to the dose".to_string());
-        }
+    let Some((dose, ss)) = dose_and_structures(set, &mut out) else {
         return Ok(finish(out));
     };
-    let rois: Vec<RoiName<'_>> = ss
-        .rois
-        .iter()
-        .map(|r| RoiName {
-            number: r.number,
-            name: &r.name,
-        })
-        .collect();
+    let rois = roi_names(ss);
     validate_mappings(&opts.mappings, &rois, &protocol.all_names())?;
     let structures = accept_defects(&ss.rois, &opts.accept_defects, &mut out)?;
 
@@ -206,28 +193,10 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     let mut matched: BTreeMap<String, i64> =
         plan::prescriptions(plan, ss, &rois, protocol, &opts.mappings, &mut out)?;
 
-    // 4. Organs at risk.
-    for s in &protocol.structures {
-        let names = protocol.names_of(&s.name).unwrap_or_default();
-        match match_structure(&names, &rois, &opts.mappings, &s.name)? {
-            Match::Found { roi, .. } => {
-                matched.insert(s.name.clone(), roi);
-            }
-            Match::NotPresent => {
-                if protocol.constraints.iter().any(|c| c.structure == s.name) {
-                    out.not_present.push(s.name.clone());
-                }
-            }
-        }
-    }
-
+    // 4. Organs at risk, then the site and the organs missing at it.
+    match_organs(protocol, &rois, &opts.mappings, &mut matched, &mut out)?;
     let chosen = site::gate(protocol, opts, set, &rois, &matched, &mut out)?;
-    let site = out.site.clone();
-    out.not_present.retain(|name| {
-        protocol
-            .constraints_at(site.as_deref())
-            .any(|c| &c.structure == name)
-    });
+    keep_missing_organs_of_site(protocol, &mut out);
 
     // 5-6. Every quantity the constraints read, in one pass.
     let needs = compute::needed(
@@ -240,6 +209,97 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
     );
     let mut computed = compute::run(&dose, &structures, &needs, &opts.sampling);
     accept_solid_defects(&mut computed.dvhs, &ss.rois, &opts.accept_defects, &mut out);
+    report_computed(&computed, ss, &mut out);
+
+    // 7. Evaluation, and what it leaves to say.
+    out.results = evaluate_constraints(protocol, &computed, &matched, &out);
+    warn_of_results(&mut out);
+    if let Some(source) = &opts.tps {
+        let mandatory = constrained_rois(protocol, &matched, &out, Some(Level::Mandatory));
+        tps_agreement(
+            source,
+            &dose_path(set),
+            &computed.dvhs,
+            &ss.rois,
+            &mandatory,
+            opts.require_tps_agreement,
+            &mut out,
+        );
+    }
+    out.unused_rois = unused_rois(&rois, &constrained_rois(protocol, &matched, &out, None));
+    out.dvhs = computed.dvhs;
+    Ok(finish(out))
+}
+
+/// A plan set -> its dose and structure set, or `None` with an error in `out` for each one
+/// missing.
+fn dose_and_structures<'s>(
+    set: &'s PlanSet,
+    out: &mut CheckOutcome,
+) -> Option<(&'s DoseGrid, &'s StructureSet)> {
+    let (Some(dose), Some(ss)) = (set.dose.as_deref(), set.structures.as_deref()) else {
+        if set.dose.is_none() {
+            out.errors.push("no RT Dose".to_string());
+        }
+        if set.structures.is_none() {
+            out.errors
+                .push("no RT Structure Set linked to the dose".to_string());
+        }
+        return None;
+    };
+    Some((dose, ss))
+}
+
+/// A structure set -> the numbers and names of its ROIs, for matching.
+fn roi_names(ss: &StructureSet) -> Vec<RoiName<'_>> {
+    ss.rois
+        .iter()
+        .map(|r| RoiName {
+            number: r.number,
+            name: &r.name,
+        })
+        .collect()
+}
+
+/// Step 4: each protocol organ -> its ROI in `matched` (protocol name -> ROI number), or,
+/// when a constraint reads it, its name in `out.not_present`. `Err` for two ROIs for one
+/// organ.
+fn match_organs(
+    protocol: &Protocol,
+    rois: &[RoiName<'_>],
+    mappings: &[(String, String)],
+    matched: &mut BTreeMap<String, i64>,
+    out: &mut CheckOutcome,
+) -> Result<()> {
+    for s in &protocol.structures {
+        let names = protocol.names_of(&s.name).unwrap_or_default();
+        match match_structure(&names, rois, mappings, &s.name)? {
+            Match::Found { roi, .. } => {
+                matched.insert(s.name.clone(), roi);
+            }
+            Match::NotPresent => {
+                if protocol.constraints.iter().any(|c| c.structure == s.name) {
+                    out.not_present.push(s.name.clone());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keeps in `out.not_present` only the organs a constraint at the chosen site reads.
+fn keep_missing_organs_of_site(protocol: &Protocol, out: &mut CheckOutcome) {
+    let site = out.site.clone();
+    out.not_present.retain(|name| {
+        protocol
+            .constraints_at(site.as_deref())
+            .any(|c| &c.structure == name)
+    });
+}
+
+/// The computed DVHs -> their warnings and repairs in `out.warnings`, and an error for a
+/// target that cannot be evaluated or lies partly outside the dose grid.
+fn report_computed(computed: &compute::Computed, ss: &StructureSet, out: &mut CheckOutcome) {
     for d in &computed.dvhs {
         out.warnings
             .extend(d.warnings.iter().map(|w| format!("{}: {w}", d.name)));
@@ -265,23 +325,36 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             }
         }
     }
+}
 
-    // 7. Evaluation.
+/// Step 7: each constraint at the chosen site whose structure has an ROI -> its result,
+/// from the computed values alone.
+fn evaluate_constraints(
+    protocol: &Protocol,
+    computed: &compute::Computed,
+    matched: &BTreeMap<String, i64>,
+    out: &CheckOutcome,
+) -> Vec<ConstraintResult> {
     let plan_fractions = out
         .fractions_planned
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or_else(|| protocol.prescriptions.first().map_or(0, |p| p.fractions));
     let values = evaluate::Values {
         protocol,
-        computed: &computed,
+        computed,
         targets: &out.targets,
         plan_fractions,
     };
-    out.results = protocol
-        .constraints_at(site.as_deref())
+    protocol
+        .constraints_at(out.site.as_deref())
         .filter_map(|c| matched.get(&c.structure).map(|&roi| (c, roi)))
         .map(|(c, roi)| evaluate::evaluate(&values, c, roi))
-        .collect();
+        .collect()
+}
+
+/// The results -> warnings: acceptable variations first (before all others), then each
+/// optimal constraint not evaluated or missed.
+fn warn_of_results(out: &mut CheckOutcome) {
     let variations = out
         .results
         .iter()
@@ -320,31 +393,29 @@ pub fn check(set: &PlanSet, protocol: &Protocol, opts: &CheckOptions) -> Result<
             ));
         }
     }
-    let used: Vec<i64> = protocol
-        .constraints_at(site.as_deref())
+}
+
+/// The ROI numbers of the constraints at the chosen site (of `level` only, when given), in
+/// constraint order.
+fn constrained_rois(
+    protocol: &Protocol,
+    matched: &BTreeMap<String, i64>,
+    out: &CheckOutcome,
+    level: Option<Level>,
+) -> Vec<i64> {
+    protocol
+        .constraints_at(out.site.as_deref())
+        .filter(|c| level.is_none_or(|l| c.level == l))
         .filter_map(|c| matched.get(&c.structure).copied())
-        .collect();
-    if let Some(source) = &opts.tps {
-        let mandatory: Vec<i64> = protocol
-            .constraints_at(site.as_deref())
-            .filter(|c| c.level == Level::Mandatory)
-            .filter_map(|c| matched.get(&c.structure).copied())
-            .collect();
-        tps_agreement(
-            source,
-            &dose_path(set),
-            &computed.dvhs,
-            &ss.rois,
-            &mandatory,
-            opts.require_tps_agreement,
-            &mut out,
-        );
-    }
+        .collect()
+}
+
+/// The ROIs and the ROI numbers the constraints used -> the names of the others, in ROI
+/// number order.
+fn unused_rois(rois: &[RoiName<'_>], used: &[i64]) -> Vec<String> {
     let mut unused: Vec<&RoiName<'_>> = rois.iter().filter(|r| !used.contains(&r.number)).collect();
     unused.sort_by_key(|r| r.number);
-    out.unused_rois = unused.iter().map(|r| r.name.to_string()).collect();
-    out.dvhs = computed.dvhs;
-    Ok(finish(out))
+    unused.iter().map(|r| r.name.to_string()).collect()
 }
 
 /// The ROIs to compute, with the contour defects of reading that the user accepted by ROI

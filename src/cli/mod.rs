@@ -364,16 +364,7 @@ fn run_batch(
             sbrt_verify::report::plural(skipped, "plan set")
         );
     }
-    let progress = if std::io::stderr().is_terminal() {
-        let pb = ProgressBar::new(sets.len() as u64);
-        pb.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} plan sets checked ({elapsed})")
-                .expect("progress template is valid"),
-        );
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = progress_bar(sets.len());
     let outcomes = batch::check_all(&sets, protocol, opts, &|| progress.inc(1));
     progress.finish_and_clear();
     let records: Vec<batchreport::BatchRecord> = sets
@@ -384,25 +375,12 @@ fn run_batch(
         .collect();
     let worst = batch::worst_verdict(outcomes.iter().map(|o| o.verdict));
     if let Some(dir) = &a.report {
-        let inputs = dicom::discover::list_files(&a.paths)?;
-        let staged = output::StagedDir::new(dir)?;
-        let jsonl = batchreport::render_jsonl(&records);
-        output::write_atomic(
-            &staged.path().join("batch.jsonl"),
-            jsonl.as_bytes(),
-            &inputs,
-        )?;
-        let csv = batchreport::render_csv(&records);
-        output::write_atomic(&staged.path().join("batch.csv"), csv.as_bytes(), &inputs)?;
-        for ((set, outcome), r) in sets.iter().zip(&outcomes).zip(&records) {
-            let report = checkreport::build(set, protocol, outcome, a.show_phi);
-            let label = batch::folder_label(set, &found.roots);
-            let sub = staged
-                .path()
-                .join(batchreport::folder_name(r.index, &label));
-            folder::write_report_files(&sub, set, outcome, &report, &inputs)?;
-        }
-        staged.commit()?;
+        let batch = BatchResults {
+            sets: &sets,
+            outcomes: &outcomes,
+            records: &records,
+        };
+        write_batch_report(dir, a, found, protocol, &batch)?;
     }
     let text = match a.format {
         Format::Json => batchreport::render_jsonl(&records),
@@ -421,6 +399,57 @@ fn run_batch(
     Ok(worst.exit_code())
 }
 
+/// A bar of `len` plan sets on a terminal's stderr; hidden otherwise.
+fn progress_bar(len: usize) -> ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let pb = ProgressBar::new(len as u64);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} plan sets checked ({elapsed})")
+                .expect("progress template is valid"),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+/// The plan sets of a batch, their outcomes and their records, in the same order.
+struct BatchResults<'a> {
+    sets: &'a [&'a dicom::PlanSet],
+    outcomes: &'a [sbrt_verify::check::CheckOutcome],
+    records: &'a [batchreport::BatchRecord],
+}
+
+/// A batch's results -> the `--report` folder `dir`: batch.jsonl, batch.csv and one
+/// sub-folder of report files per plan set, built beside it and renamed into place.
+fn write_batch_report(
+    dir: &std::path::Path,
+    a: &CheckArgs,
+    found: &dicom::Discovery,
+    protocol: &sbrt_verify::protocol::Protocol,
+    batch: &BatchResults<'_>,
+) -> Result<()> {
+    let inputs = dicom::discover::list_files(&a.paths)?;
+    let staged = output::StagedDir::new(dir)?;
+    let jsonl = batchreport::render_jsonl(batch.records);
+    output::write_atomic(
+        &staged.path().join("batch.jsonl"),
+        jsonl.as_bytes(),
+        &inputs,
+    )?;
+    let csv = batchreport::render_csv(batch.records);
+    output::write_atomic(&staged.path().join("batch.csv"), csv.as_bytes(), &inputs)?;
+    for ((set, outcome), r) in batch.sets.iter().zip(batch.outcomes).zip(batch.records) {
+        let report = checkreport::build(set, protocol, outcome, a.show_phi);
+        let label = batch::folder_label(set, &found.roots);
+        let sub = staged
+            .path()
+            .join(batchreport::folder_name(r.index, &label));
+        folder::write_report_files(&sub, set, outcome, &report, &inputs)?;
+    }
+    staged.commit()
+}
+
 fn display_paths(paths: &[PathBuf]) -> String {
     paths
         .iter()
@@ -429,6 +458,8 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
+/// `dvh`: the arguments -> the selected plan set's dose and ROIs -> their DVHs (and their
+/// agreement with the planning system's) -> the report on stdout, and the plot.
 fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     if !(a.bin_width > 0.0 && a.bin_width <= 10.0) {
         return Err(Error::usage(format!(
@@ -436,55 +467,15 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
             a.bin_width
         )));
     }
-    let mut metrics = default_metrics();
-    for m in &a.metrics {
-        let spec = sbrt_verify::protocol::parse_metric(m)
-            .map_err(|e| Error::usage(format!("--metric {e}")))?;
-        if !metrics.contains(&spec) {
-            metrics.push(spec);
-        }
-    }
-    let link = dicom::LinkOptions {
-        accept_patient_mismatch: a.accept_patient_mismatch,
-        pair_dose_with_structures_by_frame: true,
-    };
-    let found = dicom::discover_with(&a.paths, link)?;
-    for e in &found.file_errors {
-        eprintln!("sbrt-verify: warning: {e}");
-    }
-    let selection = dicom::Selection {
-        plan_uid: a.select.plan.clone(),
-        dose_path: a.select.dose.clone(),
-    };
-    let set = found.select(&selection)?;
-    if let Some(p) = set.problems.first() {
-        return Err(Error::link(p.clone()));
-    }
-    let dose = set.dose.as_ref().expect("selected sets have a dose");
-    if dose.units != dicom::DoseUnits::Gy {
-        return Err(Error::invalid(
-            &dose.path,
-            format!(
-                "DoseUnits is {}, not GY: doses cannot be reported in Gy",
-                dose.units.as_str()
-            ),
-        ));
-    }
+    let metrics = dvh_metrics(&a.metrics)?;
+    let found = dvh_discovery(&a)?;
+    let set = dvh_plan_set(&found, &a)?;
+    let dose = dose_in_gy(set)?;
     let ss = set
         .structures
         .as_ref()
         .ok_or_else(|| Error::invalid(&dose.path, "no RT Structure Set is linked to this dose"))?;
-    let rois: Vec<&dicom::Roi> = if a.structures.is_empty() {
-        ss.rois
-            .iter()
-            .filter(|r| !r.contours.is_empty() || !r.defects.is_empty())
-            .collect()
-    } else {
-        a.structures
-            .iter()
-            .map(|name| find_roi(ss, name))
-            .collect::<Result<_>>()?
-    };
+    let rois = dvh_rois(ss, &a.structures)?;
     let end_cap = end_cap(a.end_cap);
     if !(1..=50_000_000).contains(&a.min_samples) {
         return Err(Error::usage(format!(
@@ -498,39 +489,12 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         min_samples: a.min_samples,
         ..Default::default()
     };
-    // Each structure is reported as soon as its DVH is done, and its curve freed; its JSON
-    // is rendered there too, in parallel with the structures still being computed.
-    // The grid's maximum is found meanwhile, by a thread free of structures.
     let tps = match a.tps.source() {
         Some(source) => Some(dvhmod::tps::load(&source, &dose.path)?),
         None => None,
     };
-    let json = matches!(a.format, DvhFormat::Json);
-    let (reported, max_dose) = rayon::join(
-        || {
-            dvhmod::compute_each(dose, &rois, &opts, |s| {
-                let agreement = tps
-                    .as_ref()
-                    .and_then(|(_, t, _)| dvhmod::tps::find(t, s.number, &s.name))
-                    .map(|t| dvhmod::tps::compare(&s, t));
-                let mut r = dvhreport::structure_report(&s, &metrics, a.bin_width);
-                if json {
-                    r.prerender();
-                }
-                (r, agreement)
-            })
-        },
-        || dose.max_value(),
-    );
+    let (reported, max_dose) = dvh_reports(&a, dose, &rois, &opts, &metrics, tps.as_ref());
     let (structures, agreements): (Vec<_>, Vec<_>) = reported.into_iter().unzip();
-    let mut warnings: Vec<String> = set.warnings.clone();
-    warnings.extend(dose.warnings.iter().cloned());
-    if dose.summation != dicom::DoseSummation::Plan {
-        warnings.push(format!(
-            "dose summation type is {}: values are reported as stored, not scaled",
-            dose.summation.as_str()
-        ));
-    }
     let mut report = dvhreport::assemble(
         dose,
         f64::from(max_dose),
@@ -538,7 +502,7 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
         end_cap,
         opts.between,
         a.bin_width,
-        warnings,
+        dvh_warnings(set, dose),
     );
     if let Some((file, tps, skipped)) = tps {
         let structures: Vec<dvhmod::tps::Agreement> = agreements.into_iter().flatten().collect();
@@ -566,6 +530,123 @@ fn run_dvh(a: DvhArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Pass
     })
+}
+
+/// The `--metric` texts -> the default metrics followed by those, each once.
+fn dvh_metrics(texts: &[String]) -> Result<Vec<sbrt_verify::protocol::Metric>> {
+    let mut metrics = default_metrics();
+    for m in texts {
+        let spec = sbrt_verify::protocol::parse_metric(m)
+            .map_err(|e| Error::usage(format!("--metric {e}")))?;
+        if !metrics.contains(&spec) {
+            metrics.push(spec);
+        }
+    }
+    Ok(metrics)
+}
+
+/// The `dvh` paths -> the plan sets found there, the dose paired with structure sets by
+/// frame of reference (unreadable files are warnings on stderr).
+fn dvh_discovery(a: &DvhArgs) -> Result<dicom::Discovery> {
+    let link = dicom::LinkOptions {
+        accept_patient_mismatch: a.accept_patient_mismatch,
+        pair_dose_with_structures_by_frame: true,
+    };
+    let found = dicom::discover_with(&a.paths, link)?;
+    for e in &found.file_errors {
+        eprintln!("sbrt-verify: warning: {e}");
+    }
+    Ok(found)
+}
+
+/// The plan sets found and the `dvh` selection -> the one plan set it names, linked without
+/// problems.
+fn dvh_plan_set<'d>(found: &'d dicom::Discovery, a: &DvhArgs) -> Result<&'d dicom::PlanSet> {
+    let selection = dicom::Selection {
+        plan_uid: a.select.plan.clone(),
+        dose_path: a.select.dose.clone(),
+    };
+    let set = found.select(&selection)?;
+    if let Some(p) = set.problems.first() {
+        return Err(Error::link(p.clone()));
+    }
+    Ok(set)
+}
+
+/// A selected plan set -> its dose, which must be in Gy.
+fn dose_in_gy(set: &dicom::PlanSet) -> Result<&dicom::DoseGrid> {
+    let dose = set.dose.as_ref().expect("selected sets have a dose");
+    if dose.units != dicom::DoseUnits::Gy {
+        return Err(Error::invalid(
+            &dose.path,
+            format!(
+                "DoseUnits is {}, not GY: doses cannot be reported in Gy",
+                dose.units.as_str()
+            ),
+        ));
+    }
+    Ok(dose)
+}
+
+/// The `--structure` names -> their ROIs; without any, every ROI with contours (or with
+/// contour defects, to report them).
+fn dvh_rois<'s>(ss: &'s dicom::StructureSet, names: &[String]) -> Result<Vec<&'s dicom::Roi>> {
+    if names.is_empty() {
+        Ok(ss
+            .rois
+            .iter()
+            .filter(|r| !r.contours.is_empty() || !r.defects.is_empty())
+            .collect())
+    } else {
+        names.iter().map(|name| find_roi(ss, name)).collect()
+    }
+}
+
+/// The ROIs on the dose -> each one's report (and its agreement with the planning system's
+/// DVH, when given), and the grid's maximum. Each structure is reported as soon as its DVH
+/// is done, and its curve freed; its JSON is rendered there too, in parallel with the
+/// structures still being computed. The grid's maximum is found meanwhile, by a thread free
+/// of structures.
+fn dvh_reports(
+    a: &DvhArgs,
+    dose: &dicom::DoseGrid,
+    rois: &[&dicom::Roi],
+    opts: &SamplingOptions,
+    metrics: &[sbrt_verify::protocol::Metric],
+    tps: Option<&(String, Vec<dvhmod::tps::TpsDvh>, Vec<String>)>,
+) -> (
+    Vec<(dvhreport::StructureReport, Option<dvhmod::tps::Agreement>)>,
+    f32,
+) {
+    let json = matches!(a.format, DvhFormat::Json);
+    rayon::join(
+        || {
+            dvhmod::compute_each(dose, rois, opts, |s| {
+                let agreement = tps
+                    .and_then(|(_, t, _)| dvhmod::tps::find(t, s.number, &s.name))
+                    .map(|t| dvhmod::tps::compare(&s, t));
+                let mut r = dvhreport::structure_report(&s, metrics, a.bin_width);
+                if json {
+                    r.prerender();
+                }
+                (r, agreement)
+            })
+        },
+        || dose.max_value(),
+    )
+}
+
+/// The plan set's and the dose's warnings, and one for a dose that is not the whole plan's.
+fn dvh_warnings(set: &dicom::PlanSet, dose: &dicom::DoseGrid) -> Vec<String> {
+    let mut warnings: Vec<String> = set.warnings.clone();
+    warnings.extend(dose.warnings.iter().cloned());
+    if dose.summation != dicom::DoseSummation::Plan {
+        warnings.push(format!(
+            "dose summation type is {}: values are reported as stored, not scaled",
+            dose.summation.as_str()
+        ));
+    }
+    warnings
 }
 
 /// Finds an ROI by name: exact first, then ignoring case, spaces, hyphens and underscores.

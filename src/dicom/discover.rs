@@ -283,35 +283,47 @@ fn warn_shared_uids(
     }
 }
 
+/// The objects read -> the plan sets: one per dose (with the plan it references and that
+/// plan's structure set), then one per plan no dose references, then one per structure set
+/// nothing references.
 fn link(
     doses: Vec<DoseGrid>,
     plans: Vec<Arc<Plan>>,
     structs: Vec<Arc<StructureSet>>,
     options: LinkOptions,
 ) -> Vec<PlanSet> {
-    let plan_by_uid = by_uid(&plans, |p| &p.sop_instance_uid);
-    let struct_by_uid = by_uid(&structs, |s| &s.sop_instance_uid);
-    let mut used_plans = BTreeSet::new();
-    let mut used_structs = BTreeSet::new();
-    let mut sets = Vec::new();
+    let mut linker = Linker {
+        plan_by_uid: by_uid(&plans, |p| &p.sop_instance_uid),
+        struct_by_uid: by_uid(&structs, |s| &s.sop_instance_uid),
+        structs: &structs,
+        options,
+        used_plans: BTreeSet::new(),
+        used_structs: BTreeSet::new(),
+    };
+    let mut sets: Vec<PlanSet> = doses.into_iter().map(|d| linker.dose_set(d)).collect();
+    sets.extend(plans.iter().filter_map(|p| linker.plan_without_dose(p)));
+    sets.extend(structs.iter().filter_map(|s| linker.lone_structure_set(s)));
+    sets
+}
 
-    let structures_of =
-        |plan: &Plan, warnings: &mut Vec<String>, problems: &mut Vec<String>| match plan
-            .referenced_structure_set_uid
-            .as_deref()
-        {
-            Some(uid) => referenced(&struct_by_uid, uid, "plan", "structure set", problems),
-            None => {
-                warnings.push("plan references no structure set".to_string());
-                None
-            }
-        };
+/// The objects read, by UID, and the plans and structure sets already in a plan set.
+struct Linker<'a> {
+    plan_by_uid: BTreeMap<&'a str, Vec<&'a Arc<Plan>>>,
+    struct_by_uid: BTreeMap<&'a str, Vec<&'a Arc<StructureSet>>>,
+    structs: &'a [Arc<StructureSet>],
+    options: LinkOptions,
+    used_plans: BTreeSet<String>,
+    used_structs: BTreeSet<String>,
+}
 
-    for dose in doses {
+impl Linker<'_> {
+    /// A dose -> its plan set: the plan it references and that plan's structure set, or,
+    /// without a plan and when asked, the only structure set of its frame of reference.
+    fn dose_set(&mut self, dose: DoseGrid) -> PlanSet {
         let mut warnings = Vec::new();
         let mut problems = Vec::new();
         let plan = match dose.referenced_plan_uid.as_deref() {
-            Some(uid) => referenced(&plan_by_uid, uid, "dose", "RT Plan", &mut problems),
+            Some(uid) => referenced(&self.plan_by_uid, uid, "dose", "RT Plan", &mut problems),
             None => {
                 warnings.push("dose references no RT Plan".to_string());
                 None
@@ -319,16 +331,9 @@ fn link(
         };
         let mut structures = plan
             .as_ref()
-            .and_then(|p| structures_of(p, &mut warnings, &mut problems));
-        if plan.is_none() && options.pair_dose_with_structures_by_frame {
-            let same_frame: Vec<&Arc<StructureSet>> = structs
-                .iter()
-                .filter(|s| {
-                    s.frame_of_reference_uid.is_some()
-                        && s.frame_of_reference_uid == dose.frame_of_reference_uid
-                })
-                .collect();
-            if let [only] = same_frame.as_slice() {
+            .and_then(|p| self.structures_of(p, &mut warnings, &mut problems));
+        if plan.is_none() && self.options.pair_dose_with_structures_by_frame {
+            if let Some(only) = self.only_of_frame(&dose) {
                 // The plan is not needed for a DVH: its absence is worth a warning only.
                 warnings.append(&mut problems);
                 warnings.push(format!(
@@ -339,38 +344,44 @@ fn link(
             }
         }
         if let Some(p) = &plan {
-            used_plans.insert(p.sop_instance_uid.clone());
+            self.used_plans.insert(p.sop_instance_uid.clone());
         }
         if let Some(s) = &structures {
-            used_structs.insert(s.sop_instance_uid.clone());
+            self.used_structs.insert(s.sop_instance_uid.clone());
         }
         let found = Found {
             dose: Some(Arc::new(dose)),
             plan,
             structures,
         };
-        sets.push(finish(found, warnings, problems, options));
+        finish(found, warnings, problems, self.options)
     }
-    for plan in &plans {
-        if used_plans.contains(&plan.sop_instance_uid) {
-            continue;
+
+    /// A plan no dose references -> its plan set, with its structure set; `None` for a
+    /// plan already in a dose's set.
+    fn plan_without_dose(&mut self, plan: &Arc<Plan>) -> Option<PlanSet> {
+        if self.used_plans.contains(&plan.sop_instance_uid) {
+            return None;
         }
         let mut warnings = vec!["no RT Dose references this plan".to_string()];
         let mut problems = Vec::new();
-        let structures = structures_of(plan, &mut warnings, &mut problems);
+        let structures = self.structures_of(plan, &mut warnings, &mut problems);
         if let Some(s) = &structures {
-            used_structs.insert(s.sop_instance_uid.clone());
+            self.used_structs.insert(s.sop_instance_uid.clone());
         }
         let found = Found {
             dose: None,
             plan: Some(Arc::clone(plan)),
             structures,
         };
-        sets.push(finish(found, warnings, problems, options));
+        Some(finish(found, warnings, problems, self.options))
     }
-    for s in &structs {
-        if used_structs.contains(&s.sop_instance_uid) {
-            continue;
+
+    /// A structure set nothing references -> a plan set of its own; `None` for one already
+    /// in a set.
+    fn lone_structure_set(&self, s: &Arc<StructureSet>) -> Option<PlanSet> {
+        if self.used_structs.contains(&s.sop_instance_uid) {
+            return None;
         }
         let warnings = vec!["structure set without plan or dose".to_string()];
         let found = Found {
@@ -378,9 +389,41 @@ fn link(
             plan: None,
             structures: Some(Arc::clone(s)),
         };
-        sets.push(finish(found, warnings, Vec::new(), options));
+        Some(finish(found, warnings, Vec::new(), self.options))
     }
-    sets
+
+    /// A plan -> the structure set it references (a warning when it references none, a
+    /// problem when that one is not found once).
+    fn structures_of(
+        &self,
+        plan: &Plan,
+        warnings: &mut Vec<String>,
+        problems: &mut Vec<String>,
+    ) -> Option<Arc<StructureSet>> {
+        match plan.referenced_structure_set_uid.as_deref() {
+            Some(uid) => referenced(&self.struct_by_uid, uid, "plan", "structure set", problems),
+            None => {
+                warnings.push("plan references no structure set".to_string());
+                None
+            }
+        }
+    }
+
+    /// A dose -> the structure set of its frame of reference, when there is exactly one.
+    fn only_of_frame(&self, dose: &DoseGrid) -> Option<&Arc<StructureSet>> {
+        let same_frame: Vec<&Arc<StructureSet>> = self
+            .structs
+            .iter()
+            .filter(|s| {
+                s.frame_of_reference_uid.is_some()
+                    && s.frame_of_reference_uid == dose.frame_of_reference_uid
+            })
+            .collect();
+        match same_frame.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
 }
 
 /// The object `uid` that a `from` references, when exactly one file has that UID; else
@@ -424,13 +467,36 @@ fn finish(
     mut problems: Vec<String>,
     options: LinkOptions,
 ) -> PlanSet {
+    let objects = linked_objects(&found);
+    check_frames(&objects, &mut warnings, &mut problems);
+    let overrides = check_patients(&objects, options, &mut problems);
+    if let Some(d) = &found.dose {
+        check_dose_type(d, &mut problems);
+    }
     let Found {
         dose,
         plan,
         structures,
     } = found;
-    let objects: Vec<(&str, &Path, Option<&String>, &super::Patient)> = [
-        dose.as_ref().map(|d| {
+    PlanSet {
+        dose,
+        plan,
+        structures,
+        warnings,
+        problems,
+        overrides,
+    }
+}
+
+/// One object of a plan set as the link checks see it: its kind, file, frame of reference
+/// and patient.
+type Linked<'a> = (&'a str, &'a Path, Option<&'a String>, &'a super::Patient);
+
+/// The objects linked -> each one's kind, file, frame of reference and patient, in the
+/// order dose, structure set, plan.
+fn linked_objects(found: &Found) -> Vec<Linked<'_>> {
+    [
+        found.dose.as_ref().map(|d| {
             (
                 "RT Dose",
                 d.path.as_path(),
@@ -438,7 +504,7 @@ fn finish(
                 &d.patient,
             )
         }),
-        structures.as_ref().map(|s| {
+        found.structures.as_ref().map(|s| {
             (
                 "RT Struct",
                 s.path.as_path(),
@@ -446,7 +512,7 @@ fn finish(
                 &s.patient,
             )
         }),
-        plan.as_ref().map(|p| {
+        found.plan.as_ref().map(|p| {
             (
                 "RT Plan",
                 p.path.as_path(),
@@ -457,7 +523,12 @@ fn finish(
     ]
     .into_iter()
     .flatten()
-    .collect();
+    .collect()
+}
+
+/// The objects' frames of reference -> a problem for each that differs from the first
+/// one given, and a warning for a dose or structure set without one.
+fn check_frames(objects: &[Linked<'_>], warnings: &mut Vec<String>, problems: &mut Vec<String>) {
     let named: Vec<_> = objects
         .iter()
         .filter_map(|(k, p, f, _)| f.map(|f| (*k, *p, f)))
@@ -473,7 +544,7 @@ fn finish(
             }
         }
     }
-    for (k, p, f, _) in &objects {
+    for (k, p, f, _) in objects {
         if f.is_none() && *k != "RT Plan" {
             warnings.push(format!(
                 "{k} {} has no frame of reference UID",
@@ -481,6 +552,15 @@ fn finish(
             ));
         }
     }
+}
+
+/// The objects' patients -> a problem when they differ, or, when the user accepts that, the
+/// override recorded (returned).
+fn check_patients(
+    objects: &[Linked<'_>],
+    options: LinkOptions,
+    problems: &mut Vec<String>,
+) -> Vec<String> {
     let patients: Vec<&super::Patient> = objects.iter().map(|o| o.3).collect();
     let mut overrides = Vec::new();
     if let Some(mismatch) = patient_mismatch(&patients) {
@@ -494,27 +574,22 @@ fn finish(
             ));
         }
     }
-    if let Some(d) = &dose {
-        match &d.dose_type {
-            Some(t) if t.is_dose() => {}
-            Some(t) => problems.push(format!(
-                "{}: DoseType (3004,0004) is {}, not a dose (PHYSICAL or EFFECTIVE)",
-                file_name(&d.path),
-                t.as_str()
-            )),
-            None => problems.push(format!(
-                "{}: missing DoseType (3004,0004): PHYSICAL or EFFECTIVE is required",
-                file_name(&d.path)
-            )),
-        }
-    }
-    PlanSet {
-        dose,
-        plan,
-        structures,
-        warnings,
-        problems,
-        overrides,
+    overrides
+}
+
+/// A dose -> a problem when its DoseType is missing or not a dose.
+fn check_dose_type(d: &DoseGrid, problems: &mut Vec<String>) {
+    match &d.dose_type {
+        Some(t) if t.is_dose() => {}
+        Some(t) => problems.push(format!(
+            "{}: DoseType (3004,0004) is {}, not a dose (PHYSICAL or EFFECTIVE)",
+            file_name(&d.path),
+            t.as_str()
+        )),
+        None => problems.push(format!(
+            "{}: missing DoseType (3004,0004): PHYSICAL or EFFECTIVE is required",
+            file_name(&d.path)
+        )),
     }
 }
 

@@ -76,7 +76,7 @@ pub fn write_all(out_dir: &Path) -> Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
     use dicom_dictionary_std::tags;
-    use dicom_object::open_file;
+    use dicom_object::{open_file, InMemDicomObject, Tag};
 
     const FILES: [&str; 4] = ["RD.dcm", "RS.dcm", "RP.dcm", "expected.json"];
 
@@ -132,23 +132,61 @@ mod tests {
         }
     }
 
+    /// The files written for case `name` in `dir` -> asserts that they hold what
+    /// `expected.json` and the case say: the dose grid, the contours, the plan, and the UIDs
+    /// that link them.
     fn check_round_trip(dir: &Path, name: &str) {
         let case = cases::case(name).unwrap();
         let exp = read_json(dir);
-        let grid = &exp["dose_grid"];
-
         let rd = open_file(dir.join("RD.dcm")).unwrap();
+        check_dose_file(&rd, &case, &exp["dose_grid"], name);
+        let rs = open_file(dir.join("RS.dcm")).unwrap();
+        check_structure_file(&rs, &case, &exp["structures"], name);
+        let rp = open_file(dir.join("RP.dcm")).unwrap();
+        check_plan_file(&rp, &exp["plan"]);
+        check_links(&rd, &rs, &rp);
+    }
+
+    /// The element `tag` of `o` (which must have it).
+    fn el(o: &InMemDicomObject, tag: Tag) -> &dicom_object::mem::InMemElement {
+        o.element(tag).unwrap()
+    }
+
+    /// The element `tag` of `o` -> its floating-point values.
+    fn floats(o: &InMemDicomObject, tag: Tag) -> Vec<f64> {
+        o.element(tag).unwrap().to_multi_float64().unwrap()
+    }
+
+    /// The element `tag` of `o` -> its UID text, without padding.
+    fn uid(o: &InMemDicomObject, tag: Tag) -> String {
+        o.element(tag)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches('\0')
+            .to_string()
+    }
+
+    /// The first item of the sequence `tag` of `o`.
+    fn first_item(o: &InMemDicomObject, tag: Tag) -> &InMemDicomObject {
+        &o.element(tag).unwrap().items().unwrap()[0]
+    }
+
+    /// The RT Dose written -> asserts its transfer syntax, grid, scaling, geometry and one
+    /// voxel's value against the case and `grid` (expected.json's dose_grid).
+    fn check_dose_file(
+        rd: &dicom_object::DefaultDicomObject,
+        case: &cases::Case,
+        grid: &serde_json::Value,
+        name: &str,
+    ) {
         assert_eq!(
             rd.meta().transfer_syntax().trim_end_matches('\0'),
             write::EXPLICIT_VR_LE
         );
-        let rows = rd.element(tags::ROWS).unwrap().to_int::<u16>().unwrap();
-        let cols = rd.element(tags::COLUMNS).unwrap().to_int::<u16>().unwrap();
-        let frames = rd
-            .element(tags::NUMBER_OF_FRAMES)
-            .unwrap()
-            .to_int::<u32>()
-            .unwrap();
+        let rows = el(rd, tags::ROWS).to_int::<u16>().unwrap();
+        let cols = el(rd, tags::COLUMNS).to_int::<u16>().unwrap();
+        let frames = el(rd, tags::NUMBER_OF_FRAMES).to_int::<u32>().unwrap();
         assert_eq!(rows as u64, grid["rows"].as_u64().unwrap());
         assert_eq!(cols as u64, grid["columns"].as_u64().unwrap());
         assert_eq!(frames as u64, grid["frames"].as_u64().unwrap());
@@ -162,11 +200,7 @@ mod tests {
             .to_float64()
             .unwrap();
         assert_eq!(scaling, grid["dose_grid_scaling"].as_f64().unwrap());
-        let bits = rd
-            .element(tags::BITS_ALLOCATED)
-            .unwrap()
-            .to_int::<u16>()
-            .unwrap();
+        let bits = el(rd, tags::BITS_ALLOCATED).to_int::<u16>().unwrap();
         assert_eq!(bits, case.bits);
         if bits == 32 {
             assert_eq!(scaling, 1e-6);
@@ -178,23 +212,15 @@ mod tests {
                 "{name}: max maps to {top}"
             );
         }
-        let pos = rd
-            .element(tags::IMAGE_POSITION_PATIENT)
-            .unwrap()
-            .to_multi_float64()
-            .unwrap();
-        assert_eq!(pos, case.grid.origin.to_vec());
-        let spacing = rd
-            .element(tags::PIXEL_SPACING)
-            .unwrap()
-            .to_multi_float64()
-            .unwrap();
-        assert_eq!(spacing, vec![case.grid.spacing[1], case.grid.spacing[0]]);
-        let offsets = rd
-            .element(tags::GRID_FRAME_OFFSET_VECTOR)
-            .unwrap()
-            .to_multi_float64()
-            .unwrap();
+        assert_eq!(
+            floats(rd, tags::IMAGE_POSITION_PATIENT),
+            case.grid.origin.to_vec()
+        );
+        assert_eq!(
+            floats(rd, tags::PIXEL_SPACING),
+            vec![case.grid.spacing[1], case.grid.spacing[0]]
+        );
+        let offsets = floats(rd, tags::GRID_FRAME_OFFSET_VECTOR);
         assert_eq!(offsets.len(), frames as usize);
         assert_eq!(offsets[0], 0.0);
         let pixels = rd.element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
@@ -212,14 +238,22 @@ mod tests {
             (stored * scaling - want).abs() <= scaling / 2.0 + 1e-12,
             "{name}"
         );
+    }
 
-        let rs = open_file(dir.join("RS.dcm")).unwrap();
+    /// The RT Structure Set written -> asserts its ROIs' contour counts, first vertices and
+    /// names against the case and `structs` (expected.json's structures).
+    fn check_structure_file(
+        rs: &dicom_object::DefaultDicomObject,
+        case: &cases::Case,
+        structs: &serde_json::Value,
+        name: &str,
+    ) {
         let rois = rs
             .element(tags::ROI_CONTOUR_SEQUENCE)
             .unwrap()
             .items()
             .unwrap();
-        let structs = exp["structures"].as_array().unwrap();
+        let structs = structs.as_array().unwrap();
         assert_eq!(rois.len(), structs.len());
         for (item, s) in rois.iter().zip(structs) {
             let contours = item
@@ -233,16 +267,10 @@ mod tests {
                 "{name}"
             );
             let c0 = &contours[0];
-            let npts = c0
-                .element(tags::NUMBER_OF_CONTOUR_POINTS)
-                .unwrap()
+            let npts = el(c0, tags::NUMBER_OF_CONTOUR_POINTS)
                 .to_int::<usize>()
                 .unwrap();
-            let data = c0
-                .element(tags::CONTOUR_DATA)
-                .unwrap()
-                .to_multi_float64()
-                .unwrap();
+            let data = floats(c0, tags::CONTOUR_DATA);
             assert_eq!(data.len(), 3 * npts);
             // the written vertices are exactly the polygons the answers were computed from
             let st = case
@@ -275,65 +303,47 @@ mod tests {
             .map(|s| s["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, want);
+    }
 
-        let rp = open_file(dir.join("RP.dcm")).unwrap();
-        let fx = rp
-            .element(tags::FRACTION_GROUP_SEQUENCE)
-            .unwrap()
-            .items()
-            .unwrap()[0]
-            .element(tags::NUMBER_OF_FRACTIONS_PLANNED)
-            .unwrap()
-            .to_int::<u32>()
-            .unwrap();
-        assert_eq!(fx as u64, exp["plan"]["fractions"].as_u64().unwrap());
+    /// The RT Plan written -> asserts its fractions and number of dose references against
+    /// `plan` (expected.json's plan).
+    fn check_plan_file(rp: &dicom_object::DefaultDicomObject, plan: &serde_json::Value) {
+        let fx = el(
+            first_item(rp, tags::FRACTION_GROUP_SEQUENCE),
+            tags::NUMBER_OF_FRACTIONS_PLANNED,
+        )
+        .to_int::<u32>()
+        .unwrap();
+        assert_eq!(fx as u64, plan["fractions"].as_u64().unwrap());
         let refs = rp
             .element(tags::DOSE_REFERENCE_SEQUENCE)
             .unwrap()
             .items()
             .unwrap();
-        assert_eq!(
-            refs.len(),
-            exp["plan"]["prescriptions"].as_array().unwrap().len()
-        );
+        assert_eq!(refs.len(), plan["prescriptions"].as_array().unwrap().len());
+    }
 
-        // UIDs link the three objects.
-        let uid_of = |o: &dicom_object::DefaultDicomObject, t| {
-            o.element(t)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .trim_end_matches('\0')
-                .to_string()
-        };
+    /// The three objects written -> asserts that their UIDs link them: one study and frame of
+    /// reference, the dose referencing the plan and the plan the structure set.
+    fn check_links(
+        rd: &dicom_object::DefaultDicomObject,
+        rs: &dicom_object::DefaultDicomObject,
+        rp: &dicom_object::DefaultDicomObject,
+    ) {
         for t in [tags::STUDY_INSTANCE_UID, tags::FRAME_OF_REFERENCE_UID] {
-            assert_eq!(uid_of(&rd, t), uid_of(&rs, t));
-            assert_eq!(uid_of(&rd, t), uid_of(&rp, t));
+            assert_eq!(uid(rd, t), uid(rs, t));
+            assert_eq!(uid(rd, t), uid(rp, t));
         }
-        let plan_ref = rd
-            .element(tags::REFERENCED_RT_PLAN_SEQUENCE)
-            .unwrap()
-            .items()
-            .unwrap()[0]
-            .element(tags::REFERENCED_SOP_INSTANCE_UID)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .trim_end_matches('\0')
-            .to_string();
-        assert_eq!(plan_ref, uid_of(&rp, tags::SOP_INSTANCE_UID));
-        let ss_ref = rp
-            .element(tags::REFERENCED_STRUCTURE_SET_SEQUENCE)
-            .unwrap()
-            .items()
-            .unwrap()[0]
-            .element(tags::REFERENCED_SOP_INSTANCE_UID)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .trim_end_matches('\0')
-            .to_string();
-        assert_eq!(ss_ref, uid_of(&rs, tags::SOP_INSTANCE_UID));
+        let plan_ref = uid(
+            first_item(rd, tags::REFERENCED_RT_PLAN_SEQUENCE),
+            tags::REFERENCED_SOP_INSTANCE_UID,
+        );
+        assert_eq!(plan_ref, uid(rp, tags::SOP_INSTANCE_UID));
+        let ss_ref = uid(
+            first_item(rp, tags::REFERENCED_STRUCTURE_SET_SEQUENCE),
+            tags::REFERENCED_SOP_INSTANCE_UID,
+        );
+        assert_eq!(ss_ref, uid(rs, tags::SOP_INSTANCE_UID));
     }
 
     /// The analytic answers that have closed forms.

@@ -680,86 +680,33 @@ impl Validator<'_> {
         protocol
     }
 
+    /// A raw `[[site]]` -> the site, its problems reported in turn: its names, its required
+    /// and expected structures, its hosts, then empty required groups.
     fn site(&mut self, raw: Spanned<RawSite>, protocol: &Protocol) -> Site {
         let line = self.line(&raw);
         let s = raw.into_inner();
         let name = s.name.get_ref().trim().to_string();
         let what = format!("site '{name}'");
-        self.check_name(&s.name, "site name");
-        for alias in &s.aliases {
-            self.check_name(alias, &format!("{what}: alias"));
-        }
-        let aliases: Vec<String> = s
-            .aliases
-            .into_iter()
-            .map(|a| a.into_inner().trim().to_string())
-            .collect();
-        for earlier in &protocol.sites {
-            if let Some(clash) = std::iter::once(&name)
-                .chain(&aliases)
-                .find(|n| earlier.is_called(n))
-            {
-                self.problem(
-                    line,
-                    format!(
-                        "{what}: the name '{clash}' is already a name of site '{}' (line {})",
-                        earlier.name, earlier.line
-                    ),
-                );
-            }
-        }
-        let text = self.text;
-        let mut known = |n: &Spanned<String>, field: &str| -> Option<String> {
-            let text = n.get_ref().trim();
-            if protocol.structure(text).is_some() || protocol.is_target(text) {
-                Some(text.to_string())
-            } else {
-                let l = self.line(n);
-                self.problem(
-                    l,
-                    format!(
-                        "{what}: {field} '{text}' is no [[structure]] name or [[prescription]] role"
-                    ),
-                );
-                None
-            }
-        };
+        let aliases = self.site_names(&what, line, &s.name, s.aliases, protocol);
         let mut required = Vec::new();
         let mut empty_groups = Vec::new();
         for group in s.required {
             if group.get_ref().is_empty() {
-                empty_groups.push(line_of(text, group.span().start));
+                empty_groups.push(self.line(&group));
             }
             let names: Vec<String> = group
-                .into_inner()
+                .get_ref()
                 .iter()
-                .filter_map(|n| known(n, "required"))
+                .filter_map(|n| self.site_member(&what, n, "required", protocol))
                 .collect();
             required.push(names);
         }
         let expected: Vec<String> = s
             .expected
             .iter()
-            .filter_map(|n| known(n, "expected"))
+            .filter_map(|n| self.site_member(&what, n, "expected", protocol))
             .collect();
-        let mut hosts: Vec<String> = Vec::new();
-        for h in &s.hosts {
-            let name = h.get_ref().trim();
-            let l = self.line(h);
-            if protocol.structure(name).is_none() {
-                self.problem(
-                    l,
-                    format!(
-                        "{what}: host '{name}' is no [[structure]] name (a host is an organ at \
-                         risk the target lies in; targets cannot be hosts)"
-                    ),
-                );
-            } else if hosts.iter().any(|x| x == name) {
-                self.problem(l, format!("{what}: host '{name}' is listed twice"));
-            } else {
-                hosts.push(name.to_string());
-            }
-        }
+        let hosts = self.hosts(&what, &s.hosts, protocol);
         for l in empty_groups {
             self.problem(
                 l,
@@ -777,6 +724,95 @@ impl Validator<'_> {
             hosts,
             line,
         }
+    }
+
+    /// A site's name and raw aliases -> its aliases, trimmed; reports a bad name or alias
+    /// and a name an earlier site already has.
+    fn site_names(
+        &mut self,
+        what: &str,
+        line: usize,
+        name: &Spanned<String>,
+        raw_aliases: Vec<Spanned<String>>,
+        protocol: &Protocol,
+    ) -> Vec<String> {
+        self.check_name(name, "site name");
+        for alias in &raw_aliases {
+            self.check_name(alias, &format!("{what}: alias"));
+        }
+        let name = name.get_ref().trim().to_string();
+        let aliases: Vec<String> = raw_aliases
+            .into_iter()
+            .map(|a| a.into_inner().trim().to_string())
+            .collect();
+        for earlier in &protocol.sites {
+            if let Some(clash) = std::iter::once(&name)
+                .chain(&aliases)
+                .find(|n| earlier.is_called(n))
+            {
+                self.problem(
+                    line,
+                    format!(
+                        "{what}: the name '{clash}' is already a name of site '{}' (line {})",
+                        earlier.name, earlier.line
+                    ),
+                );
+            }
+        }
+        aliases
+    }
+
+    /// A name a site lists as `field` (required or expected) -> the name, trimmed, or `None`
+    /// after reporting that it is no structure name or prescription role.
+    fn site_member(
+        &mut self,
+        what: &str,
+        n: &Spanned<String>,
+        field: &str,
+        protocol: &Protocol,
+    ) -> Option<String> {
+        let text = n.get_ref().trim();
+        if protocol.structure(text).is_some() || protocol.is_target(text) {
+            Some(text.to_string())
+        } else {
+            let l = self.line(n);
+            self.problem(
+                l,
+                format!(
+                    "{what}: {field} '{text}' is no [[structure]] name or [[prescription]] role"
+                ),
+            );
+            None
+        }
+    }
+
+    /// A site's raw hosts -> the hosts, trimmed, each once; reports a host that is no
+    /// structure name and a host listed twice.
+    fn hosts(
+        &mut self,
+        what: &str,
+        raw_hosts: &[Spanned<String>],
+        protocol: &Protocol,
+    ) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for h in raw_hosts {
+            let name = h.get_ref().trim();
+            let l = self.line(h);
+            if protocol.structure(name).is_none() {
+                self.problem(
+                    l,
+                    format!(
+                        "{what}: host '{name}' is no [[structure]] name (a host is an organ at \
+                         risk the target lies in; targets cannot be hosts)"
+                    ),
+                );
+            } else if hosts.iter().any(|x| x == name) {
+                self.problem(l, format!("{what}: host '{name}' is listed twice"));
+            } else {
+                hosts.push(name.to_string());
+            }
+        }
+        hosts
     }
 
     fn prescription(&mut self, n: usize, raw: Spanned<RawPrescription>) -> Prescription {
@@ -948,6 +984,9 @@ impl Validator<'_> {
         }
     }
 
+    /// A raw `[[constraint]]` -> its definition, or `None` after reporting its problems; the
+    /// fields are checked in turn: structure, query, comparator, limit, acceptable, source,
+    /// rx_role, fractions.
     fn constraint(
         &mut self,
         n: usize,
@@ -962,32 +1001,100 @@ impl Validator<'_> {
         let structure = c.structure.get_ref().trim().to_string();
         let is_target = protocol.is_target(&structure);
         if !is_target && protocol.structure(&structure).is_none() {
-            let l = self.line(&c.structure);
-            let wanted = normalize(&structure);
-            let hint = protocol
-                .all_names()
-                .into_iter()
-                .find(|n| {
-                    protocol
-                        .names_of(n)
-                        .is_some_and(|names| names.iter().any(|a| normalize(a) == wanted))
-                })
-                .map(|n| format!("; did you mean '{n}'?"))
-                .unwrap_or_default();
+            self.unknown_structure(&what, &c.structure, protocol);
+        }
+        let query = self.query(&what, &c.query, &structure, protocol);
+        let comparator = self.comparator(&what, &c.comparator);
+        let limit = self.limit(&what, line, &c, query.as_ref());
+        let acceptable = self.acceptable(&what, &c, query.as_ref(), comparator, limit.as_ref());
+        let source = self.source(&what, line, c.source.as_ref());
+        let rx_role = c.rx_role.as_ref().map(|r| r.get_ref().trim().to_string());
+        if let (Some(r), Some(spanned)) = (&rx_role, &c.rx_role) {
+            self.check_rx_role(&what, r, spanned, protocol, query.as_ref(), limit.as_ref());
+        }
+        if let (Some(LimitSpec::Table(_)), false, None) = (&limit, is_target, &rx_role) {
             self.problem(
-                l,
+                line,
                 format!(
-                    "{what}: unknown structure '{structure}' (not a [[structure]] name or a \
-                     [[prescription]] role{hint})"
+                    "{what}: a limit_table by ptv_volume_cc needs a target: put the constraint \
+                     on a [[prescription]] role or set rx_role"
                 ),
             );
         }
+        if let Some(spanned) = &c.fractions {
+            self.check_fractions(
+                &what,
+                spanned,
+                &structure,
+                protocol,
+                query.as_ref(),
+                limit.as_ref(),
+            );
+        }
 
-        let query = match parse_query(c.query.get_ref()) {
-            Ok(q) => Some(q),
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(ConstraintDef {
+            structure,
+            query: query?,
+            comparator: comparator?,
+            limit: limit?,
+            acceptable,
+            level: *c.level.get_ref(),
+            sites: c
+                .sites
+                .into_iter()
+                .map(|s| s.into_inner().trim().to_string())
+                .collect(),
+            source,
+            endpoint: non_empty(c.endpoint),
+            note: non_empty(c.note),
+            rx_role,
+            fractions: c.fractions.map(Spanned::into_inner),
+            line,
+        })
+    }
+
+    /// A constraint's structure that is no structure name or prescription role -> a problem,
+    /// with the name it may have meant (one whose names match once normalized).
+    fn unknown_structure(&mut self, what: &str, raw: &Spanned<String>, protocol: &Protocol) {
+        let structure = raw.get_ref().trim();
+        let l = self.line(raw);
+        let wanted = normalize(structure);
+        let hint = protocol
+            .all_names()
+            .into_iter()
+            .find(|n| {
+                protocol
+                    .names_of(n)
+                    .is_some_and(|names| names.iter().any(|a| normalize(a) == wanted))
+            })
+            .map(|n| format!("; did you mean '{n}'?"))
+            .unwrap_or_default();
+        self.problem(
+            l,
+            format!(
+                "{what}: unknown structure '{structure}' (not a [[structure]] name or a \
+                 [[prescription]] role{hint})"
+            ),
+        );
+    }
+
+    /// A constraint's query text -> the query, or `None` after reporting why it does not
+    /// parse; also reports a target-only query on an organ.
+    fn query(
+        &mut self,
+        what: &str,
+        raw: &Spanned<String>,
+        structure: &str,
+        protocol: &Protocol,
+    ) -> Option<Query> {
+        let l = self.line(raw);
+        let q = match parse_query(raw.get_ref()) {
+            Ok(q) => q,
             Err(e) => {
-                let l = self.line(&c.query);
-                let hint = if parse_constraint(c.query.get_ref()).is_ok() {
+                let hint = if parse_constraint(raw.get_ref()).is_ok() {
                     " (put the comparator and the limit in their own keys)"
                 } else {
                     ""
@@ -996,35 +1103,50 @@ impl Validator<'_> {
                     l,
                     format!("{what}: query '{}': {}{hint}", e.input, e.detail()),
                 );
-                None
+                return None;
             }
         };
-        if let Some(q) = &query {
-            if q.target_only() && !is_target && protocol.structure(&structure).is_some() {
-                let l = self.line(&c.query);
-                self.problem(
-                    l,
-                    format!(
-                        "{what}: {q} is defined for a target only, and '{structure}' is not \
-                         a [[prescription]] role"
-                    ),
-                );
-            }
+        if q.target_only()
+            && !protocol.is_target(structure)
+            && protocol.structure(structure).is_some()
+        {
+            self.problem(
+                l,
+                format!(
+                    "{what}: {q} is defined for a target only, and '{structure}' is not \
+                     a [[prescription]] role"
+                ),
+            );
         }
+        Some(q)
+    }
 
-        let comparator = Comparator::parse(c.comparator.get_ref());
+    /// A constraint's comparator text -> the comparator, or `None` after reporting it.
+    fn comparator(&mut self, what: &str, raw: &Spanned<String>) -> Option<Comparator> {
+        let comparator = Comparator::parse(raw.get_ref());
         if comparator.is_none() {
-            let l = self.line(&c.comparator);
+            let l = self.line(raw);
             self.problem(
                 l,
                 format!(
                     "{what}: comparator '{}': expected one of <, <=, >, >=",
-                    c.comparator.get_ref()
+                    raw.get_ref()
                 ),
             );
         }
+        comparator
+    }
 
-        let limit = match (&c.limit, &c.limit_table, &query) {
+    /// A constraint's `limit` or `limit_table` (exactly one of them) -> the limit in the
+    /// query's unit, or `None` after reporting why not (none without a query).
+    fn limit(
+        &mut self,
+        what: &str,
+        line: usize,
+        c: &RawConstraint,
+        query: Option<&Query>,
+    ) -> Option<LimitSpec> {
+        match (&c.limit, &c.limit_table, query) {
             (Some(_), Some(_), _) => {
                 self.problem(
                     line,
@@ -1045,18 +1167,17 @@ impl Validator<'_> {
                     None
                 }
             },
-            (None, Some(t), Some(q)) => self.table(&what, t, q).map(LimitSpec::Table),
-        };
-        let acceptable = self.acceptable(&what, &c, query.as_ref(), comparator, limit.as_ref());
+            (None, Some(t), Some(q)) => self.table(what, t, q).map(LimitSpec::Table),
+        }
+    }
 
-        let level = *c.level.get_ref();
-        let source = c
-            .source
-            .as_ref()
+    /// A constraint's source -> the source, trimmed; reports a missing or empty one.
+    fn source(&mut self, what: &str, line: usize, raw: Option<&Spanned<String>>) -> String {
+        let source = raw
             .map(|s| s.get_ref().trim().to_string())
             .unwrap_or_default();
         if source.is_empty() {
-            let l = c.source.as_ref().map_or(line, |s| self.line(s));
+            let l = raw.map_or(line, |s| self.line(s));
             self.problem(
                 l,
                 format!(
@@ -1064,87 +1185,74 @@ impl Validator<'_> {
                 ),
             );
         }
+        source
+    }
 
-        let rx_role = c.rx_role.as_ref().map(|r| r.get_ref().trim().to_string());
-        if let (Some(r), Some(spanned)) = (&rx_role, &c.rx_role) {
-            let l = self.line(spanned);
-            if !protocol.is_target(r) {
+    /// A constraint's `rx_role` -> a problem when it is no prescription role, or when neither
+    /// the query nor the limit refers to the prescription.
+    fn check_rx_role(
+        &mut self,
+        what: &str,
+        r: &str,
+        spanned: &Spanned<String>,
+        protocol: &Protocol,
+        query: Option<&Query>,
+        limit: Option<&LimitSpec>,
+    ) {
+        let l = self.line(spanned);
+        if !protocol.is_target(r) {
+            self.problem(
+                l,
+                format!("{what}: rx_role '{r}' is not a [[prescription]] role"),
+            );
+        } else if let (Some(q), Some(lim)) = (query, limit) {
+            if !q.needs_prescription() && lim.unit() != LimitUnit::PercentRx {
                 self.problem(
                     l,
-                    format!("{what}: rx_role '{r}' is not a [[prescription]] role"),
+                    format!(
+                        "{what}: rx_role '{r}' is given but neither {q} nor a % limit \
+                         refers to the prescription"
+                    ),
                 );
-            } else if let (Some(q), Some(lim)) = (&query, &limit) {
-                if !q.needs_prescription() && lim.unit() != LimitUnit::PercentRx {
-                    self.problem(
-                        l,
-                        format!(
-                            "{what}: rx_role '{r}' is given but neither {q} nor a % limit \
-                             refers to the prescription"
-                        ),
-                    );
-                }
             }
         }
-        if let (Some(LimitSpec::Table(_)), false, None) = (&limit, is_target, &rx_role) {
-            self.problem(
-                line,
-                format!(
-                    "{what}: a limit_table by ptv_volume_cc needs a target: put the constraint \
-                     on a [[prescription]] role or set rx_role"
-                ),
-            );
-        }
+    }
 
-        let fractions = c.fractions.as_ref().map(|f| *f.get_ref());
-        if let (Some(f), Some(spanned)) = (fractions, &c.fractions) {
-            let l = self.line(spanned);
-            if f == 0 {
-                self.problem(l, format!("{what}: fractions must be at least 1"));
-            } else if let (Some(q), Some(lim)) = (&query, &limit) {
-                let gy_limit = lim.unit() == LimitUnit::Gy;
-                let gy_query = matches!(q, Query::VolumeAtDose(_) | Query::SparedVolume(_));
-                if !gy_limit && !gy_query {
-                    self.problem(
-                        l,
-                        format!(
-                            "{what}: fractions = {f}, but neither {q} nor the limit is a dose \
-                             in Gy, so there is nothing to convert"
-                        ),
-                    );
-                } else if protocol.alpha_beta_gy(&structure).is_none() {
-                    self.problem(
-                        l,
-                        format!(
-                            "{what}: fractions = {f} needs alpha_beta_gy on structure \
-                             '{structure}' for the same-BED conversion"
-                        ),
-                    );
-                }
+    /// A constraint's `fractions` -> a problem when it is 0, when there is no dose in Gy to
+    /// convert, or when the structure has no alpha/beta for the conversion.
+    fn check_fractions(
+        &mut self,
+        what: &str,
+        fractions: &Spanned<u32>,
+        structure: &str,
+        protocol: &Protocol,
+        query: Option<&Query>,
+        limit: Option<&LimitSpec>,
+    ) {
+        let (f, l) = (*fractions.get_ref(), self.line(fractions));
+        if f == 0 {
+            self.problem(l, format!("{what}: fractions must be at least 1"));
+        } else if let (Some(q), Some(lim)) = (query, limit) {
+            let gy_limit = lim.unit() == LimitUnit::Gy;
+            let gy_query = matches!(q, Query::VolumeAtDose(_) | Query::SparedVolume(_));
+            if !gy_limit && !gy_query {
+                self.problem(
+                    l,
+                    format!(
+                        "{what}: fractions = {f}, but neither {q} nor the limit is a dose \
+                         in Gy, so there is nothing to convert"
+                    ),
+                );
+            } else if protocol.alpha_beta_gy(structure).is_none() {
+                self.problem(
+                    l,
+                    format!(
+                        "{what}: fractions = {f} needs alpha_beta_gy on structure \
+                         '{structure}' for the same-BED conversion"
+                    ),
+                );
             }
         }
-
-        if self.problems.len() > before {
-            return None;
-        }
-        Some(ConstraintDef {
-            structure,
-            query: query?,
-            comparator: comparator?,
-            limit: limit?,
-            acceptable,
-            level,
-            sites: c
-                .sites
-                .into_iter()
-                .map(|s| s.into_inner().trim().to_string())
-                .collect(),
-            source,
-            endpoint: non_empty(c.endpoint),
-            note: non_empty(c.note),
-            rx_role,
-            fractions,
-            line,
-        })
     }
 
     /// The `acceptable` / `acceptable_table` limit: the same kind (fixed or table over the
@@ -1185,45 +1293,7 @@ impl Validator<'_> {
             }
             (None, Some(t)) => (LimitSpec::Table(self.table(what, t, q)?), self.line(t)),
         };
-        let looser = |lim: f64, acc: f64| match cmp {
-            Comparator::Lt | Comparator::Le => acc >= lim,
-            Comparator::Gt | Comparator::Ge => acc <= lim,
-        };
-        let problem = match (limit, &spec) {
-            (LimitSpec::Fixed(l), LimitSpec::Fixed(a)) if l.unit() != a.unit() => Some(format!(
-                "acceptable {a} is not in the unit of the limit {l}"
-            )),
-            (LimitSpec::Fixed(l), LimitSpec::Fixed(a)) if !looser(l.value(), a.value()) => Some(
-                format!("acceptable {a} is stricter than the limit {l} ({cmp})"),
-            ),
-            (LimitSpec::Table(l), LimitSpec::Table(a)) => {
-                let same_points = l.points.len() == a.points.len()
-                    && l.points.iter().zip(&a.points).all(|(p, r)| p.0 == r.0);
-                if l.unit != a.unit || l.by != a.by || !same_points {
-                    Some("acceptable_table needs the unit, 'by' and points of limit_table".into())
-                } else {
-                    l.points
-                        .iter()
-                        .zip(&a.points)
-                        .find(|(p, r)| !looser(p.1, r.1))
-                        .map(|(p, r)| {
-                            format!(
-                                "acceptable_table is stricter than limit_table at {} ({} against {})",
-                                fmt_num(p.0),
-                                fmt_num(r.1),
-                                fmt_num(p.1)
-                            )
-                        })
-                }
-            }
-            (LimitSpec::Fixed(_), LimitSpec::Table(_)) => {
-                Some("a fixed limit takes a fixed acceptable, not acceptable_table".into())
-            }
-            (LimitSpec::Table(_), LimitSpec::Fixed(_)) => {
-                Some("a limit_table takes an acceptable_table, not acceptable".into())
-            }
-            _ => None,
-        };
+        let problem = looser_problem(limit, &spec, cmp);
         match problem {
             Some(p) => {
                 self.problem(line, format!("{what}: {p}"));
@@ -1301,6 +1371,50 @@ impl Validator<'_> {
             points: points.iter().map(|[x, y]| (*x, y / divisor)).collect(),
             unit,
         })
+    }
+}
+
+/// An acceptable limit and the limit it loosens -> what is wrong with it: another kind,
+/// unit or set of points, or stricter than the limit somewhere.
+fn looser_problem(limit: &LimitSpec, spec: &LimitSpec, cmp: Comparator) -> Option<String> {
+    let looser = |lim: f64, acc: f64| match cmp {
+        Comparator::Lt | Comparator::Le => acc >= lim,
+        Comparator::Gt | Comparator::Ge => acc <= lim,
+    };
+    match (limit, spec) {
+        (LimitSpec::Fixed(l), LimitSpec::Fixed(a)) if l.unit() != a.unit() => Some(format!(
+            "acceptable {a} is not in the unit of the limit {l}"
+        )),
+        (LimitSpec::Fixed(l), LimitSpec::Fixed(a)) if !looser(l.value(), a.value()) => Some(
+            format!("acceptable {a} is stricter than the limit {l} ({cmp})"),
+        ),
+        (LimitSpec::Table(l), LimitSpec::Table(a)) => {
+            let same_points = l.points.len() == a.points.len()
+                && l.points.iter().zip(&a.points).all(|(p, r)| p.0 == r.0);
+            if l.unit != a.unit || l.by != a.by || !same_points {
+                Some("acceptable_table needs the unit, 'by' and points of limit_table".into())
+            } else {
+                l.points
+                    .iter()
+                    .zip(&a.points)
+                    .find(|(p, r)| !looser(p.1, r.1))
+                    .map(|(p, r)| {
+                        format!(
+                            "acceptable_table is stricter than limit_table at {} ({} against {})",
+                            fmt_num(p.0),
+                            fmt_num(r.1),
+                            fmt_num(p.1)
+                        )
+                    })
+            }
+        }
+        (LimitSpec::Fixed(_), LimitSpec::Table(_)) => {
+            Some("a fixed limit takes a fixed acceptable, not acceptable_table".into())
+        }
+        (LimitSpec::Table(_), LimitSpec::Fixed(_)) => {
+            Some("a limit_table takes an acceptable_table, not acceptable".into())
+        }
+        _ => None,
     }
 }
 

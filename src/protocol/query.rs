@@ -683,14 +683,37 @@ impl<'a> Cursor<'a> {
         (start, word)
     }
 
+    /// The text at the cursor -> a query: a keyword, else a metric with a number and a unit
+    /// (DC, CV, D, V, tried in that order).
     fn query(&mut self) -> Result<Query, QueryError> {
         self.skip_ws();
         let start = self.pos;
+        if let Some(q) = self.keyword(start)? {
+            return Ok(q);
+        }
+        if self.eat("DC") {
+            return self.cold_dose();
+        }
+        if self.eat("CV") {
+            return self.spared_volume();
+        }
+        if self.eat("D") {
+            return self.dose_metric();
+        }
+        if self.eat("V") {
+            return self.volume_metric();
+        }
+        Err(self.error_at(start, QUERY_FORMS))
+    }
+
+    /// The word at `start` -> its keyword query (the cursor moved past it), `None` when it is
+    /// no keyword, or an error when it is one in another case.
+    fn keyword(&mut self, start: usize) -> Result<Option<Query>, QueryError> {
         let ident = self.run(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '%');
         for (kw, q) in KEYWORDS {
             if ident == kw {
                 self.pos += kw.chars().count();
-                return Ok(q);
+                return Ok(Some(q));
             }
         }
         if let Some((kw, _)) = KEYWORDS
@@ -702,68 +725,71 @@ impl<'a> Cursor<'a> {
                 format!("a query (keywords are case-sensitive: '{kw}')"),
             ));
         }
-        if self.eat("DC") {
-            let x = self.number()?;
-            let (at, unit) = self.unit_word();
-            if unit != "cc" {
-                return Err(self.error_found(
-                    at,
-                    "the unit 'cc' (DC<x>cc)",
-                    unit_or_next(self, at, &unit),
-                ));
-            }
-            return Ok(Query::ColdDose(x));
+        Ok(None)
+    }
+
+    /// The text after `DC` -> the cold dose `DC<x>cc`.
+    fn cold_dose(&mut self) -> Result<Query, QueryError> {
+        let x = self.number()?;
+        let (at, unit) = self.unit_word();
+        if unit != "cc" {
+            return Err(self.error_found(
+                at,
+                "the unit 'cc' (DC<x>cc)",
+                unit_or_next(self, at, &unit),
+            ));
         }
-        if self.eat("CV") {
-            let x = self.number()?;
-            let (at, unit) = self.unit_word();
-            return match unit.as_str() {
-                "Gy" => Ok(Query::SparedVolume(x)),
-                "cGy" => Ok(Query::SparedVolume(x / 100.0)),
-                _ => Err(self.error_found(
-                    at,
-                    "a dose unit (Gy, cGy)",
-                    unit_or_next(self, at, &unit),
-                )),
-            };
+        Ok(Query::ColdDose(x))
+    }
+
+    /// The text after `CV` -> the volume spared a dose, `CV<x>Gy` (or cGy).
+    fn spared_volume(&mut self) -> Result<Query, QueryError> {
+        let x = self.number()?;
+        let (at, unit) = self.unit_word();
+        match unit.as_str() {
+            "Gy" => Ok(Query::SparedVolume(x)),
+            "cGy" => Ok(Query::SparedVolume(x / 100.0)),
+            _ => Err(self.error_found(at, "a dose unit (Gy, cGy)", unit_or_next(self, at, &unit))),
         }
-        if self.eat("D") {
-            let num_at = {
-                self.skip_ws();
-                self.pos
-            };
-            let x = self.number()?;
-            let (at, unit) = self.unit_word();
-            return match unit.as_str() {
-                "%" if x <= 100.0 => Ok(Query::DosePercentVolume(x)),
-                "%" => Err(self.error_found(
-                    num_at,
-                    "a volume percentage from 0 to 100",
-                    self.found_at(num_at).trim_end_matches('%').to_string(),
-                )),
-                "cc" => Ok(Query::DoseCc(x)),
-                "cm" if x == 2.0 => Ok(Query::D2cm),
-                "cm" => Err(self.error_found(
-                    num_at,
-                    "2 (D2cm is the only distance metric)",
-                    self.found_at(num_at).trim_end_matches("cm").to_string(),
-                )),
-                _ => Err(self.error_found(at, "a unit (%, cc)", unit_or_next(self, at, &unit))),
-            };
+    }
+
+    /// The text after `D` -> a dose metric: `D<x>%`, `D<x>cc` or `D2cm`.
+    fn dose_metric(&mut self) -> Result<Query, QueryError> {
+        let num_at = {
+            self.skip_ws();
+            self.pos
+        };
+        let x = self.number()?;
+        let (at, unit) = self.unit_word();
+        match unit.as_str() {
+            "%" if x <= 100.0 => Ok(Query::DosePercentVolume(x)),
+            "%" => Err(self.error_found(
+                num_at,
+                "a volume percentage from 0 to 100",
+                self.found_at(num_at).trim_end_matches('%').to_string(),
+            )),
+            "cc" => Ok(Query::DoseCc(x)),
+            "cm" if x == 2.0 => Ok(Query::D2cm),
+            "cm" => Err(self.error_found(
+                num_at,
+                "2 (D2cm is the only distance metric)",
+                self.found_at(num_at).trim_end_matches("cm").to_string(),
+            )),
+            _ => Err(self.error_found(at, "a unit (%, cc)", unit_or_next(self, at, &unit))),
         }
-        if self.eat("V") {
-            let x = self.number()?;
-            let (at, unit) = self.unit_word();
-            return match unit.as_str() {
-                "Gy" => Ok(Query::VolumeAtDose(x)),
-                "cGy" => Ok(Query::VolumeAtDose(x / 100.0)),
-                "%" => Ok(Query::VolumeAtRxPercent(x)),
-                _ => {
-                    Err(self.error_found(at, "a unit (Gy, cGy, %)", unit_or_next(self, at, &unit)))
-                }
-            };
+    }
+
+    /// The text after `V` -> a volume metric: `V<x>Gy` (or cGy) or `V<x>%` of the
+    /// prescription.
+    fn volume_metric(&mut self) -> Result<Query, QueryError> {
+        let x = self.number()?;
+        let (at, unit) = self.unit_word();
+        match unit.as_str() {
+            "Gy" => Ok(Query::VolumeAtDose(x)),
+            "cGy" => Ok(Query::VolumeAtDose(x / 100.0)),
+            "%" => Ok(Query::VolumeAtRxPercent(x)),
+            _ => Err(self.error_found(at, "a unit (Gy, cGy, %)", unit_or_next(self, at, &unit))),
         }
-        Err(self.error_at(start, QUERY_FORMS))
     }
 
     fn comparator(&mut self) -> Result<Comparator, QueryError> {
@@ -867,6 +893,8 @@ mod tests {
         parse_constraint(s).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Each example of the constraint language -> its query, comparator and limit; one row
+    /// of a flat table per example, which splitting would make no easier to read.
     #[test]
     fn every_example_of_the_language_parses() {
         let cases = [

@@ -25,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use super::coverage::Coverage;
+use super::coverage::{Cells, Coverage};
 use super::difference::difference;
 use super::topology::{xy, Between, EndCap, Solid};
 use crate::dicom::{DoseGrid, Roi};
@@ -345,6 +345,7 @@ pub fn estimated_cost(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> f64
     voxels * factor.powi(3) + VERTEX_COST_IN_SAMPLES * vertices as f64
 }
 
+/// The samples of one slab.
 struct SlabSamples {
     samples: Vec<Sample>,
     outside_cc: f64,
@@ -352,6 +353,9 @@ struct SlabSamples {
     vertex_range: Option<(f64, f64)>,
 }
 
+/// One slab of the solid -> its samples, its volume outside the grid and its vertex dose
+/// range: a lattice placed over its contours, their coverage of the lattice's cells, the
+/// sub-slabs in z, then one pass over the covered cells.
 fn sample_slab(
     s: &Slab,
     dose: &DoseGrid,
@@ -361,217 +365,368 @@ fn sample_slab(
     cov: &mut Coverage,
 ) -> SlabSamples {
     let g = &dose.geometry;
-    let f = factor as f64;
-    // Contours in lattice units: u = (i + 0.5) * f - u0, so cell a spans voxel-index range
-    // [(a + u0) / f - 0.5, (a + 1 + u0) / f - 0.5).
-    let to_uv = |p: &[f64; 2]| [(g.i_of(p[0]) + 0.5) * f, (g.j_of(p[1]) + 0.5) * f];
-    let uv: Vec<Vec<[f64; 2]>> = s
-        .polygons
-        .iter()
-        .map(|p| p.iter().map(to_uv).collect())
-        .collect();
+    let (lattice, contours) = Lattice::place(s, g, factor as f64, window);
+    let cells = lattice.coverage(&contours, &s.signs, cov);
+    let z = SubSlabs::new(s, g, dz, lattice.f, window);
+    let swept = sample_cells(&cells, &lattice, &z, dose);
+    let mut outside_cc = swept.outside_cc;
+    if lattice.clipped {
+        // The area of the contours beyond the lattice is outside the grid.
+        let beyond_mm2 = (s.area_mm2() - swept.lattice_area_mm2).max(0.0);
+        outside_cc += beyond_mm2 * z.thickness_mm / 1000.0;
+    }
+    SlabSamples {
+        samples: swept.samples,
+        outside_cc,
+        vertex_range: vertex_range(s, dose),
+    }
+}
+
+/// The lattice of sub-cells, `f` per dose voxel in x and y and aligned with the voxel cells,
+/// that one slab is rasterized on. Lattice coordinate u of voxel index i is
+/// `(i + 0.5) * f - u0` (v of j likewise), so cell `a` spans the voxel indices
+/// `[(a + u0) / f - 0.5, (a + 1 + u0) / f - 0.5)`.
+struct Lattice {
+    f: f64,
+    u0: f64,
+    v0: f64,
+    width: usize,
+    height: usize,
+    /// The contours reach beyond the lattice's limits and were cut to them.
+    clipped: bool,
+}
+
+impl Lattice {
+    /// A slab's contours -> the lattice over their bounding box (cut to [`lattice_limits`])
+    /// and the contours in lattice coordinates, cut to the lattice when they reach beyond it.
+    fn place(
+        s: &Slab,
+        g: &GridGeometry,
+        f: f64,
+        window: Option<Window>,
+    ) -> (Lattice, Vec<Vec<[f64; 2]>>) {
+        let to_uv = |p: &[f64; 2]| [(g.i_of(p[0]) + 0.5) * f, (g.j_of(p[1]) + 0.5) * f];
+        let uv: Vec<Vec<[f64; 2]>> = s
+            .polygons
+            .iter()
+            .map(|p| p.iter().map(to_uv).collect())
+            .collect();
+        let (umin, vmin, umax, vmax) = bounding_box(&uv);
+        let (ulo, uhi, vlo, vhi) = lattice_limits(g, f, window);
+        let clipped = umin < ulo || vmin < vlo || umax > uhi || vmax > vhi;
+        let (umin, umax) = (umin.clamp(ulo, uhi), umax.clamp(ulo, uhi));
+        let (vmin, vmax) = (vmin.clamp(vlo, vhi), vmax.clamp(vlo, vhi));
+        let u0 = umin.floor() - 1.0;
+        let v0 = vmin.floor() - 1.0;
+        let lattice = Lattice {
+            f,
+            u0,
+            v0,
+            width: (umax - u0).ceil() as usize + 2,
+            height: (vmax - v0).ceil() as usize + 2,
+            clipped,
+        };
+        let shifted = uv
+            .iter()
+            .map(|p| {
+                let q: Vec<[f64; 2]> = p.iter().map(|q| [q[0] - u0, q[1] - v0]).collect();
+                if clipped {
+                    polygon::clip_to_rect(&q, umax - u0, vmax - v0)
+                } else {
+                    q
+                }
+            })
+            .collect();
+        (lattice, shifted)
+    }
+
+    /// Contours in lattice coordinates and their signs -> each lattice cell's covered
+    /// fraction and the centroid of its covered part.
+    fn coverage<'c>(
+        &self,
+        contours: &[Vec<[f64; 2]>],
+        signs: &[f64],
+        cov: &'c mut Coverage,
+    ) -> Cells<'c> {
+        cov.reset(self.width, self.height);
+        for (p, &sign) in contours.iter().zip(signs) {
+            cov.add_contour(p, sign);
+        }
+        cov.finish()
+    }
+
+    /// The point at `x` (in `[0, 1]`) across lattice column `a` -> its fractional voxel
+    /// index i.
+    #[inline]
+    fn i_at(&self, a: usize, x: f64) -> f64 {
+        (a as f64 + x + self.u0) / self.f - 0.5
+    }
+
+    /// The point at `y` (in `[0, 1]`) across lattice row `b` -> its fractional voxel index j.
+    #[inline]
+    fn j_at(&self, b: usize, y: f64) -> f64 {
+        (b as f64 + y + self.v0) / self.f - 0.5
+    }
+}
+
+/// Points -> their bounding box `(umin, vmin, umax, vmax)`.
+fn bounding_box(polygons: &[Vec<[f64; 2]>]) -> (f64, f64, f64, f64) {
     let (mut umin, mut vmin, mut umax, mut vmax) = (
         f64::INFINITY,
         f64::INFINITY,
         f64::NEG_INFINITY,
         f64::NEG_INFINITY,
     );
-    for q in uv.iter().flatten() {
+    for q in polygons.iter().flatten() {
         umin = umin.min(q[0]);
         vmin = vmin.min(q[1]);
         umax = umax.max(q[0]);
         vmax = vmax.max(q[1]);
     }
-    // The lattice covers the contours' bounding box, cut to the grid's cells and a margin:
-    // what lies beyond cannot be sampled, and a contour far outside (or absurdly large) must
-    // not size the lattice (it once asked for 320 GB). The area beyond is added to the
-    // outside volume exactly, below.
-    // A window narrows the lattice further (lattice u of voxel index i is (i + 0.5) * f).
+    (umin, vmin, umax, vmax)
+}
+
+/// The grid's cells, narrowed to the window, and a margin -> the limits `(ulo, uhi, vlo,
+/// vhi)` of any lattice, in lattice units before its shift. What lies beyond cannot be
+/// sampled, and a contour far outside (or absurdly large) must not size the lattice (it
+/// once asked for 320 GB); the area beyond is added to the outside volume exactly.
+fn lattice_limits(g: &GridGeometry, f: f64, window: Option<Window>) -> (f64, f64, f64, f64) {
     let (mut ulo, mut uhi) = (-LATTICE_MARGIN, g.columns as f64 * f + LATTICE_MARGIN);
     let (mut vlo, mut vhi) = (-LATTICE_MARGIN, g.rows as f64 * f + LATTICE_MARGIN);
     if let Some(w) = window {
+        // Lattice u of voxel index i is (i + 0.5) * f.
         ulo = ulo.max((w.i.0.min(w.i.1) + 0.5) * f - LATTICE_MARGIN);
         uhi = uhi.min((w.i.0.max(w.i.1) + 0.5) * f + LATTICE_MARGIN);
         vlo = vlo.max((w.j.0.min(w.j.1) + 0.5) * f - LATTICE_MARGIN);
         vhi = vhi.min((w.j.0.max(w.j.1) + 0.5) * f + LATTICE_MARGIN);
     }
-    let clipped = umin < ulo || vmin < vlo || umax > uhi || vmax > vhi;
-    let (umin, umax) = (umin.clamp(ulo, uhi), umax.clamp(ulo, uhi));
-    let (vmin, vmax) = (vmin.clamp(vlo, vhi), vmax.clamp(vlo, vhi));
-    let u0 = umin.floor() - 1.0;
-    let v0 = vmin.floor() - 1.0;
-    let width = (umax - u0).ceil() as usize + 2;
-    let height = (vmax - v0).ceil() as usize + 2;
-    let shifted: Vec<Vec<[f64; 2]>> = uv
-        .iter()
-        .map(|p| {
-            let q: Vec<[f64; 2]> = p.iter().map(|q| [q[0] - u0, q[1] - v0]).collect();
-            if clipped {
-                polygon::clip_to_rect(&q, umax - u0, vmax - v0)
-            } else {
-                q
-            }
-        })
-        .collect();
+    (ulo, uhi, vlo, vhi)
+}
 
-    cov.reset(width, height);
-    for (p, &sign) in shifted.iter().zip(&s.signs) {
-        cov.add_contour(p, sign);
-    }
-    let cells = cov.finish();
+/// A slab cut in z into equal sub-slabs about the dose slice spacing / `f` thick (the
+/// nearest whole number of them, at least one), within the grid's z cells (and the window); the rest of the slab is outside the grid.
+struct SubSlabs {
+    /// Each sub-slab's centre as a fractional frame index.
+    ks: Vec<f64>,
+    /// Thickness of one sub-slab, mm.
+    sub_mm: f64,
+    /// Thickness of the whole slab, mm.
+    thickness_mm: f64,
+    /// Thickness of the part of the slab outside the grid's z cells (or the window), mm.
+    outside_mm: f64,
+}
 
-    // Sub-slabs in z, within the part of the slab inside the grid's z cells; the rest of the
-    // slab is outside the grid.
-    let thickness = s.z_hi_mm - s.z_lo_mm;
-    let (mut zc_lo, mut zc_hi) = g.z_cells_mm();
-    if let Some(w) = window {
-        zc_lo = zc_lo.max(w.z_mm.0.min(w.z_mm.1));
-        zc_hi = zc_hi.min(w.z_mm.0.max(w.z_mm.1));
+impl SubSlabs {
+    /// A slab's z extent, the slice spacing `dz` and the factor `f` -> its sub-slabs.
+    fn new(s: &Slab, g: &GridGeometry, dz: f64, f: f64, window: Option<Window>) -> SubSlabs {
+        let thickness_mm = s.z_hi_mm - s.z_lo_mm;
+        let (mut zc_lo, mut zc_hi) = g.z_cells_mm();
+        if let Some(w) = window {
+            zc_lo = zc_lo.max(w.z_mm.0.min(w.z_mm.1));
+            zc_hi = zc_hi.min(w.z_mm.0.max(w.z_mm.1));
+        }
+        let (in_lo, in_hi) = (s.z_lo_mm.max(zc_lo), s.z_hi_mm.min(zc_hi));
+        let inside_mm = (in_hi - in_lo).max(0.0);
+        let nz = if inside_mm > 0.0 {
+            ((inside_mm / (dz / f)).round() as usize).max(1)
+        } else {
+            0
+        };
+        let sub_mm = if nz > 0 { inside_mm / nz as f64 } else { 0.0 };
+        SubSlabs {
+            ks: (0..nz)
+                .filter_map(|m| g.k_of_in_cells(in_lo + (m as f64 + 0.5) * sub_mm))
+                .collect(),
+            sub_mm,
+            thickness_mm,
+            outside_mm: thickness_mm - inside_mm,
+        }
     }
-    let (in_lo, in_hi) = (s.z_lo_mm.max(zc_lo), s.z_hi_mm.min(zc_hi));
-    let inside_t = (in_hi - in_lo).max(0.0);
-    let outside_t = thickness - inside_t;
-    let nz = if inside_t > 0.0 {
-        ((inside_t / (dz / f)).round() as usize).max(1)
-    } else {
-        0
-    };
-    let sub_t = if nz > 0 { inside_t / nz as f64 } else { 0.0 };
-    let ks: Vec<f64> = (0..nz)
-        .filter_map(|m| g.k_of_in_cells(in_lo + (m as f64 + 0.5) * sub_t))
-        .collect();
+}
+
+/// What one pass over a slab's covered cells gives.
+struct CellSamples {
+    samples: Vec<Sample>,
+    /// Volume of the covered cells outside the grid (in-plane or in z), cc.
+    outside_cc: f64,
+    /// Covered area of the lattice, mm^2.
+    lattice_area_mm2: f64,
+}
+
+/// The covered cells of a slab's lattice and its sub-slabs -> one sample per covered cell
+/// inside the grid and sub-slab (a full cell's dose at its centre, a partly covered cell's
+/// at the centroid of its covered part, so that the dose is one from inside the contour)
+/// and the volume of the cells outside the grid.
+fn sample_cells(cells: &Cells, lattice: &Lattice, z: &SubSlabs, dose: &DoseGrid) -> CellSamples {
+    let g = &dose.geometry;
+    let f = lattice.f;
+    let (_, nj, ni) = dose.values.dim();
     let sub_area_mm2 = (g.column_spacing_mm / f) * (g.row_spacing_mm / f);
-    let cell_cc = sub_area_mm2 * sub_t / 1000.0;
-    let outside_cell_cc = sub_area_mm2 * outside_t / 1000.0;
-
-    let covered = (0..height)
+    let cell_cc = sub_area_mm2 * z.sub_mm / 1000.0;
+    let outside_cell_cc = sub_area_mm2 * z.outside_mm / 1000.0;
+    let covered = (0..lattice.height)
         .map(|b| cells.row(b).filter(|&c| c > 1e-12).count())
         .sum::<usize>();
-    let mut out = SlabSamples {
-        samples: Vec::with_capacity(covered * ks.len()),
+    let mut out = CellSamples {
+        samples: Vec::with_capacity(covered * z.ks.len()),
         outside_cc: 0.0,
-        vertex_range: vertex_range(s, dose),
+        lattice_area_mm2: 0.0,
     };
-    // Trilinear interpolation, factored: the in-plane weights of a cell are shared by all
-    // its sub-slabs, and each sub-slab's pair of frames is fixed for the slab.
-    let (nk, nj, ni) = dose.values.dim();
-    let values = dose
-        .values
-        .as_slice()
-        .expect("dose values are in standard layout");
-    let frames: Vec<(usize, usize, f64)> = ks
-        .iter()
-        .map(|&k| {
-            let (k0, k1, fk) = split_pair(k, nk);
-            (k0 * nj * ni, k1 * nj * ni, fk)
-        })
-        .collect();
-    // The distinct frames the sub-slabs read (a few: sub-slabs between the same two frames
-    // share them), and each sub-slab's two as indices into them, so that a cell's in-plane
-    // value on each frame is computed once, not once per sub-slab.
-    let mut distinct: Vec<usize> = Vec::new();
-    let mut index_of = |f: usize| {
-        distinct.iter().position(|&g| g == f).unwrap_or_else(|| {
-            distinct.push(f);
-            distinct.len() - 1
-        })
-    };
-    let pairs: Vec<(usize, usize, f64)> = frames
-        .iter()
-        .map(|&(f0, f1, fk)| {
-            let a = index_of(f0);
-            (a, if fk == 0.0 { a } else { index_of(f1) }, fk)
-        })
-        .collect();
-    let mut on_frame = vec![0.0f64; distinct.len()];
-
+    let mut cell_dose = CellDose::new(dose, &z.ks);
     // Voxel columns and weights of the lattice columns, the same for every row.
-    let columns: Vec<Option<(usize, usize, f64)>> = (0..width)
+    let columns: Vec<Option<(usize, usize, f64)>> = (0..lattice.width)
         .map(|a| {
-            let i = (a as f64 + 0.5 + u0) / f - 0.5;
+            let i = lattice.i_at(a, 0.5);
             in_cells(i, g.columns).then(|| split_pair(clamp_index(i, g.columns), ni))
         })
         .collect();
-    let mut lattice_area_mm2 = 0.0;
-    for b in 0..height {
-        let j = (b as f64 + 0.5 + v0) / f - 0.5;
+    for b in 0..lattice.height {
+        let j = lattice.j_at(b, 0.5);
         let j_in = in_cells(j, g.rows);
-        let (j0, j1, fj) = split_pair(clamp_index(j, g.rows), nj);
+        let row = split_pair(clamp_index(j, g.rows), nj);
         for (a, (c, column)) in cells.row(b).zip(&columns).enumerate() {
             let c = c.clamp(0.0, 1.0);
             if c <= 1e-12 {
                 continue;
             }
-            lattice_area_mm2 += c * sub_area_mm2;
+            out.lattice_area_mm2 += c * sub_area_mm2;
             let Some(centre_column) = column.filter(|_| j_in) else {
-                out.outside_cc += c * (cell_cc * ks.len() as f64 + outside_cell_cc);
+                out.outside_cc += c * (cell_cc * z.ks.len() as f64 + outside_cell_cc);
                 continue;
             };
             out.outside_cc += c * outside_cell_cc;
-            let w = c * cell_cc;
-            // A partly covered cell's dose is taken at the centroid of its covered part
-            // (inside the contour), a full cell's at its centre.
-            let boundary = c < 1.0 - BOUNDARY_TOLERANCE;
-            let ((i0, i1, fi), (j0, j1, fj)) = if boundary {
+            let (si, sj) = if c < 1.0 - BOUNDARY_TOLERANCE {
                 let [cx, cy] = cells.centroid(a, b);
-                let i = (a as f64 + cx + u0) / f - 0.5;
-                let j = (b as f64 + cy + v0) / f - 0.5;
                 (
-                    split_pair(clamp_index(i, g.columns), ni),
-                    split_pair(clamp_index(j, g.rows), nj),
+                    split_pair(clamp_index(lattice.i_at(a, cx), g.columns), ni),
+                    split_pair(clamp_index(lattice.j_at(b, cy), g.rows), nj),
                 )
             } else {
-                (centre_column, (j0, j1, fj))
+                (centre_column, row)
             };
-            if fi == 0.0 && fj == 0.0 {
-                // On a voxel centre in-plane (every cell at factor 1): the other three
-                // corners weigh 0, and the dose values are finite, so this is the same
-                // number with one read instead of four.
-                let o = j0 * ni + i0;
-                for &(f0, f1, fk) in &frames {
-                    // `+ 0.0` as the four-term sum starts from 0: a -0.0 dose reads as 0.0.
-                    let d0 = f64::from(values[f0 + o]) + 0.0;
-                    let d = if fk == 0.0 {
-                        d0
-                    } else {
-                        d0 * (1.0 - fk) + (f64::from(values[f1 + o]) + 0.0) * fk
-                    };
-                    out.samples.push(Sample::new(d, w));
-                }
-                continue;
-            }
-            let corners = [j0 * ni + i0, j0 * ni + i1, j1 * ni + i0, j1 * ni + i1];
-            let weights = [
-                (1.0 - fj) * (1.0 - fi),
-                (1.0 - fj) * fi,
-                fj * (1.0 - fi),
-                fj * fi,
-            ];
-            let plane = |frame: usize| -> f64 {
-                corners
-                    .iter()
-                    .zip(&weights)
-                    .map(|(&o, &w)| f64::from(values[frame + o]) * w)
-                    .sum()
-            };
-            for (v, &frame) in on_frame.iter_mut().zip(&distinct) {
-                *v = plane(frame);
-            }
-            for &(a, b, fk) in &pairs {
-                let d = if fk == 0.0 {
-                    on_frame[a]
-                } else {
-                    on_frame[a] * (1.0 - fk) + on_frame[b] * fk
-                };
-                out.samples.push(Sample::new(d, w));
-            }
+            cell_dose.push(si, sj, c * cell_cc, &mut out.samples);
         }
     }
-    if clipped {
-        let beyond_mm2 = (s.area_mm2() - lattice_area_mm2).max(0.0);
-        out.outside_cc += beyond_mm2 * thickness / 1000.0;
-    }
     out
+}
+
+/// A cell's dose on each sub-slab of one slab: trilinear interpolation, factored. The
+/// in-plane weights of a cell are shared by all its sub-slabs, each sub-slab's pair of
+/// frames is fixed for the slab, and a cell's in-plane value on each frame is computed once,
+/// not once per sub-slab.
+struct CellDose<'a> {
+    values: &'a [f32],
+    ni: usize,
+    /// Each sub-slab's two frames (offsets of their first value) and the second's weight.
+    frames: Vec<(usize, usize, f64)>,
+    /// The distinct frames (offsets) the sub-slabs read: a few, as sub-slabs between the
+    /// same two frames share them.
+    distinct: Vec<usize>,
+    /// Each sub-slab's two frames as indices into `distinct`, and the second's weight.
+    pairs: Vec<(usize, usize, f64)>,
+    /// The current cell's in-plane value on each distinct frame (reused from cell to cell).
+    on_frame: Vec<f64>,
+}
+
+impl<'a> CellDose<'a> {
+    /// The dose grid and the sub-slabs' fractional frame indices -> their frames.
+    fn new(dose: &'a DoseGrid, ks: &[f64]) -> Self {
+        let (nk, nj, ni) = dose.values.dim();
+        let values = dose
+            .values
+            .as_slice()
+            .expect("dose values are in standard layout");
+        let frames: Vec<(usize, usize, f64)> = ks
+            .iter()
+            .map(|&k| {
+                let (k0, k1, fk) = split_pair(k, nk);
+                (k0 * nj * ni, k1 * nj * ni, fk)
+            })
+            .collect();
+        let mut distinct: Vec<usize> = Vec::new();
+        let mut index_of = |f: usize| {
+            distinct.iter().position(|&g| g == f).unwrap_or_else(|| {
+                distinct.push(f);
+                distinct.len() - 1
+            })
+        };
+        let pairs: Vec<(usize, usize, f64)> = frames
+            .iter()
+            .map(|&(f0, f1, fk)| {
+                let a = index_of(f0);
+                (a, if fk == 0.0 { a } else { index_of(f1) }, fk)
+            })
+            .collect();
+        let on_frame = vec![0.0f64; distinct.len()];
+        CellDose {
+            values,
+            ni,
+            frames,
+            distinct,
+            pairs,
+            on_frame,
+        }
+    }
+
+    /// A cell's in-plane index splits (column, row) and volume -> its samples, one per
+    /// sub-slab, pushed to `out`.
+    #[inline]
+    fn push(
+        &mut self,
+        (i0, i1, fi): (usize, usize, f64),
+        (j0, j1, fj): (usize, usize, f64),
+        volume_cc: f64,
+        out: &mut Vec<Sample>,
+    ) {
+        let ni = self.ni;
+        if fi == 0.0 && fj == 0.0 {
+            self.push_on_centre(j0 * ni + i0, volume_cc, out);
+            return;
+        }
+        let corners = [j0 * ni + i0, j0 * ni + i1, j1 * ni + i0, j1 * ni + i1];
+        let weights = [
+            (1.0 - fj) * (1.0 - fi),
+            (1.0 - fj) * fi,
+            fj * (1.0 - fi),
+            fj * fi,
+        ];
+        let values = self.values;
+        let plane = |frame: usize| -> f64 {
+            corners
+                .iter()
+                .zip(&weights)
+                .map(|(&o, &w)| f64::from(values[frame + o]) * w)
+                .sum()
+        };
+        for (v, &frame) in self.on_frame.iter_mut().zip(&self.distinct) {
+            *v = plane(frame);
+        }
+        for &(a, b, fk) in &self.pairs {
+            let d = if fk == 0.0 {
+                self.on_frame[a]
+            } else {
+                self.on_frame[a] * (1.0 - fk) + self.on_frame[b] * fk
+            };
+            out.push(Sample::new(d, volume_cc));
+        }
+    }
+
+    /// A cell on a voxel centre in-plane (every cell at factor 1), at offset `o` in a frame
+    /// -> its samples: the other three corners weigh 0 and the dose values are finite, so
+    /// this is the same number as [`Self::push`]'s with one read instead of four.
+    #[inline]
+    fn push_on_centre(&self, o: usize, volume_cc: f64, out: &mut Vec<Sample>) {
+        for &(f0, f1, fk) in &self.frames {
+            // `+ 0.0` as the four-term sum starts from 0: a -0.0 dose reads as 0.0.
+            let d0 = f64::from(self.values[f0 + o]) + 0.0;
+            let d = if fk == 0.0 {
+                d0
+            } else {
+                d0 * (1.0 - fk) + (f64::from(self.values[f1 + o]) + 0.0) * fk
+            };
+            out.push(Sample::new(d, volume_cc));
+        }
+    }
 }
 
 /// The lowest and highest dose at the vertices of a slab of the solid (each contour vertex

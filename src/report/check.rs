@@ -237,22 +237,54 @@ pub fn verdict_tone(v: Verdict) -> Tone {
 /// [`super::term::stdout_width`]).
 pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> String {
     let mut o = String::new();
-    let line = |o: &mut String, text: &str| {
-        let _ = writeln!(o, "{}", wrap_indented(text, width, 2));
-    };
     let banner_text = format!("== {}", verdict_text(r.verdict));
     let banner = paint(&banner_text, verdict_tone(r.verdict), color);
     let _ = writeln!(o, "{banner}");
-    line(
-        &mut o,
+    write_summary(&mut o, r, width);
+    o.push('\n');
+    if r.results.is_empty() {
+        write_line(&mut o, "No constraint was evaluated.", width);
+    } else {
+        render_results(&mut o, &r.results, color, width);
+    }
+    if let Some(h) = headroom_line(r) {
+        o.push('\n');
+        write_line(&mut o, &h, width);
+    }
+    if let Some(t) = &r.tps_agreement {
+        super::dvh::render_tps_table(&mut o, t);
+    }
+    if !r.not_present.is_empty() {
+        o.push('\n');
+        write_line(
+            &mut o,
+            &format!("Not present: {}", r.not_present.join(", ")),
+            width,
+        );
+    }
+    write_recap(&mut o, r, color, width);
+    let _ = writeln!(o, "{banner}");
+    o
+}
+
+/// One line of text, wrapped to `width` with an indent of 2 for its continuation.
+fn write_line(o: &mut String, text: &str, width: Option<usize>) {
+    let _ = writeln!(o, "{}", wrap_indented(text, width, 2));
+}
+
+/// The report -> the lines above the table: protocol, plan, site and targets.
+fn write_summary(o: &mut String, r: &CheckReport, width: Option<usize>) {
+    write_line(
+        o,
         &format!(
             "Protocol: {} v{} ({})",
             r.protocol.name, r.protocol.version, r.protocol.origin
         ),
+        width,
     );
     let p = &r.plan;
-    line(
-        &mut o,
+    write_line(
+        o,
         &format!(
             "Plan: {} | patient {} (ID {}) | {} | approval {} | dose {} ({}{})",
             p.title,
@@ -271,13 +303,14 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
                 String::new()
             }
         ),
+        width,
     );
     if let Some(site) = &r.site {
-        line(&mut o, &format!("Site: {site}"));
+        write_line(o, &format!("Site: {site}"), width);
     }
     for t in &p.targets {
-        line(
-            &mut o,
+        write_line(
+            o,
             &format!(
                 "Target {}: {} | {} Gy in {} ({} Gy/fx){}",
                 t.role,
@@ -291,49 +324,33 @@ pub fn render_table(r: &CheckReport, color: bool, width: Option<usize>) -> Strin
                     ""
                 }
             ),
+            width,
         );
     }
-    o.push('\n');
-    if r.results.is_empty() {
-        line(&mut o, "No constraint was evaluated.");
-    } else {
-        render_results(&mut o, &r.results, color, width);
-    }
-    if let Some(h) = headroom_line(r) {
-        o.push('\n');
-        line(&mut o, &h);
-    }
-    if let Some(t) = &r.tps_agreement {
-        super::dvh::render_tps_table(&mut o, t);
-    }
-    if !r.not_present.is_empty() {
-        o.push('\n');
-        line(
-            &mut o,
-            &format!("Not present: {}", r.not_present.join(", ")),
-        );
-    }
+}
+
+/// The report -> the tagged lines under the table: errors, failures, warnings, overrides,
+/// then the results that decided the verdict.
+fn write_recap(o: &mut String, r: &CheckReport, color: bool, width: Option<usize>) {
     let tagged = |o: &mut String, tag: &str, tone: Tone, text: &str| {
         let wrapped = wrap_indented(&format!("{tag} {text}"), width, 2);
         let _ = writeln!(o, "{}{}", paint(tag, tone, color), &wrapped[tag.len()..]);
     };
     for e in &r.errors {
-        tagged(&mut o, "ERROR:", Tone::Error, e);
+        tagged(o, "ERROR:", Tone::Error, e);
     }
     for f in &r.failures {
-        tagged(&mut o, "FAIL:", Tone::Fail, f);
+        tagged(o, "FAIL:", Tone::Fail, f);
     }
     for w in &r.warnings {
-        tagged(&mut o, "warning:", Tone::Warn, w);
+        tagged(o, "warning:", Tone::Warn, w);
     }
     for x in &r.overrides {
-        tagged(&mut o, "override:", Tone::Warn, x);
+        tagged(o, "override:", Tone::Warn, x);
     }
     for d in deciding(r) {
-        tagged(&mut o, d.0, verdict_tone(r.verdict), &d.1);
+        tagged(o, d.0, verdict_tone(r.verdict), &d.1);
     }
-    let _ = writeln!(o, "{banner}");
-    o
 }
 
 /// The mandatory results that decided the verdict, as (tag, text) lines for the recap:
@@ -416,6 +433,17 @@ struct Column {
     width: usize,
 }
 
+impl Column {
+    /// A cell's text -> the text padded to the column's width, on its side.
+    fn pad(&self, s: &str) -> String {
+        if self.right {
+            format!("{s:>w$}", w = self.width)
+        } else {
+            format!("{s:<w$}", w = self.width)
+        }
+    }
+}
+
 /// The narrowest a wrapped column gets when the table is shrunk to fit.
 const MIN_WRAPPED_WIDTH: usize = 8;
 
@@ -424,6 +452,21 @@ const MIN_WRAPPED_WIDTH: usize = 8;
 /// when wider than `width`, the widest text column (structure, ROI, constraint, source)
 /// gives up a column at a time and its texts wrap inside it.
 fn render_results(o: &mut String, results: &[ConstraintResult], color: bool, width: Option<usize>) {
+    let mut cols = result_columns(results);
+    if let Some(width) = width {
+        shrink_to(&mut cols, width);
+    }
+    let head: Vec<String> = cols.iter().map(|c| c.pad(c.head)).collect();
+    let _ = writeln!(o, "{}", head.join(" ").trim_end());
+    let status = cols.iter().position(|c| c.head == "status");
+    for (row, c) in results.iter().enumerate() {
+        write_result_row(o, &cols, row, c, status, color, width);
+    }
+}
+
+/// The results -> the table's columns, each as wide as its widest cell (the ROI column only
+/// when some ROI is not named as its structure, a `--map`).
+fn result_columns(results: &[ConstraintResult]) -> Vec<Column> {
     let numbers: Vec<[String; 3]> = results.iter().map(row_numbers).collect();
     let text = |head, cells: Vec<String>, right, wraps| {
         let width = cells
@@ -459,72 +502,76 @@ fn render_results(o: &mut String, results: &[ConstraintResult], color: bool, wid
         ),
         text("source", of(&|c| c.source.clone()), false, true),
     ];
-    // The ROI column only when some ROI is not named as its structure (a `--map`).
     if results.iter().all(|c| c.roi == c.structure) {
         cols.remove(1);
     }
-    let status = cols.iter().position(|c| c.head == "status");
-    if let Some(width) = width {
-        let total = |cols: &[Column]| cols.iter().map(|c| c.width + 1).sum::<usize>() - 1;
-        while total(&cols) > width {
-            let widest = cols
-                .iter_mut()
-                .filter(|c| c.wraps && c.width > MIN_WRAPPED_WIDTH.max(c.head.len()))
-                .max_by_key(|c| c.width);
-            match widest {
-                Some(c) => c.width -= 1,
-                None => break,
-            }
+    cols
+}
+
+/// Narrows the widest wrapping column one character at a time until the table fits in
+/// `width` (or no wrapping column can give up more).
+fn shrink_to(cols: &mut [Column], width: usize) {
+    let total = |cols: &[Column]| cols.iter().map(|c| c.width + 1).sum::<usize>() - 1;
+    while total(cols) > width {
+        let widest = cols
+            .iter_mut()
+            .filter(|c| c.wraps && c.width > MIN_WRAPPED_WIDTH.max(c.head.len()))
+            .max_by_key(|c| c.width);
+        match widest {
+            Some(c) => c.width -= 1,
+            None => break,
         }
     }
-    let pad = |col: &Column, s: &str| {
-        if col.right {
-            format!("{s:>w$}", w = col.width)
-        } else {
-            format!("{s:<w$}", w = col.width)
-        }
-    };
-    let head: Vec<String> = cols.iter().map(|c| pad(c, c.head)).collect();
-    let _ = writeln!(o, "{}", head.join(" ").trim_end());
-    for (row, c) in results.iter().enumerate() {
-        let cells: Vec<Vec<String>> = cols
+}
+
+/// Result `c` (row `row` of the columns) -> its lines, its texts wrapped in their columns
+/// when a `width` is given and its status mark coloured, then its reason under it.
+fn write_result_row(
+    o: &mut String,
+    cols: &[Column],
+    row: usize,
+    c: &ConstraintResult,
+    status: Option<usize>,
+    color: bool,
+    width: Option<usize>,
+) {
+    let cells: Vec<Vec<String>> = cols
+        .iter()
+        .map(|col| match width {
+            Some(_) if col.wraps => wrap(&col.cells[row], col.width),
+            _ => vec![col.cells[row].clone()],
+        })
+        .collect();
+    let height = cells.iter().map(Vec::len).max().unwrap_or(1);
+    for i in 0..height {
+        let parts: Vec<String> = cols
             .iter()
-            .map(|col| match width {
-                Some(_) if col.wraps => wrap(&col.cells[row], col.width),
-                _ => vec![col.cells[row].clone()],
+            .zip(&cells)
+            .enumerate()
+            .map(|(k, (col, lines))| {
+                let padded = col.pad(lines.get(i).map_or("", String::as_str));
+                if Some(k) == status && i == 0 {
+                    paint(&padded, mark_tone(c), color)
+                } else {
+                    padded
+                }
             })
             .collect();
-        let height = cells.iter().map(Vec::len).max().unwrap_or(1);
-        for i in 0..height {
-            let parts: Vec<String> = cols
-                .iter()
-                .zip(&cells)
-                .enumerate()
-                .map(|(k, (col, lines))| {
-                    let padded = pad(col, lines.get(i).map_or("", String::as_str));
-                    if Some(k) == status && i == 0 {
-                        paint(&padded, mark_tone(c), color)
-                    } else {
-                        padded
-                    }
-                })
-                .collect();
-            let _ = writeln!(o, "{}", parts.join(" ").trim_end());
-        }
-        if let Some(reason) = &c.reason {
-            let indent = cols[0].width + 1;
-            let _ = writeln!(
-                o,
-                "{:indent$}{}",
-                "",
-                wrap_indented(
-                    &format!("^ {reason}"),
-                    width.map(|w| w.saturating_sub(indent).max(MIN_WRAPPED_WIDTH)),
-                    2
-                )
-                .replace('\n', &format!("\n{:indent$}", ""))
-            );
-        }
+        let _ = writeln!(o, "{}", parts.join(" ").trim_end());
+    }
+    if let Some(reason) = &c.reason {
+        let indent = cols[0].width + 1;
+        let _ = writeln!(
+            o,
+            "{:indent$}{}",
+            "",
+            wrap_indented(
+                &format!("^ {reason}"),
+                width.map(|w| w.saturating_sub(indent).max(MIN_WRAPPED_WIDTH)),
+                2
+            )
+            .replace('\n', &format!("\n{:indent$}", ""))
+        );
     }
 }
 
@@ -554,7 +601,23 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
         .iter()
         .filter(|d| d.error.is_none() && d.volume_cc > 0.0)
         .collect();
-    let curves: Vec<Curve> = plotted
+    let mut curves = our_curves(&plotted, rois);
+    if curves.is_empty() {
+        return None;
+    }
+    let tps = planning_system_curves(&plotted, &curves, outcome);
+    curves.extend(tps);
+    let markers = plot_markers(&plotted, &curves, outcome);
+    Some(render_svg(
+        &format!("DVH: {}", set.title()),
+        &curves,
+        &markers,
+    ))
+}
+
+/// The DVHs plotted -> their curves, each in its ROI's display colour or the palette's.
+fn our_curves(plotted: &[&crate::dvh::StructureDvh], rois: &[crate::dicom::Roi]) -> Vec<Curve> {
+    plotted
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -573,14 +636,18 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
                 cumulative_cc: &cumulative_cc,
             })
         })
-        .collect();
-    if curves.is_empty() {
-        return None;
-    }
-    // The planning system's curve of a compared structure, dashed in the same colour.
-    let tps: Vec<Curve> = plotted
+        .collect()
+}
+
+/// The planning system's curve of each compared structure, dashed in the colour of ours.
+fn planning_system_curves(
+    plotted: &[&crate::dvh::StructureDvh],
+    ours: &[Curve],
+    outcome: &CheckOutcome,
+) -> Vec<Curve> {
+    plotted
         .iter()
-        .zip(&curves)
+        .zip(ours)
         .filter_map(|(d, ours)| {
             let (_, t) = outcome.tps_curves.iter().find(|(n, _)| *n == d.name)?;
             let v0 = t.cumulative_cc.first().copied().filter(|v| *v > 0.0)?;
@@ -596,10 +663,17 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
                 partial: true,
             })
         })
-        .collect();
-    let mut curves = curves;
-    curves.extend(tps);
-    let markers: Vec<Marker> = outcome
+        .collect()
+}
+
+/// Each evaluated result that is a point of a plotted curve -> its marker (and limit), in
+/// that curve's colour.
+fn plot_markers(
+    plotted: &[&crate::dvh::StructureDvh],
+    curves: &[Curve],
+    outcome: &CheckOutcome,
+) -> Vec<Marker> {
+    outcome
         .results
         .iter()
         .filter(|c| c.status != Status::NotEvaluated)
@@ -623,12 +697,7 @@ pub fn render_plot(set: &PlanSet, outcome: &CheckOutcome) -> Option<String> {
                 limit: limit_mark(c, plotted[k].volume_cc),
             })
         })
-        .collect();
-    Some(render_svg(
-        &format!("DVH: {}", set.title()),
-        &curves,
-        &markers,
-    ))
+        .collect()
 }
 
 /// Where a result's limit lies on its ROI's curve (see [`LimitMark`]): dose limits (Gy) at

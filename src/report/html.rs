@@ -131,17 +131,45 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         Verdict::Fail => "FAIL",
         Verdict::Error => "ERROR",
     };
-    let sentence = verdict_text(r.verdict)
-        .split_once(": ")
-        .map_or("", |(_, s)| s);
-    let p = &r.plan;
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{verdict}: {} - sbrt-verify</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
-        escape(&p.title)
+        escape(&r.plan.title)
     );
+    write_banner(&mut o, r, verdict);
+    o.push_str("<main>\n");
+    let _ = writeln!(o, "<h1>{}</h1>", escape(&r.plan.title));
+    // Plan summary beside the DVH plot.
+    o.push_str("<div class=\"overview\">\n");
+    write_plan(&mut o, r, checked_at);
+    write_dvh(&mut o, plot_svg);
+    o.push_str("</div>\n");
+    write_constraints(&mut o, r);
+    write_inputs(&mut o, r);
+    write_warnings(&mut o, r);
+    // Lines to sign on paper (printed only).
+    o.push_str(
+        "<section class=\"signoff\"><span>Reviewed by</span><span>Date</span>\
+         <span>Signature</span></section>\n",
+    );
+    let _ = writeln!(
+        o,
+        "<footer>sbrt-verify {}; report schema {}; exit code {}.</footer>",
+        env!("CARGO_PKG_VERSION"),
+        escape(r.schema_version),
+        r.exit_code
+    );
+    o.push_str("</main>\n</body>\n</html>\n");
+    o
+}
+
+/// The verdict -> the banner, and the reasons of a FAIL or ERROR right under it.
+fn write_banner(o: &mut String, r: &CheckReport, verdict: &str) {
+    let sentence = verdict_text(r.verdict)
+        .split_once(": ")
+        .map_or("", |(_, s)| s);
     let vc = verdict_class(r.verdict);
     let _ = writeln!(
         o,
@@ -149,7 +177,19 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
          <span class=\"verdict\">{verdict}</span> {}</header>",
         escape(sentence)
     );
-    // The reasons of a FAIL or ERROR, right under the banner.
+    let reasons = reasons(r);
+    if !reasons.is_empty() {
+        let _ = writeln!(o, "<ul id=\"reasons\" class=\"reasons reasons-{vc}\">");
+        for x in &reasons {
+            let _ = writeln!(o, "<li>{}</li>", escape(x));
+        }
+        o.push_str("</ul>\n");
+    }
+}
+
+/// The report -> the reasons of its verdict: overrides, errors, plan failures, then each
+/// mandatory constraint failed or not evaluated.
+fn reasons(r: &CheckReport) -> Vec<String> {
     let mut reasons: Vec<String> = Vec::new();
     reasons.extend(r.overrides.iter().map(|x| format!("OVERRIDE: {x}")));
     reasons.extend(r.errors.iter().map(|e| format!("ERROR: {e}")));
@@ -175,18 +215,14 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
             Status::Pass => {}
         }
     }
-    if !reasons.is_empty() {
-        let _ = writeln!(o, "<ul id=\"reasons\" class=\"reasons reasons-{vc}\">");
-        for x in &reasons {
-            let _ = writeln!(o, "<li>{}</li>", escape(x));
-        }
-        o.push_str("</ul>\n");
-    }
-    o.push_str("<main>\n");
-    let _ = writeln!(o, "<h1>{}</h1>", escape(&p.title));
+    reasons
+}
 
-    // Plan summary beside the DVH plot.
-    o.push_str("<div class=\"overview\">\n<section id=\"plan\">\n<h2>Plan</h2>\n<table class=\"summary\">\n");
+/// The report -> the plan summary section: protocol, check time, site, patient, plan,
+/// dose, structure set and targets.
+fn write_plan(o: &mut String, r: &CheckReport, checked_at: &str) {
+    let p = &r.plan;
+    o.push_str("<section id=\"plan\">\n<h2>Plan</h2>\n<table class=\"summary\">\n");
     let mut row = |k: &str, v: String| {
         let _ = writeln!(o, "<tr><th>{}</th><td>{v}</td></tr>", escape(k));
     };
@@ -249,7 +285,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         );
     }
     o.push_str("</table>\n</section>\n");
-    // DVH plot.
+}
+
+/// The DVH plot -> its section, with how to read it (or that no DVH was computed).
+fn write_dvh(o: &mut String, plot_svg: Option<&str>) {
     o.push_str("<section id=\"dvh\">\n<h2>Dose-volume histograms</h2>\n");
     match plot_svg {
         Some(svg) => {
@@ -266,10 +305,11 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         None => o.push_str("<p>No DVH was computed: the check stopped before (see above).</p>\n"),
     }
     o.push_str("</section>\n");
+}
 
-    o.push_str("</div>\n");
-
-    // Constraints.
+/// The results -> the constraints section: one table row each, the headroom line and the
+/// structures not present.
+fn write_constraints(o: &mut String, r: &CheckReport) {
     o.push_str("<section id=\"constraints\">\n<h2>Constraints</h2>\n");
     if r.results.is_empty() {
         o.push_str("<p>No constraint was evaluated.</p>\n");
@@ -284,44 +324,7 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
             if roi_column { "<th>ROI</th>" } else { "" }
         );
         for c in &r.results {
-            let sc = status_class(c);
-            let numbers = super::check::row_numbers(c);
-            let unit = if c.unit.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", escape(c.unit))
-            };
-            let level = match c.level {
-                Level::Mandatory => "mandatory",
-                Level::Optimal => "optimal",
-            };
-            let mut notes = String::new();
-            for n in [c.reason.as_deref(), c.note.as_deref()]
-                .into_iter()
-                .flatten()
-            {
-                let _ = write!(notes, "<div class=\"reason\">{}</div>", escape(n));
-            }
-            let roi = if roi_column {
-                format!("<td>{}</td>", escape(&c.roi))
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                o,
-                "<tr class=\"row-{sc}\"><td>{}</td>{roi}<td>{}{}</td>\
-                 <td class=\"num\">{}{unit}</td><td class=\"num\">{}{unit}</td>\
-                 <td class=\"num\">{}</td><td class=\"status status-{sc}\">{}</td>\
-                 <td>{level}</td><td>{}</td></tr>",
-                escape(&c.structure),
-                escape(&c.constraint),
-                notes,
-                numbers[0],
-                numbers[1],
-                numbers[2],
-                mark(c),
-                escape(&c.source)
-            );
+            write_constraint_row(o, c, roi_column);
         }
         o.push_str("</tbody>\n</table>\n");
     }
@@ -337,8 +340,54 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         );
     }
     o.push_str("</section>\n");
+}
 
-    // Input files.
+/// One result -> its table row: structure, ROI (when shown), constraint with its reason
+/// and note, value, limit, margin, status, level and source.
+fn write_constraint_row(o: &mut String, c: &ConstraintResult, roi_column: bool) {
+    let sc = status_class(c);
+    let numbers = super::check::row_numbers(c);
+    let unit = if c.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", escape(c.unit))
+    };
+    let level = match c.level {
+        Level::Mandatory => "mandatory",
+        Level::Optimal => "optimal",
+    };
+    let mut notes = String::new();
+    for n in [c.reason.as_deref(), c.note.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        let _ = write!(notes, "<div class=\"reason\">{}</div>", escape(n));
+    }
+    let roi = if roi_column {
+        format!("<td>{}</td>", escape(&c.roi))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        o,
+        "<tr class=\"row-{sc}\"><td>{}</td>{roi}<td>{}{}</td>\
+         <td class=\"num\">{}{unit}</td><td class=\"num\">{}{unit}</td>\
+         <td class=\"num\">{}</td><td class=\"status status-{sc}\">{}</td>\
+         <td>{level}</td><td>{}</td></tr>",
+        escape(&c.structure),
+        escape(&c.constraint),
+        notes,
+        numbers[0],
+        numbers[1],
+        numbers[2],
+        mark(c),
+        escape(&c.source)
+    );
+}
+
+/// The input files -> their section: each one's kind, path and SHA-256.
+fn write_inputs(o: &mut String, r: &CheckReport) {
+    let p = &r.plan;
     o.push_str("<section id=\"inputs\">\n<h2>Input files</h2>\n");
     if r.inputs.is_empty() {
         o.push_str("<p>None.</p>\n");
@@ -366,8 +415,10 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         o.push_str("</tbody>\n</table>\n");
     }
     o.push_str("</section>\n");
+}
 
-    // Warnings.
+/// The warnings -> their section.
+fn write_warnings(o: &mut String, r: &CheckReport) {
     o.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n");
     if r.warnings.is_empty() {
         o.push_str("<p>None.</p>\n");
@@ -379,20 +430,6 @@ pub fn render(r: &CheckReport, plot_svg: Option<&str>, checked_at: &str) -> Stri
         o.push_str("</ul>\n");
     }
     o.push_str("</section>\n");
-    // Lines to sign on paper (printed only).
-    o.push_str(
-        "<section class=\"signoff\"><span>Reviewed by</span><span>Date</span>\
-         <span>Signature</span></section>\n",
-    );
-    let _ = writeln!(
-        o,
-        "<footer>sbrt-verify {}; report schema {}; exit code {}.</footer>",
-        env!("CARGO_PKG_VERSION"),
-        escape(r.schema_version),
-        r.exit_code
-    );
-    o.push_str("</main>\n</body>\n</html>\n");
-    o
 }
 
 #[cfg(test)]

@@ -152,20 +152,7 @@ fn nice_step(range: f64) -> f64 {
 
 /// Renders the plot. Points are thinned to at most ~2 per horizontal pixel.
 pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
-    let max_dose = curves
-        .iter()
-        .flat_map(|c| c.points.iter().map(|p| p.0))
-        .chain(markers.iter().map(|m| m.dose_gy))
-        .chain(markers.iter().filter_map(|m| m.limit_point().map(|p| p.0)))
-        .fold(0.0f64, f64::max)
-        .max(1.0);
-    let step = nice_step(max_dose);
-    let x_max = (max_dose / step).ceil() * step;
-    let pw = W - LEFT - RIGHT;
-    let ph = H - TOP - BOTTOM;
-    let sx = |d: f64| LEFT + pw * d / x_max;
-    let sy = |v: f64| TOP + ph * (1.0 - v / 100.0);
-
+    let axes = Axes::fit(curves, markers);
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -179,57 +166,116 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
         LEFT,
         esc(title)
     );
-    // Grid and ticks.
-    let mut d = 0.0;
-    while d <= x_max + 1e-9 {
-        let x = sx(d);
-        let _ = writeln!(
-            o,
-            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#e0e0e0"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
-            TOP + ph,
-            TOP + ph + 18.0,
-            trim(d)
-        );
-        d += step;
-    }
-    for v in (0..=100).step_by(10) {
-        let y = sy(f64::from(v));
-        let _ = writeln!(
-            o,
-            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e0e0e0"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v}</text>"##,
-            LEFT + pw,
-            LEFT - 6.0,
-            y + 4.0
-        );
-    }
-    let _ = writeln!(
-        o,
-        r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
-    );
-    let _ = writeln!(
-        o,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">Dose (Gy)</text>"#,
-        LEFT + pw / 2.0,
-        H - 14.0
-    );
-    let _ = writeln!(
-        o,
-        r#"<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">Volume (%)</text>"#,
-        TOP + ph / 2.0,
-        TOP + ph / 2.0
-    );
-    // Curves.
+    axes.write_grid(&mut o);
     for c in curves {
+        axes.write_curve(&mut o, c);
+    }
+    for m in markers {
+        axes.write_marker(&mut o, m);
+    }
+    axes.write_legend(&mut o, curves);
+    if !markers.is_empty() {
+        axes.write_marker_legend(&mut o, curves.len());
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+/// The plot area and its scales: dose (Gy) from 0 to `x_max` in ticks of `step`, volume
+/// (%) from 0 to 100.
+struct Axes {
+    x_max: f64,
+    step: f64,
+    /// Width and height of the plot area, px.
+    pw: f64,
+    ph: f64,
+}
+
+impl Axes {
+    /// The curves and markers -> axes whose dose range holds all their doses (at least 1 Gy).
+    fn fit(curves: &[Curve], markers: &[Marker]) -> Axes {
+        let max_dose = curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.0))
+            .chain(markers.iter().map(|m| m.dose_gy))
+            .chain(markers.iter().filter_map(|m| m.limit_point().map(|p| p.0)))
+            .fold(0.0f64, f64::max)
+            .max(1.0);
+        let step = nice_step(max_dose);
+        Axes {
+            x_max: (max_dose / step).ceil() * step,
+            step,
+            pw: W - LEFT - RIGHT,
+            ph: H - TOP - BOTTOM,
+        }
+    }
+
+    /// A dose, Gy -> its x, px.
+    fn sx(&self, d: f64) -> f64 {
+        LEFT + self.pw * d / self.x_max
+    }
+
+    /// A volume, % -> its y, px.
+    fn sy(&self, v: f64) -> f64 {
+        TOP + self.ph * (1.0 - v / 100.0)
+    }
+
+    /// The grid lines with their tick labels, the plot's frame and the axis titles.
+    fn write_grid(&self, o: &mut String) {
+        let (pw, ph) = (self.pw, self.ph);
+        let mut d = 0.0;
+        while d <= self.x_max + 1e-9 {
+            let x = self.sx(d);
+            let _ = writeln!(
+                o,
+                r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" stroke="#e0e0e0"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+                TOP + ph,
+                TOP + ph + 18.0,
+                trim(d)
+            );
+            d += self.step;
+        }
+        for v in (0..=100).step_by(10) {
+            let y = self.sy(f64::from(v));
+            let _ = writeln!(
+                o,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e0e0e0"/><text x="{:.1}" y="{:.1}" text-anchor="end">{v}</text>"##,
+                LEFT + pw,
+                LEFT - 6.0,
+                y + 4.0
+            );
+        }
+        let _ = writeln!(
+            o,
+            r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+        );
+        let _ = writeln!(
+            o,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">Dose (Gy)</text>"#,
+            LEFT + pw / 2.0,
+            H - 14.0
+        );
+        let _ = writeln!(
+            o,
+            r#"<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">Volume (%)</text>"#,
+            TOP + ph / 2.0,
+            TOP + ph / 2.0
+        );
+    }
+
+    /// A curve -> its polyline, its points thinned to at most ~2 per horizontal pixel (the
+    /// last one always kept).
+    fn write_curve(&self, o: &mut String, c: &Curve) {
         let mut pts = String::new();
         let mut last_x = f64::NEG_INFINITY;
         let n = c.points.len();
         for (idx, &(dose, vol)) in c.points.iter().enumerate() {
-            let x = sx(dose);
+            let x = self.sx(dose);
             if x - last_x < 0.5 && idx + 1 != n {
                 continue;
             }
             last_x = x;
-            let _ = write!(pts, "{:.1},{:.1} ", x, sy(vol.clamp(0.0, 100.0)));
+            let _ = write!(pts, "{:.1},{:.1} ", x, self.sy(vol.clamp(0.0, 100.0)));
         }
         let [r, g, b] = c.color;
         let _ = writeln!(
@@ -240,16 +286,20 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
             pts.trim_end()
         );
     }
-    // Each constraint: its limit as a bar across the axis it is measured on, a dotted line
-    // to the achieved value, and the achieved value as a marker, all in the structure's
-    // colour; met = circle, missed = diamond with a red rim (shape as well as colour, for
-    // colour-blind readers and grey print), outlined dark on a curve of any colour.
-    for m in markers {
-        let (x, y) = (sx(m.dose_gy), sy(m.volume_percent.clamp(0.0, 100.0)));
+
+    /// A constraint -> its limit as a bar across the axis it is measured on, a dotted line
+    /// to the achieved value, and the achieved value as a marker, all in the structure's
+    /// colour; met = circle, missed = diamond with a red rim (shape as well as colour, for
+    /// colour-blind readers and grey print), outlined dark on a curve of any colour.
+    fn write_marker(&self, o: &mut String, m: &Marker) {
+        let (x, y) = (
+            self.sx(m.dose_gy),
+            self.sy(m.volume_percent.clamp(0.0, 100.0)),
+        );
         let [r, g, b] = m.color;
         let status = if m.pass { "pass" } else { "fail" };
         if let Some((ld, lv)) = m.limit_point() {
-            let (lx, ly) = (sx(ld), sy(lv));
+            let (lx, ly) = (self.sx(ld), self.sy(lv));
             let (dx, dy) = match m.limit {
                 Some(LimitMark::DoseGy(_)) => (0.0, 9.0),
                 _ => (9.0, 0.0),
@@ -275,24 +325,30 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
             esc(&m.label)
         );
     }
-    // Legend.
-    for (i, c) in curves.iter().enumerate() {
-        let y = TOP + 10.0 + 18.0 * i as f64;
-        let x = LEFT + pw + 16.0;
-        let [r, g, b] = c.color;
-        let _ = writeln!(
-            o,
-            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="rgb({r},{g},{b})" stroke-width="3"{}/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            x + 22.0,
-            dash(c.partial),
-            x + 28.0,
-            y + 4.0,
-            esc(&c.name)
-        );
+
+    /// The curves -> one legend line each, right of the plot.
+    fn write_legend(&self, o: &mut String, curves: &[Curve]) {
+        for (i, c) in curves.iter().enumerate() {
+            let y = TOP + 10.0 + 18.0 * i as f64;
+            let x = LEFT + self.pw + 16.0;
+            let [r, g, b] = c.color;
+            let _ = writeln!(
+                o,
+                r#"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="rgb({r},{g},{b})" stroke-width="3"{}/><text x="{:.1}" y="{:.1}">{}</text>"#,
+                x + 22.0,
+                dash(c.partial),
+                x + 28.0,
+                y + 4.0,
+                esc(&c.name)
+            );
+        }
     }
-    if !markers.is_empty() {
-        let x = LEFT + pw + 16.0;
-        let y = TOP + 10.0 + 18.0 * curves.len() as f64 + 14.0;
+
+    /// The legend of the constraint marks, under the `curves` lines of the curves' legend:
+    /// met, missed, the limit bar, and that they take the structure's colour.
+    fn write_marker_legend(&self, o: &mut String, curves: usize) {
+        let x = LEFT + self.pw + 16.0;
+        let y = TOP + 10.0 + 18.0 * curves as f64 + 14.0;
         let grey = [120, 120, 120];
         for (i, (pass, text)) in [
             (true, "achieved, limit met"),
@@ -331,8 +387,6 @@ pub fn render_svg(title: &str, curves: &[Curve], markers: &[Marker]) -> String {
             y + 24.0
         );
     }
-    o.push_str("</svg>\n");
-    o
 }
 
 /// A legend name for a curve of which `outside_cc` of `volume_cc` is beyond the dose grid:

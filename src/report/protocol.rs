@@ -134,54 +134,53 @@ pub fn render_table(r: &ProtocolReport) -> String {
         );
     }
     for s in &r.sites {
-        let required: Vec<String> = s.required.iter().map(|g| g.join(" or ")).collect();
-        let _ = writeln!(
-            o,
-            "Site {}{}: {}",
-            s.name,
-            if s.aliases.is_empty() {
-                String::new()
-            } else {
-                format!(" (also {})", s.aliases.join(", "))
-            },
-            s.description
-        );
-        let _ = writeln!(
-            o,
-            "  requires: {}; expects: {}; host organs (checked minus the targets): {}",
-            if required.is_empty() {
-                "-".to_string()
-            } else {
-                required.join("; ")
-            },
-            if s.expected.is_empty() {
-                "-".to_string()
-            } else {
-                s.expected.join(", ")
-            },
-            if s.hosts.is_empty() {
-                "-".to_string()
-            } else {
-                s.hosts.join(", ")
-            }
-        );
+        write_site(&mut o, s);
     }
-    let constraint = |c: &ConstraintRow| {
-        let mut s = format!("{} {} {}", c.query, c.comparator, c.limit);
-        if let Some(a) = &c.acceptable {
-            let _ = write!(s, " (acceptable {a})");
+    write_constraints(&mut o, &r.constraints);
+    o
+}
+
+/// A site -> its two lines: name, aliases and description, then what it requires, expects
+/// and hosts.
+fn write_site(o: &mut String, s: &Site) {
+    let required: Vec<String> = s.required.iter().map(|g| g.join(" or ")).collect();
+    let _ = writeln!(
+        o,
+        "Site {}{}: {}",
+        s.name,
+        if s.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (also {})", s.aliases.join(", "))
+        },
+        s.description
+    );
+    let _ = writeln!(
+        o,
+        "  requires: {}; expects: {}; host organs (checked minus the targets): {}",
+        if required.is_empty() {
+            "-".to_string()
+        } else {
+            required.join("; ")
+        },
+        if s.expected.is_empty() {
+            "-".to_string()
+        } else {
+            s.expected.join(", ")
+        },
+        if s.hosts.is_empty() {
+            "-".to_string()
+        } else {
+            s.hosts.join(", ")
         }
-        if let Some(n) = c.fractions {
-            let _ = write!(s, " ({n} fx)");
-        }
-        if !c.sites.is_empty() {
-            let _ = write!(s, " [{} only]", c.sites.join(", "));
-        }
-        s
-    };
-    let texts: Vec<String> = r.constraints.iter().map(constraint).collect();
-    let sw = r
-        .constraints
+    );
+}
+
+/// The constraints -> a table of structure, constraint, level and source, its columns as
+/// wide as their widest text.
+fn write_constraints(o: &mut String, constraints: &[ConstraintRow]) {
+    let texts: Vec<String> = constraints.iter().map(constraint_text).collect();
+    let sw = constraints
         .iter()
         .map(|c| c.structure.chars().count())
         .chain(["structure".len()])
@@ -198,7 +197,7 @@ pub fn render_table(r: &ProtocolReport) -> String {
         "\n{:<sw$} {:<cw$} {:<9} source",
         "structure", "constraint", "level"
     );
-    for (c, text) in r.constraints.iter().zip(&texts) {
+    for (c, text) in constraints.iter().zip(&texts) {
         let level = match c.level {
             Level::Mandatory => "mandatory",
             Level::Optimal => "optimal",
@@ -209,7 +208,22 @@ pub fn render_table(r: &ProtocolReport) -> String {
             c.structure, c.source
         );
     }
-    o
+}
+
+/// A constraint -> its text: query, comparator and limit, with its acceptable limit,
+/// fractions and sites when it has them.
+fn constraint_text(c: &ConstraintRow) -> String {
+    let mut s = format!("{} {} {}", c.query, c.comparator, c.limit);
+    if let Some(a) = &c.acceptable {
+        let _ = write!(s, " (acceptable {a})");
+    }
+    if let Some(n) = c.fractions {
+        let _ = write!(s, " ({n} fx)");
+    }
+    if !c.sites.is_empty() {
+        let _ = write!(s, " [{} only]", c.sites.join(", "));
+    }
+    s
 }
 
 #[cfg(test)]
