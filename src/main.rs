@@ -3,11 +3,6 @@
 
 mod cli;
 
-/// mimalloc keeps freed memory for reuse: each structure's samples (16 bytes each, up to
-/// a million for a body outline) land in memory already mapped, not in fresh pages.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     cli::main()
 }
