@@ -198,8 +198,7 @@ struct Blob {
 
 /// The slabs of an ROI. `fallback_thickness_mm` is the thickness of a single-plane ROI.
 pub fn solid(roi: &Roi, end_cap: EndCap, between: Between, fallback_thickness_mm: f64) -> Solid {
-    let planes = roi.planes();
-    let n = planes.len();
+    let n = roi.planes().len();
     let mut out = Solid {
         planes: n,
         ..Default::default()
@@ -207,184 +206,228 @@ pub fn solid(roi: &Roi, end_cap: EndCap, between: Between, fallback_thickness_mm
     if n == 0 {
         return out;
     }
-    let analysed: Vec<PlaneBlobs> = planes
-        .par_iter()
-        .map(|p| {
-            blobs(
-                p.z_mm,
-                p.contours.iter().map(|&c| xy(&roi.contours[c])).collect(),
-            )
-        })
-        .collect();
-    let z: Vec<f64> = analysed.iter().map(|p| p.z_mm).collect();
-    let gaps: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
-    let usual = usual_spacing_mm(&gaps).unwrap_or(fallback_thickness_mm);
-    let bridged: Vec<bool> = gaps
-        .iter()
-        .map(|g| *g <= GAP_FACTOR * usual + GAP_TOLERANCE_MM)
-        .collect();
-
-    // links[k][b]: which blobs of plane k + 1 blob b of plane k overlaps.
-    let links: Vec<Vec<Vec<usize>>> = (0..n.saturating_sub(1))
-        .into_par_iter()
-        .map(|k| {
-            let (lo, hi) = (&analysed[k], &analysed[k + 1]);
-            lo.blobs
-                .iter()
-                .map(|a| {
-                    (0..hi.blobs.len())
-                        .filter(|&b| blobs_overlap(lo, a, hi, &hi.blobs[b]))
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-
-    for k in 0..n.saturating_sub(1) {
-        if bridged[k] {
-            continue;
-        }
-        let overlapping = links[k].iter().any(|l| !l.is_empty());
-        if overlapping {
-            out.defects.push(format!(
-                "no contour between z = {:.2} and {:.2} mm ({:.1}x the usual plane spacing of {:.2} mm) where the contours on both sides overlap: a plane is missing",
-                z[k],
-                z[k + 1],
-                gaps[k] / usual,
-                usual
-            ));
-        } else {
-            out.warnings.push(format!(
-                "the {:.2} mm gap between z = {:.2} and {:.2} mm separates pieces and is left empty",
-                gaps[k],
-                z[k],
-                z[k + 1]
-            ));
-        }
-    }
+    let stack = Stack::new(roi, fallback_thickness_mm);
+    (out.defects, out.warnings) = stack.gap_problems();
     if n == 1 {
-        match end_cap {
-            EndCap::Half => out.warnings.push(format!(
+        out.warnings.push(match end_cap {
+            EndCap::Half => format!(
                 "single contour plane: given a thickness of {fallback_thickness_mm:.2} mm (the dose slice spacing)"
-            )),
-            EndCap::None => out
-                .warnings
-                .push("single contour plane without end caps has no volume".to_string()),
-        }
+            ),
+            EndCap::None => "single contour plane without end caps has no volume".to_string(),
+        });
     }
-
-    // Where the boundary between each blob's slab and the next plane's lies, mm above it.
-    let split = splits(&analysed, &links, &bridged, between);
-    for (k, plane) in analysed.into_iter().enumerate() {
-        if let Some(d) = &plane.defect {
-            out.defects.push(d.clone());
-        }
-        if let Some(w) = &plane.warning {
-            out.warnings.push(w.clone());
-        }
-        // The part of the gap to each neighbour plane the blob's piece continues on.
-        let below = |b: usize| -> Option<f64> {
-            (k > 0 && bridged[k - 1] && links[k - 1].iter().any(|l| l.contains(&b))).then(|| {
-                match chain_below(&links, k, b) {
-                    Some(a) => gaps[k - 1] - split[k - 1][a],
-                    None => 0.5 * gaps[k - 1],
-                }
-            })
-        };
-        let above = |b: usize| -> Option<f64> {
-            (k + 1 < n && bridged[k] && !links[k][b].is_empty()).then(|| split[k][b])
-        };
-        // An end extends by half the gap on its other side (half the usual spacing for a
-        // piece on one plane).
-        let cap = |other_gap: Option<f64>| match end_cap {
-            EndCap::Half => 0.5 * other_gap.unwrap_or(usual),
-            EndCap::None => 0.0,
-        };
-        // Blobs with the same extent share one slab. The length of each blob's end caps.
-        let mut groups: Vec<((f64, f64), Vec<usize>)> = Vec::new();
-        let mut cap_mm = Vec::with_capacity(plane.blobs.len());
-        for b in 0..plane.blobs.len() {
-            let (down, up) = (below(b), above(b));
-            let extent = (
-                down.unwrap_or_else(|| cap(up.map(|_| gaps[k]))),
-                up.unwrap_or_else(|| cap(down.map(|_| gaps[k - 1]))),
-            );
-            cap_mm.push(
-                if down.is_none() { extent.0 } else { 0.0 }
-                    + if up.is_none() { extent.1 } else { 0.0 },
-            );
-            match groups.iter_mut().find(|(e, _)| *e == extent) {
-                Some((_, members)) => members.push(b),
-                None => groups.push((extent, vec![b])),
-            }
-        }
-        for ((down, up), members) in groups {
-            let mut slab = Slab {
-                z_mm: plane.z_mm,
-                z_lo_mm: plane.z_mm - down,
-                z_hi_mm: plane.z_mm + up,
-                polygons: Vec::new(),
-                signs: Vec::new(),
-            };
-            let mut plain: Vec<usize> = Vec::new();
-            for &b in &members {
-                let blob = &plane.blobs[b];
-                if blob.crossing {
-                    let polys: Vec<Polygon> = blob
-                        .members
-                        .iter()
-                        .map(|&m| plane.polygons[m].clone())
-                        .collect();
-                    let signs: Vec<f64> = blob.members.iter().map(|&m| plane.signs[m]).collect();
-                    for t in positive_winding_trapezoids(&polys, &signs) {
-                        out.end_cap_mm3 += cap_mm[b] * polygon::signed_area(&t).abs();
-                        slab.polygons.push(t);
-                        slab.signs.push(1.0);
-                    }
-                } else {
-                    let area: f64 = blob
-                        .members
-                        .iter()
-                        .map(|&m| plane.signs[m] * polygon::signed_area(&plane.polygons[m]).abs())
-                        .sum();
-                    out.end_cap_mm3 += cap_mm[b] * area.max(0.0);
-                    plain.extend(&blob.members);
-                }
-            }
-            // The contours in their order in the structure set.
-            plain.sort_unstable();
-            for m in plain {
-                slab.polygons.push(plane.polygons[m].clone());
-                slab.signs.push(plane.signs[m]);
-            }
-            out.slabs.push(slab);
-        }
+    let split = splits(&stack, between);
+    for (k, plane) in stack.planes.iter().enumerate() {
+        out.defects.extend(plane.defect.clone());
+        out.warnings.extend(plane.warning.clone());
+        let extents = blob_extents(&stack, &split, k, end_cap);
+        out.slabs
+            .extend(plane_slabs(plane, &extents, &mut out.end_cap_mm3));
     }
     out
+}
+
+/// An ROI's planes sorted into blobs, the gaps between the planes and which blobs overlap
+/// across each gap.
+struct Stack {
+    planes: Vec<PlaneBlobs>,
+    gaps: Vec<f64>,
+    /// The structure's usual (median) plane spacing, mm.
+    usual_mm: f64,
+    /// Whether each gap is bridged: not wider than [`GAP_FACTOR`] times the usual spacing.
+    bridged: Vec<bool>,
+    /// `links[k][b]`: the blobs of plane `k + 1` that blob `b` of plane `k` overlaps.
+    links: Vec<Vec<Vec<usize>>>,
+}
+
+impl Stack {
+    /// An ROI's contour planes (at least one) -> their blobs, gaps and links.
+    fn new(roi: &Roi, fallback_thickness_mm: f64) -> Stack {
+        let planes: Vec<PlaneBlobs> = roi
+            .planes()
+            .par_iter()
+            .map(|p| {
+                blobs(
+                    p.z_mm,
+                    p.contours.iter().map(|&c| xy(&roi.contours[c])).collect(),
+                )
+            })
+            .collect();
+        let gaps: Vec<f64> = planes.windows(2).map(|w| w[1].z_mm - w[0].z_mm).collect();
+        let usual_mm = usual_spacing_mm(&gaps).unwrap_or(fallback_thickness_mm);
+        let bridged = gaps
+            .iter()
+            .map(|g| *g <= GAP_FACTOR * usual_mm + GAP_TOLERANCE_MM)
+            .collect();
+        let links = (0..planes.len() - 1)
+            .into_par_iter()
+            .map(|k| {
+                let (lo, hi) = (&planes[k], &planes[k + 1]);
+                lo.blobs
+                    .iter()
+                    .map(|a| {
+                        (0..hi.blobs.len())
+                            .filter(|&b| blobs_overlap(lo, a, hi, &hi.blobs[b]))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        Stack {
+            planes,
+            gaps,
+            usual_mm,
+            bridged,
+            links,
+        }
+    }
+
+    /// Blob `b` of plane `k`'s piece continues on plane `k + 1`.
+    fn continues_up(&self, k: usize, b: usize) -> bool {
+        k + 1 < self.planes.len() && self.bridged[k] && !self.links[k][b].is_empty()
+    }
+
+    /// Blob `b` of plane `k`'s piece continues on plane `k - 1`.
+    fn continues_down(&self, k: usize, b: usize) -> bool {
+        k > 0 && self.bridged[k - 1] && self.links[k - 1].iter().any(|l| l.contains(&b))
+    }
+
+    /// The gaps not bridged -> defects (blobs overlap across one: a plane is missing inside
+    /// a piece) and warnings (it separates pieces).
+    fn gap_problems(&self) -> (Vec<String>, Vec<String>) {
+        let (mut defects, mut warnings) = (Vec::new(), Vec::new());
+        for (k, &gap) in self.gaps.iter().enumerate() {
+            if self.bridged[k] {
+                continue;
+            }
+            let (z0, z1, usual) = (self.planes[k].z_mm, self.planes[k + 1].z_mm, self.usual_mm);
+            if self.links[k].iter().any(|l| !l.is_empty()) {
+                defects.push(format!(
+                    "no contour between z = {z0:.2} and {z1:.2} mm ({:.1}x the usual plane spacing of {usual:.2} mm) where the contours on both sides overlap: a plane is missing",
+                    gap / usual
+                ));
+            } else {
+                warnings.push(format!(
+                    "the {gap:.2} mm gap between z = {z0:.2} and {z1:.2} mm separates pieces and is left empty"
+                ));
+            }
+        }
+        (defects, warnings)
+    }
+}
+
+/// How far the slab of each blob of plane `k` reaches below and above its plane, mm, and how
+/// much of that is end cap: up to its boundary with the next plane where its piece continues
+/// (`split`), else the end cap (half the gap on its other side; half the usual spacing for a
+/// piece on one plane).
+fn blob_extents(stack: &Stack, split: &[Vec<f64>], k: usize, end_cap: EndCap) -> Vec<BlobExtent> {
+    let gaps = &stack.gaps;
+    let below = |b: usize| {
+        stack
+            .continues_down(k, b)
+            .then(|| match chain_below(&stack.links, k, b) {
+                Some(a) => gaps[k - 1] - split[k - 1][a],
+                None => 0.5 * gaps[k - 1],
+            })
+    };
+    let above = |b: usize| stack.continues_up(k, b).then(|| split[k][b]);
+    let cap = |other_gap: Option<f64>| match end_cap {
+        EndCap::Half => 0.5 * other_gap.unwrap_or(stack.usual_mm),
+        EndCap::None => 0.0,
+    };
+    (0..stack.planes[k].blobs.len())
+        .map(|b| {
+            let (down, up) = (below(b), above(b));
+            let down_mm = down.unwrap_or_else(|| cap(up.map(|_| gaps[k])));
+            let up_mm = up.unwrap_or_else(|| cap(down.map(|_| gaps[k - 1])));
+            BlobExtent {
+                down_mm,
+                up_mm,
+                cap_mm: if down.is_none() { down_mm } else { 0.0 }
+                    + if up.is_none() { up_mm } else { 0.0 },
+            }
+        })
+        .collect()
+}
+
+/// How far a blob's slab reaches below and above its plane, and the part that is end cap, mm.
+struct BlobExtent {
+    down_mm: f64,
+    up_mm: f64,
+    cap_mm: f64,
+}
+
+/// A plane's blobs and their extents -> its slabs, one per extent shared by blobs (crossing
+/// contours as the trapezoids of their union); adds the volume of the end caps to
+/// `end_cap_mm3`.
+fn plane_slabs(plane: &PlaneBlobs, extents: &[BlobExtent], end_cap_mm3: &mut f64) -> Vec<Slab> {
+    let mut groups: Vec<((f64, f64), Vec<usize>)> = Vec::new();
+    for (b, e) in extents.iter().enumerate() {
+        let extent = (e.down_mm, e.up_mm);
+        match groups.iter_mut().find(|(g, _)| *g == extent) {
+            Some((_, members)) => members.push(b),
+            None => groups.push((extent, vec![b])),
+        }
+    }
+    let mut slabs = Vec::with_capacity(groups.len());
+    for ((down, up), members) in groups {
+        let mut slab = Slab {
+            z_mm: plane.z_mm,
+            z_lo_mm: plane.z_mm - down,
+            z_hi_mm: plane.z_mm + up,
+            polygons: Vec::new(),
+            signs: Vec::new(),
+        };
+        let mut plain: Vec<usize> = Vec::new();
+        for &b in &members {
+            let blob = &plane.blobs[b];
+            if blob.crossing {
+                for t in union_trapezoids(plane, blob) {
+                    *end_cap_mm3 += extents[b].cap_mm * polygon::signed_area(&t).abs();
+                    slab.polygons.push(t);
+                    slab.signs.push(1.0);
+                }
+            } else {
+                *end_cap_mm3 += extents[b].cap_mm * blob_area_mm2(plane, blob);
+                plain.extend(&blob.members);
+            }
+        }
+        // The contours in their order in the structure set.
+        plain.sort_unstable();
+        for m in plain {
+            slab.polygons.push(plane.polygons[m].clone());
+            slab.signs.push(plane.signs[m]);
+        }
+        slabs.push(slab);
+    }
+    slabs
+}
+
+/// A blob of crossing contours -> the trapezoids of their union.
+fn union_trapezoids(plane: &PlaneBlobs, blob: &Blob) -> Vec<Polygon> {
+    let polys: Vec<Polygon> = blob
+        .members
+        .iter()
+        .map(|&m| plane.polygons[m].clone())
+        .collect();
+    let signs: Vec<f64> = blob.members.iter().map(|&m| plane.signs[m]).collect();
+    positive_winding_trapezoids(&polys, &signs)
 }
 
 /// For each blob of each plane but the last, where the boundary between its slab and the next
 /// plane's lies, mm above its plane: halfway, except between the blobs of a one-to-one link
 /// (one piece, neither branching nor merging) with [`Between::Profile`]
 /// ([`profile_split_mm`]).
-fn splits(
-    planes: &[PlaneBlobs],
-    links: &[Vec<Vec<usize>>],
-    bridged: &[bool],
-    between: Between,
-) -> Vec<Vec<f64>> {
+fn splits(stack: &Stack, between: Between) -> Vec<Vec<f64>> {
+    let (planes, links, bridged) = (&stack.planes, &stack.links, &stack.bridged);
     let areas: Vec<Vec<f64>> = planes
         .iter()
         .map(|p| p.blobs.iter().map(|b| blob_area_mm2(p, b)).collect())
         .collect();
     let point = |k: usize, b: usize| (planes[k].z_mm, areas[k][b]);
-    let continues_up =
-        |k: usize, b: usize| k + 1 < planes.len() && bridged[k] && !links[k][b].is_empty();
-    let continues_down =
-        |k: usize, b: usize| k > 0 && bridged[k - 1] && links[k - 1].iter().any(|l| l.contains(&b));
     (0..links.len())
         .map(|k| {
-            let gap = planes[k + 1].z_mm - planes[k].z_mm;
+            let gap = stack.gaps[k];
             (0..planes[k].blobs.len())
                 .map(|b| {
                     let c = match chain_above(links, k, b) {
@@ -402,8 +445,8 @@ fn splits(
                         point(k, b),
                         point(k + 1, c),
                         after,
-                        !continues_down(k, b),
-                        !continues_up(k + 1, c),
+                        !stack.continues_down(k, b),
+                        !stack.continues_up(k + 1, c),
                     )
                 })
                 .collect()
@@ -433,18 +476,15 @@ fn chain_below(links: &[Vec<Vec<usize>>], k: usize, b: usize) -> Option<usize> {
 
 /// The area of a blob's region, mm^2.
 fn blob_area_mm2(plane: &PlaneBlobs, blob: &Blob) -> f64 {
-    let polys = || blob.members.iter().map(|&m| &plane.polygons[m]);
     if blob.crossing {
-        let polys: Vec<Polygon> = polys().cloned().collect();
-        let signs: Vec<f64> = blob.members.iter().map(|&m| plane.signs[m]).collect();
-        positive_winding_trapezoids(&polys, &signs)
+        union_trapezoids(plane, blob)
             .iter()
             .map(|t| polygon::signed_area(t).abs())
             .sum()
     } else {
-        polys()
-            .zip(blob.members.iter().map(|&m| plane.signs[m]))
-            .map(|(p, s)| s * polygon::signed_area(p).abs())
+        blob.members
+            .iter()
+            .map(|&m| plane.signs[m] * polygon::signed_area(&plane.polygons[m]).abs())
             .sum::<f64>()
             .max(0.0)
     }
@@ -548,80 +588,14 @@ fn blobs_overlap(pa: &PlaneBlobs, a: &Blob, pb: &PlaneBlobs, b: &Blob) -> bool {
 /// One plane's contours: nesting signs, blobs, a warning for contours crossing each other
 /// and a defect for a contour crossing itself.
 fn blobs(z_mm: f64, polygons: Vec<Polygon>) -> PlaneBlobs {
-    let n = polygons.len();
-    let boxes: Vec<[f64; 4]> = polygons.iter().map(|p| bbox(p)).collect();
-    let mut crosses = vec![false; n * n];
-    for a in 0..n {
-        for b in a + 1..n {
-            if boxes_overlap(&boxes[a], &boxes[b])
-                && polygon::any_edges_cross(&polygons[a], &polygons[b])
-            {
-                crosses[a * n + b] = true;
-                crosses[b * n + a] = true;
-            }
-        }
-    }
-    // contains[a * n + b]: b is nested inside a (judged from its first vertex).
-    let mut contains = vec![false; n * n];
-    for a in 0..n {
-        for b in 0..n {
-            if a != b
-                && !crosses[a * n + b]
-                && !polygons[b].is_empty()
-                && boxes_overlap(&boxes[a], &boxes[b])
-                && polygon::contains(&polygons[a], polygons[b][0][0], polygons[b][0][1])
-            {
-                contains[a * n + b] = true;
-            }
-        }
-    }
-    let depth: Vec<usize> = (0..n)
-        .map(|b| (0..n).filter(|&a| contains[a * n + b]).count())
-        .collect();
+    let relations = Relations::new(&polygons);
+    let depth = relations.depths();
     let signs: Vec<f64> = depth
         .iter()
         .map(|d| if d % 2 == 0 { 1.0 } else { -1.0 })
         .collect();
-
-    // Blobs: connected components of nesting and crossing.
-    let mut root: Vec<usize> = (0..n).collect();
-    fn find(root: &mut [usize], mut x: usize) -> usize {
-        while root[x] != x {
-            root[x] = root[root[x]];
-            x = root[x];
-        }
-        x
-    }
-    for a in 0..n {
-        for b in 0..n {
-            if contains[a * n + b] || crosses[a * n + b] {
-                let (ra, rb) = (find(&mut root, a), find(&mut root, b));
-                root[ra.max(rb)] = ra.min(rb);
-            }
-        }
-    }
-    let mut blobs: Vec<Blob> = Vec::new();
-    let mut blob_of_root: Vec<Option<usize>> = vec![None; n];
-    for m in 0..n {
-        let r = find(&mut root, m);
-        let b = *blob_of_root[r].get_or_insert_with(|| {
-            blobs.push(Blob {
-                members: Vec::new(),
-                outer: Vec::new(),
-                crossing: false,
-            });
-            blobs.len() - 1
-        });
-        let blob = &mut blobs[b];
-        blob.members.push(m);
-        if depth[m] == 0 {
-            blob.outer.push(m);
-        }
-        if (0..n).any(|o| crosses[m * n + o]) {
-            blob.crossing = true;
-        }
-    }
-    let warning = crosses.iter().any(|&c| c).then(|| {
+    let blobs = group_blobs(&relations, &depth);
+    let warning = relations.crosses.iter().any(|&c| c).then(|| {
         format!("contours at z = {z_mm:.2} mm overlap without nesting: filled as their union")
     });
     // A contour that crosses itself has no inside to trust (which loop is the organ?).
@@ -637,6 +611,105 @@ fn blobs(z_mm: f64, polygons: Vec<Polygon>) -> PlaneBlobs {
         warning,
         defect,
     }
+}
+
+/// Which contours of one plane cross each other and which contain which.
+struct Relations {
+    n: usize,
+    /// `crosses[a * n + b]`: the edges of a and b cross.
+    crosses: Vec<bool>,
+    /// `contains[a * n + b]`: b is nested inside a (judged from its first vertex).
+    contains: Vec<bool>,
+}
+
+impl Relations {
+    /// A plane's polygons -> their crossings and nesting.
+    fn new(polygons: &[Polygon]) -> Relations {
+        let n = polygons.len();
+        let boxes: Vec<[f64; 4]> = polygons.iter().map(|p| bbox(p)).collect();
+        let mut crosses = vec![false; n * n];
+        for a in 0..n {
+            for b in a + 1..n {
+                if boxes_overlap(&boxes[a], &boxes[b])
+                    && polygon::any_edges_cross(&polygons[a], &polygons[b])
+                {
+                    crosses[a * n + b] = true;
+                    crosses[b * n + a] = true;
+                }
+            }
+        }
+        let mut contains = vec![false; n * n];
+        for a in 0..n {
+            for b in 0..n {
+                if a != b
+                    && !crosses[a * n + b]
+                    && !polygons[b].is_empty()
+                    && boxes_overlap(&boxes[a], &boxes[b])
+                    && polygon::contains(&polygons[a], polygons[b][0][0], polygons[b][0][1])
+                {
+                    contains[a * n + b] = true;
+                }
+            }
+        }
+        Relations {
+            n,
+            crosses,
+            contains,
+        }
+    }
+
+    /// How many contours contain each contour (its nesting depth).
+    fn depths(&self) -> Vec<usize> {
+        let n = self.n;
+        (0..n)
+            .map(|b| (0..n).filter(|&a| self.contains[a * n + b]).count())
+            .collect()
+    }
+}
+
+/// Contours, their relations and depths -> blobs: the connected components of nesting and
+/// crossing, in the order of their first contour, members in contour order.
+fn group_blobs(relations: &Relations, depth: &[usize]) -> Vec<Blob> {
+    let n = relations.n;
+    let linked = |a: usize, b: usize| relations.contains[a * n + b] || relations.crosses[a * n + b];
+    let mut root: Vec<usize> = (0..n).collect();
+    fn find(root: &mut [usize], mut x: usize) -> usize {
+        while root[x] != x {
+            root[x] = root[root[x]];
+            x = root[x];
+        }
+        x
+    }
+    for a in 0..n {
+        for b in 0..n {
+            if linked(a, b) {
+                let (ra, rb) = (find(&mut root, a), find(&mut root, b));
+                root[ra.max(rb)] = ra.min(rb);
+            }
+        }
+    }
+    let mut blobs: Vec<Blob> = Vec::new();
+    let mut blob_of_root: Vec<Option<usize>> = vec![None; n];
+    for (m, &d) in depth.iter().enumerate() {
+        let r = find(&mut root, m);
+        let b = *blob_of_root[r].get_or_insert_with(|| {
+            blobs.push(Blob {
+                members: Vec::new(),
+                outer: Vec::new(),
+                crossing: false,
+            });
+            blobs.len() - 1
+        });
+        let blob = &mut blobs[b];
+        blob.members.push(m);
+        if d == 0 {
+            blob.outer.push(m);
+        }
+        if (0..n).any(|o| relations.crosses[m * n + o]) {
+            blob.crossing = true;
+        }
+    }
+    blobs
 }
 
 #[cfg(test)]
