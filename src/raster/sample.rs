@@ -320,8 +320,8 @@ fn supersampling(voxels: f64, opts: &SamplingOptions) -> usize {
 }
 
 /// What sampling one contour vertex costs, in samples: its edge through the coverage
-/// lattice, its doses for Dmin/Dmax and the self-intersection check. Measured on the breast
-/// plan (1 thread): about 35 ns a sample and 0.4 us a vertex.
+/// lattice, its doses for Dmin/Dmax and the self-intersection check (a vertex costs about
+/// as much as a dozen samples).
 const VERTEX_COST_IN_SAMPLES: f64 = 12.0;
 
 /// About what computing `roi`'s DVH costs, in samples: those [`sample_roi`] will take (its
