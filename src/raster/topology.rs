@@ -108,6 +108,10 @@ pub fn profile_split_mm(
             0.5 * g * (lagrange(&points, mid - h) + lagrange(&points, mid + h))
         }
     };
+    if !(volume.is_finite() && a.1.is_finite() && b.1.is_finite()) {
+        // Not a number (a defective contour's area): halfway, never a panic.
+        return 0.5 * g;
+    }
     let volume = volume.clamp(g * a.1.min(b.1), g * a.1.max(b.1));
     if (a.1 - b.1).abs() <= 1e-12 * a.1.max(b.1) {
         0.5 * g
@@ -775,6 +779,9 @@ mod tests {
         let (pre, a, b, post) = ((-3.0, 90.0), (0.0, 100.0), (3.0, 100.5), (6.0, 90.0));
         let e = profile_split_mm(Some(pre), a, b, Some(post), false, false);
         assert_eq!(e, (0.5 - MAX_SHIFT) * 3.0);
+        // An area that is not a number (a defective contour) leaves the boundary halfway.
+        let e = profile_split_mm(Some(pre), (0.0, f64::NAN), b, Some(post), false, false);
+        assert_eq!(e, 1.5);
     }
 
     #[test]
