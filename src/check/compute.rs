@@ -167,7 +167,7 @@ fn external_roi<'a>(rois: &'a [Roi], warnings: &mut Vec<String>) -> Option<&'a R
 /// beside the grid quantities; every result lands in a fixed place, so the output does not
 /// depend on the thread count.
 pub fn run(dose: &DoseGrid, rois: &[Roi], needs: &Needs, sampling: &SamplingOptions) -> Computed {
-    let roi = |n: i64| rois.iter().find(|r| r.number == n);
+    let roi = |n: i64| roi_by_number(rois, n);
     let minus: Vec<Vec<&Roi>> = needs
         .dvh_rois
         .iter()
@@ -189,26 +189,57 @@ pub fn run(dose: &DoseGrid, rois: &[Roi], needs: &Needs, sampling: &SamplingOpti
         .collect();
     let (dvhs, d2cm) = rayon::join(
         || dvh::compute_subjects(dose, &subjects, sampling),
-        || {
-            needs
-                .d2cm_rois
-                .par_iter()
-                .filter_map(|&n| roi(n))
-                .map(|r| {
-                    let mask = centre_mask(r, dose, sampling.end_cap, sampling.between);
-                    (
-                        r.number,
-                        indices::max_dose_beyond(dose, &mask, D2CM_DISTANCE_MM),
-                    )
-                })
-                .collect::<BTreeMap<i64, Option<f64>>>()
-        },
+        || d2cm_values(dose, rois, &needs.d2cm_rois, sampling),
     );
     let external = needs
         .external
         .and_then(|n| dvhs.iter().find(|d| d.number == n).zip(roi(n)))
         .filter(|(e, _)| e.error.is_none());
-    let (isodose_cc, isodose_caveat) = match external {
+    let (isodose_cc, isodose_caveat) =
+        isodose_volumes(dose, external, &needs.isodose_levels_gy, sampling);
+    Computed {
+        dvhs,
+        isodose_cc,
+        isodose_caveat,
+        d2cm_gy: d2cm,
+    }
+}
+
+/// The ROI numbered `n`, when the structure set has it.
+fn roi_by_number(rois: &[Roi], n: i64) -> Option<&Roi> {
+    rois.iter().find(|r| r.number == n)
+}
+
+/// ROI numbers -> the D2cm of each ROI present (Gy; `None`: undefined), in parallel.
+fn d2cm_values(
+    dose: &DoseGrid,
+    rois: &[Roi],
+    d2cm_rois: &[i64],
+    sampling: &SamplingOptions,
+) -> BTreeMap<i64, Option<f64>> {
+    d2cm_rois
+        .par_iter()
+        .filter_map(|&n| roi_by_number(rois, n))
+        .map(|r| {
+            let mask = centre_mask(r, dose, sampling.end_cap, sampling.between);
+            (
+                r.number,
+                indices::max_dose_beyond(dose, &mask, D2CM_DISTANCE_MM),
+            )
+        })
+        .collect()
+}
+
+/// Isodose levels (Gy) -> the volume receiving at least each (cc, by the level's bits) and
+/// a caveat on how it was measured: within the external contour (its DVH and ROI) when
+/// there is one, else over the whole dose grid.
+fn isodose_volumes(
+    dose: &DoseGrid,
+    external: Option<(&StructureDvh, &Roi)>,
+    levels_gy: &[f64],
+    sampling: &SamplingOptions,
+) -> (BTreeMap<u64, f64>, Option<String>) {
+    match external {
         Some((e, r)) => {
             let caveat = (!e.complete()).then(|| {
                 format!(
@@ -217,8 +248,7 @@ pub fn run(dose: &DoseGrid, rois: &[Roi], needs: &Needs, sampling: &SamplingOpti
                     100.0 * e.outside_cc / e.volume_cc
                 )
             });
-            let volumes = needs
-                .isodose_levels_gy
+            let volumes = levels_gy
                 .par_iter()
                 .map(|&l| {
                     (
@@ -229,11 +259,10 @@ pub fn run(dose: &DoseGrid, rois: &[Roi], needs: &Needs, sampling: &SamplingOpti
                 .collect();
             (volumes, caveat)
         }
-        None if needs.isodose_levels_gy.is_empty() => (BTreeMap::new(), None),
+        None if levels_gy.is_empty() => (BTreeMap::new(), None),
         None => {
             let g = indices::grid_dvh(dose);
-            let volumes = needs
-                .isodose_levels_gy
+            let volumes = levels_gy
                 .iter()
                 .map(|&l| (l.to_bits(), g.volume_at_dose_cc(l)))
                 .collect();
@@ -242,11 +271,5 @@ pub fn run(dose: &DoseGrid, rois: &[Roi], needs: &Needs, sampling: &SamplingOpti
                 Some("no external contour: isodose volumes over the whole dose grid".into()),
             )
         }
-    };
-    Computed {
-        dvhs,
-        isodose_cc,
-        isodose_caveat,
-        d2cm_gy: d2cm,
     }
 }

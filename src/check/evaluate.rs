@@ -14,7 +14,8 @@ use super::TargetReport;
 use crate::dvh::indices::{query_value, PlanValues};
 use crate::dvh::StructureDvh;
 use crate::protocol::{
-    Comparator, ConstraintDef, Level, Limit, LimitSpec, LimitUnit, Protocol, Query, ValueKind,
+    Comparator, ConstraintDef, Level, Limit, LimitSpec, LimitUnit, Protocol, Query,
+    ResolvedConstraint, ValueKind,
 };
 
 /// The outcome of one constraint: PASS within the acceptable-variation limit (or the
@@ -117,41 +118,15 @@ struct Evaluated {
 /// Evaluates constraint `c` on ROI number `roi`.
 pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult {
     let dvh = v.computed.dvh(roi);
-    let mut r = ConstraintResult {
-        structure: c.structure.clone(),
-        roi: dvh.map_or_else(|| format!("ROI {roi}"), |d| d.name.clone()),
-        constraint: constraint_text(c, None),
-        value: None,
-        limit: None,
-        acceptable: None,
-        unit: "",
-        margin: None,
-        status: Status::NotEvaluated,
-        grade: None,
-        headroom: None,
-        level: c.level,
-        source: c.source.clone(),
-        derived: false,
-        note: c.note.clone(),
-        reason: None,
-        dvh_point: None,
+    let roi_name = dvh.map_or_else(|| format!("ROI {roi}"), |d| d.name.clone());
+    let mut r = unevaluated(c, roi_name);
+    let dvh = match evaluable(dvh) {
+        Ok(dvh) => dvh,
+        Err(reason) => {
+            r.reason = Some(reason);
+            return r;
+        }
     };
-    let Some(dvh) = dvh else {
-        r.reason = Some("no DVH for the ROI".to_string());
-        return r;
-    };
-    if let Some(e) = &dvh.error {
-        r.reason = Some(format!("ROI not evaluated: {e}"));
-        return r;
-    }
-    if !dvh.complete() {
-        r.reason = Some(format!(
-            "{:.3} cc ({:.1} %) of the ROI is outside the dose grid",
-            dvh.outside_cc,
-            100.0 * dvh.outside_cc / dvh.volume_cc
-        ));
-        return r;
-    }
     let Some(resolved) = v.protocol.resolve(c, v.plan_fractions, Some(dvh.volume_cc)) else {
         r.reason = Some(format!(
             "the limit table does not cover a volume of {:.2} cc",
@@ -160,18 +135,7 @@ pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult
         return r;
     };
     r.derived = resolved.derived;
-    r.constraint = constraint_text(c, resolved.acceptable);
-    if resolved.derived {
-        let l = resolved.limit;
-        r.constraint = format!(
-            "{} {} {:.2}{} (derived from {} fx)",
-            resolved.query,
-            resolved.comparator,
-            l.value(),
-            l.unit().suffix(),
-            c.fractions.unwrap_or(0)
-        );
-    }
+    r.constraint = resolved_text(c, &resolved);
     let rx_gy = constraint_rx_gy(v.protocol, c, v.targets);
     let limit = resolved.limit;
     let needs_rx = resolved.query.needs_prescription() || matches!(limit, Limit::PercentRx(_));
@@ -200,17 +164,8 @@ pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult
     r.unit = e.unit;
     r.reason = e.caveat.clone();
     let cmp = resolved.comparator;
-    r.margin = Some(match cmp {
-        Comparator::Lt | Comparator::Le => e.limit - e.value,
-        Comparator::Gt | Comparator::Ge => e.value - e.limit,
-    });
-    let grade = if cmp.holds(e.value, e.limit) {
-        Grade::PerProtocol
-    } else if acceptable.is_some_and(|a| cmp.holds(e.value, a)) {
-        Grade::AcceptableVariation
-    } else {
-        Grade::UnacceptableDeviation
-    };
+    r.margin = Some(margin(cmp, e.value, e.limit));
+    let grade = grade(cmp, e.value, e.limit, acceptable);
     r.grade = Some(grade);
     r.status = match grade {
         Grade::UnacceptableDeviation => Status::Fail,
@@ -218,17 +173,101 @@ pub fn evaluate(v: &Values<'_>, c: &ConstraintDef, roi: i64) -> ConstraintResult
     };
     if c.level == Level::Mandatory {
         let deciding = acceptable.unwrap_or(e.limit);
+        let passes = r.status == Status::Pass;
         r.headroom = headroom(dvh, resolved.query, &e, deciding, rx_gy).map(|factor| Headroom {
             factor,
-            change: match (r.status == Status::Pass, factor > 1.0) {
-                (true, true) => "fails above",
-                (true, false) => "fails below",
-                (false, true) => "passes above",
-                (false, false) => "passes below",
-            },
+            change: change_past(passes, factor),
         });
     }
     r
+}
+
+/// Constraint `c` matched to ROI `roi_name` -> its row, NOT_EVALUATED until a value is set.
+fn unevaluated(c: &ConstraintDef, roi_name: String) -> ConstraintResult {
+    ConstraintResult {
+        structure: c.structure.clone(),
+        roi: roi_name,
+        constraint: constraint_text(c, None),
+        value: None,
+        limit: None,
+        acceptable: None,
+        unit: "",
+        margin: None,
+        status: Status::NotEvaluated,
+        grade: None,
+        headroom: None,
+        level: c.level,
+        source: c.source.clone(),
+        derived: false,
+        note: c.note.clone(),
+        reason: None,
+        dvh_point: None,
+    }
+}
+
+/// The ROI's DVH -> itself when a constraint can be read from it, else why not (missing,
+/// not computed, partly outside the dose grid).
+fn evaluable(dvh: Option<&StructureDvh>) -> Result<&StructureDvh, String> {
+    let Some(dvh) = dvh else {
+        return Err("no DVH for the ROI".to_string());
+    };
+    if let Some(e) = &dvh.error {
+        return Err(format!("ROI not evaluated: {e}"));
+    }
+    if !dvh.complete() {
+        return Err(format!(
+            "{:.3} cc ({:.1} %) of the ROI is outside the dose grid",
+            dvh.outside_cc,
+            100.0 * dvh.outside_cc / dvh.volume_cc
+        ));
+    }
+    Ok(dvh)
+}
+
+/// The resolved constraint -> its text; a limit converted from another fractionation is
+/// printed as converted, with the fractionation it came from.
+fn resolved_text(c: &ConstraintDef, resolved: &ResolvedConstraint) -> String {
+    if !resolved.derived {
+        return constraint_text(c, resolved.acceptable);
+    }
+    let l = resolved.limit;
+    format!(
+        "{} {} {:.2}{} (derived from {} fx)",
+        resolved.query,
+        resolved.comparator,
+        l.value(),
+        l.unit().suffix(),
+        c.fractions.unwrap_or(0)
+    )
+}
+
+/// How far inside `limit` the value is, in its unit (negative: outside).
+fn margin(cmp: Comparator, value: f64, limit: f64) -> f64 {
+    match cmp {
+        Comparator::Lt | Comparator::Le => limit - value,
+        Comparator::Gt | Comparator::Ge => value - limit,
+    }
+}
+
+/// A value against its limit and acceptable-variation limit -> its grade.
+fn grade(cmp: Comparator, value: f64, limit: f64, acceptable: Option<f64>) -> Grade {
+    if cmp.holds(value, limit) {
+        Grade::PerProtocol
+    } else if acceptable.is_some_and(|a| cmp.holds(value, a)) {
+        Grade::AcceptableVariation
+    } else {
+        Grade::UnacceptableDeviation
+    }
+}
+
+/// Whether the constraint passes now and the headroom factor -> what happens past it.
+fn change_past(passes: bool, factor: f64) -> &'static str {
+    match (passes, factor > 1.0) {
+        (true, true) => "fails above",
+        (true, false) => "fails below",
+        (false, true) => "passes above",
+        (false, false) => "passes below",
+    }
 }
 
 /// The factor by which every dose of the plan would have to be multiplied for the value

@@ -169,15 +169,32 @@ pub fn prescriptions(
         .iter()
         .filter_map(|r| r.target_prescription_dose_gy)
         .collect();
+    check_plan_doses(&plan_rx, protocol, out);
+    let matched = find_targets(&plan_rx, ss, rois, protocol, mappings, out)?;
+    check_referenced_rois(&used, ss, out);
+    Ok(matched)
+}
+
+/// Two prescribed doses -> whether they are the same, within [`RX_TOLERANCE_GY`].
+fn same_dose(a_gy: f64, b_gy: f64) -> bool {
+    (a_gy - b_gy).abs() <= RX_TOLERANCE_GY
+}
+
+/// The plan's prescribed doses -> an ERROR when there is none, a FAIL for each the
+/// protocol does not prescribe.
+fn check_plan_doses(plan_rx: &[f64], protocol: &Protocol, out: &mut CheckOutcome) {
     if plan_rx.is_empty() {
         out.errors.push(
             "RT Plan states no prescription dose (TargetPrescriptionDose in DoseReferenceSequence): the prescription cannot be verified"
                 .to_string(),
         );
     }
-    let same = |a: f64, b: f64| (a - b).abs() <= RX_TOLERANCE_GY;
-    for rx in &plan_rx {
-        if !protocol.prescriptions.iter().any(|p| same(p.total_gy, *rx)) {
+    for rx in plan_rx {
+        if !protocol
+            .prescriptions
+            .iter()
+            .any(|p| same_dose(p.total_gy, *rx))
+        {
             out.failures.push(format!(
                 "RT Plan prescribes {rx} Gy; the protocol prescribes {}",
                 protocol
@@ -189,11 +206,23 @@ pub fn prescriptions(
             ));
         }
     }
+}
 
+/// Each protocol prescription -> its target among the ROIs (into `out.targets`), an ERROR
+/// for a target the plan prescribes to but that is not found, and one when no target is
+/// found at all. Returns the ROI number of each target found, by role.
+fn find_targets(
+    plan_rx: &[f64],
+    ss: &StructureSet,
+    rois: &[RoiName<'_>],
+    protocol: &Protocol,
+    mappings: &[(String, String)],
+    out: &mut CheckOutcome,
+) -> Result<BTreeMap<String, i64>> {
     let mut matched = BTreeMap::new();
     for p in &protocol.prescriptions {
         let names = protocol.names_of(&p.role).unwrap_or_default();
-        let prescribed = plan_rx.iter().any(|rx| same(p.total_gy, *rx));
+        let prescribed = plan_rx.iter().any(|rx| same_dose(p.total_gy, *rx));
         let roi = match match_structure(&names, rois, mappings, &p.role)? {
             Match::Found { roi, .. } => {
                 matched.insert(p.role.clone(), roi);
@@ -233,9 +262,14 @@ pub fn prescriptions(
                 .join(" or ")
         ));
     }
+    Ok(matched)
+}
 
-    // A dose reference naming an ROI prescribes to that ROI.
-    for r in &used {
+/// Dose references naming an ROI -> an ERROR for an ROI the structure set lacks, a FAIL
+/// for an ROI that is not the protocol target of that dose (a reference prescribes to the
+/// ROI it names).
+fn check_referenced_rois(used: &[&DoseReference], ss: &StructureSet, out: &mut CheckOutcome) {
+    for r in used {
         let (Some(n), Some(rx)) = (r.referenced_roi_number, r.target_prescription_dose_gy) else {
             continue;
         };
@@ -246,7 +280,7 @@ pub fn prescriptions(
             continue;
         };
         match out.targets.iter().find(|t| t.roi_number == Some(n)) {
-            Some(t) if !same(t.total_gy, rx) => out.failures.push(format!(
+            Some(t) if !same_dose(t.total_gy, rx) => out.failures.push(format!(
                 "RT Plan prescribes {rx} Gy to {} ({}); the protocol prescribes {} Gy",
                 t.structure.as_deref().unwrap_or("?"),
                 t.role,
@@ -257,7 +291,7 @@ pub fn prescriptions(
                 let target_of_dose = out
                     .targets
                     .iter()
-                    .find(|t| same(t.total_gy, rx) && t.structure.is_some());
+                    .find(|t| same_dose(t.total_gy, rx) && t.structure.is_some());
                 out.failures.push(format!(
                     "RT Plan prescribes {rx} Gy to {} (ROI {n}), which is not {}",
                     roi.name,
@@ -274,5 +308,4 @@ pub fn prescriptions(
             }
         }
     }
-    Ok(matched)
 }

@@ -99,13 +99,6 @@ pub(super) fn check_lengths(
     stop: Option<Tag>,
 ) -> Result<Option<Range<usize>>, String> {
     let size = data.len() as u64;
-    let fits = |len: Length, what: &dyn Fn() -> String| match len.get() {
-        Some(n) if u64::from(n) > size => Err(format!(
-            "{} declares {n} bytes, more than the {size} bytes of the data set",
-            what()
-        )),
-        _ => Ok(()),
-    };
     let skipped = Cell::new(None);
     let reached = Cell::new(0);
     let skim = SkipValues {
@@ -115,24 +108,9 @@ pub(super) fn check_lengths(
         reached: &reached,
     };
     let reader = DataSetReader::new(skim, DataSetReaderOptions::default());
-    // Sequences and items each count one level.
-    let mut depth = 0usize;
+    let mut nesting = Nesting::default();
     let mut pixel_data = None;
     let mut top_pixel_header = false;
-    // The last tag of the data set or item being read, and those of the ones around it.
-    let mut last: Option<Tag> = None;
-    let mut outer: Vec<Option<Tag>> = Vec::new();
-    let in_order = |tag: Tag, last: &mut Option<Tag>| match *last {
-        Some(before) if tag <= before => Err(format!(
-            "element {} after {}: elements out of order or repeated (corrupted file?)",
-            tag_text(tag),
-            tag_text(before)
-        )),
-        _ => {
-            *last = Some(tag);
-            Ok(())
-        }
-    };
     for token in reader {
         let token = token.map_err(|e| one_line(&e.to_string()))?;
         if std::mem::take(&mut top_pixel_header) {
@@ -140,50 +118,114 @@ pub(super) fn check_lengths(
                 pixel_data = skipped.take();
             }
         }
-        let top_tag = match &token {
-            DataToken::ElementHeader(h) => Some(h.tag),
-            DataToken::SequenceStart { tag, .. } => Some(*tag),
-            DataToken::PixelSequenceStart => Some(PIXEL_DATA),
-            _ => None,
-        };
-        if depth == 0 && top_tag.zip(stop).is_some_and(|(tag, stop)| tag >= stop) {
+        let past_stop = opened_tag(&token)
+            .zip(stop)
+            .is_some_and(|(tag, stop)| tag >= stop);
+        if nesting.depth == 0 && past_stop {
             return Ok(None);
         }
-        match token {
-            DataToken::ElementHeader(h) => {
-                fits(h.len, &|| format!("element {}", tag_text(h.tag)))?;
-                whole_values(&h)?;
-                in_order(h.tag, &mut last)?;
-                top_pixel_header = h.tag == PIXEL_DATA && depth == 0;
-                skipped.set(None);
-            }
-            DataToken::SequenceStart { tag, len } => {
-                fits(len, &|| format!("sequence {}", tag_text(tag)))?;
-                in_order(tag, &mut last)?;
-                depth += 1;
-            }
-            DataToken::PixelSequenceStart => {
-                in_order(PIXEL_DATA, &mut last)?;
-                depth += 1;
-            }
-            DataToken::ItemStart { len } => {
-                fits(len, &|| "an item".to_string())?;
-                outer.push(last.take());
-                depth += 1;
-            }
-            DataToken::ItemEnd => {
-                if let Some(around) = outer.pop() {
-                    last = around;
-                }
-                depth = depth.saturating_sub(1);
-            }
-            DataToken::SequenceEnd => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if depth > 2 * MAX_NESTING {
-            return Err(format!("sequences nested more than {MAX_NESTING} deep"));
+        nesting.step(&token, size)?;
+        if let DataToken::ElementHeader(h) = &token {
+            top_pixel_header = h.tag == PIXEL_DATA && nesting.depth == 0;
+            skipped.set(None);
         }
     }
+    check_end(stop, nesting.depth, size, reached.get())?;
+    Ok(pixel_data)
+}
+
+/// A token -> the tag it opens an element, sequence or pixel sequence with, if any.
+fn opened_tag(token: &DataToken) -> Option<Tag> {
+    match token {
+        DataToken::ElementHeader(h) => Some(h.tag),
+        DataToken::SequenceStart { tag, .. } => Some(*tag),
+        DataToken::PixelSequenceStart => Some(PIXEL_DATA),
+        _ => None,
+    }
+}
+
+/// A declared length -> an error when it is more than the `size` bytes of the data set
+/// (`what` names what declares it).
+fn fits(len: Length, size: u64, what: impl FnOnce() -> String) -> Result<(), String> {
+    match len.get() {
+        Some(n) if u64::from(n) > size => Err(format!(
+            "{} declares {n} bytes, more than the {size} bytes of the data set",
+            what()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Where [`check_lengths`] is in the nesting of sequences and items.
+#[derive(Default)]
+struct Nesting {
+    /// Sequences and items each count one level.
+    depth: usize,
+    /// The last tag of the data set or item being read.
+    last: Option<Tag>,
+    /// The last tags of the data sets and items around it.
+    outer: Vec<Option<Tag>>,
+}
+
+impl Nesting {
+    /// One token -> its declared length checked against the `size` bytes of the data set,
+    /// its tag against the last one of its data set or item, and the nesting followed (at
+    /// most [`MAX_NESTING`] deep).
+    fn step(&mut self, token: &DataToken, size: u64) -> Result<(), String> {
+        match token {
+            DataToken::ElementHeader(h) => {
+                fits(h.len, size, || format!("element {}", tag_text(h.tag)))?;
+                whole_values(h)?;
+                self.in_order(h.tag)?;
+            }
+            DataToken::SequenceStart { tag, len } => {
+                fits(*len, size, || format!("sequence {}", tag_text(*tag)))?;
+                self.in_order(*tag)?;
+                self.depth += 1;
+            }
+            DataToken::PixelSequenceStart => {
+                self.in_order(PIXEL_DATA)?;
+                self.depth += 1;
+            }
+            DataToken::ItemStart { len } => {
+                fits(*len, size, || "an item".to_string())?;
+                self.outer.push(self.last.take());
+                self.depth += 1;
+            }
+            DataToken::ItemEnd => {
+                if let Some(around) = self.outer.pop() {
+                    self.last = around;
+                }
+                self.depth = self.depth.saturating_sub(1);
+            }
+            DataToken::SequenceEnd => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+        if self.depth > 2 * MAX_NESTING {
+            return Err(format!("sequences nested more than {MAX_NESTING} deep"));
+        }
+        Ok(())
+    }
+
+    /// A tag -> an error unless it comes after the last one of its data set or item.
+    fn in_order(&mut self, tag: Tag) -> Result<(), String> {
+        match self.last {
+            Some(before) if tag <= before => Err(format!(
+                "element {} after {}: elements out of order or repeated (corrupted file?)",
+                tag_text(tag),
+                tag_text(before)
+            )),
+            _ => {
+                self.last = Some(tag);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The end of the walk -> an error when the data ended before `stop`, inside a sequence
+/// (`depth` levels in), or with bytes after the last whole element (`reached` of `size`).
+fn check_end(stop: Option<Tag>, depth: usize, size: u64, reached: u64) -> Result<(), String> {
     if stop.is_some() {
         return Err("the data ends before the element to stop at".to_string());
     }
@@ -193,13 +235,13 @@ pub(super) fn check_lengths(
         return Err("the data ends inside a sequence (truncated file?)".to_string());
     }
     // The parser also takes bytes too few for an element's header for the end.
-    let extra = size.saturating_sub(reached.get());
+    let extra = size.saturating_sub(reached);
     if extra > 0 {
         return Err(format!(
             "{extra} byte(s) after the last whole element (truncated or corrupted file?)"
         ));
     }
-    Ok(pixel_data)
+    Ok(())
 }
 
 /// Bytes in one value of a VR that dicom-parser reads as binary numbers (US, UL, FL, FD,

@@ -3,12 +3,15 @@
 //! DICOM PS3.3 C.8.8.3 (RT Dose Module). Values are stored samples x DoseGridScaling,
 //! as an `ndarray` of f32 indexed `[frame][row][column]` (= `[z][y][x]` for axial grids).
 
+use std::path::Path;
+
 use ndarray::Array3;
 use serde::Serialize;
 
 use super::pixels::{decode_samples, SampleLayout};
 use dicom_dictionary_std::tags;
 
+use super::attrs::Attrs;
 use super::part10::DicomFile;
 use super::Patient;
 use crate::error::{Error, Result};
@@ -201,53 +204,7 @@ impl DoseGrid {
     pub fn from_file(file: &DicomFile) -> Result<Self> {
         let at = file.attrs();
         let path = file.path.as_path();
-        let rows = at.uint_req(tags::ROWS, 65535)? as usize;
-        let columns = at.uint_req(tags::COLUMNS, 65535)? as usize;
-        let frames = at.uint_opt(tags::NUMBER_OF_FRAMES, 1 << 20)?.unwrap_or(1) as usize;
-        if rows == 0 || columns == 0 || frames == 0 {
-            return Err(Error::invalid(
-                path,
-                format!("empty dose grid ({columns} columns x {rows} rows x {frames} frames)"),
-            ));
-        }
-        let voxels = rows
-            .checked_mul(columns)
-            .and_then(|v| v.checked_mul(frames))
-            .filter(|&v| v <= MAX_VOXELS)
-            .ok_or_else(|| {
-                Error::invalid(
-                    path,
-                    format!(
-                        "dose grid of {columns} x {rows} x {frames} voxels exceeds the {MAX_VOXELS}-voxel limit"
-                    ),
-                )
-            })?;
-        let samples_per_pixel = at.uint_opt(tags::SAMPLES_PER_PIXEL, 65535)?.unwrap_or(1);
-        if samples_per_pixel != 1 {
-            return Err(at.bad(
-                tags::SAMPLES_PER_PIXEL,
-                format!("expected 1, found {samples_per_pixel}"),
-            ));
-        }
-        let bits_allocated = at.uint_req(tags::BITS_ALLOCATED, 64)? as u16;
-        if bits_allocated != 16 && bits_allocated != 32 {
-            return Err(at.bad(
-                tags::BITS_ALLOCATED,
-                format!("expected 16 or 32, found {bits_allocated}"),
-            ));
-        }
-        // The RT Dose module requires BitsStored = BitsAllocated: fewer bits stored would
-        // leave the high bits to be masked, which the samples are not.
-        let bits_stored = at.uint_opt(tags::BITS_STORED, 64)?;
-        if let Some(bits_stored) = bits_stored.filter(|&b| b != u64::from(bits_allocated)) {
-            return Err(at.bad(
-                tags::BITS_STORED,
-                format!(
-                    "{bits_stored}, not equal to BitsAllocated (0028,0100) {bits_allocated} as the RT Dose module requires"
-                ),
-            ));
-        }
-        let signed = at.uint_opt(tags::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
+        let (layout, voxels) = read_layout(&at, path)?;
         let grid_scaling = at.f64_req(tags::DOSE_GRID_SCALING)?;
         if grid_scaling <= 0.0 {
             return Err(at.bad(
@@ -257,6 +214,7 @@ impl DoseGrid {
         }
 
         let mut warnings = Vec::new();
+        let (rows, columns, frames) = (layout.rows, layout.columns, layout.frames);
         let geometry = read_geometry(file, rows, columns, frames, &mut warnings)?;
 
         let units = match at.str_opt(tags::DOSE_UNITS)?.as_deref() {
@@ -268,33 +226,9 @@ impl DoseGrid {
         let summation = DoseSummation::parse(&at.str_req(tags::DOSE_SUMMATION_TYPE)?);
         let dose_type = at.str_opt(tags::DOSE_TYPE)?.as_deref().map(DoseType::parse);
 
-        let layout = SampleLayout {
-            rows,
-            columns,
-            frames,
-            bits_allocated,
-            signed,
-        };
         let values = decode_samples(file, layout, grid_scaling)?;
         debug_assert_eq!(values.len(), voxels);
-        // Both checks in one pass over the grid (independent per value, so it vectorizes);
-        // the minimum is looked for only when there is a negative value to report.
-        let (not_finite, negative) = values.iter().fold((false, false), |(bad, neg), &v| {
-            (bad || !v.is_finite(), neg || v < 0.0)
-        });
-        if not_finite {
-            return Err(at.bad(tags::DOSE_GRID_SCALING, "scaled dose is not finite"));
-        }
-        if negative {
-            let min = values.iter().copied().fold(f32::INFINITY, f32::min);
-            return Err(at.bad(
-                tags::PIXEL_DATA,
-                format!(
-                    "negative dose values (minimum {min} {}): a dose cannot be negative",
-                    units.as_str()
-                ),
-            ));
-        }
+        check_values(&at, &values, &units)?;
         let values = Array3::from_shape_vec((frames, rows, columns), values)
             .expect("sample count was checked against the grid dimensions");
 
@@ -309,13 +243,96 @@ impl DoseGrid {
             dose_type,
             summation,
             grid_scaling,
-            bits_allocated,
+            bits_allocated: layout.bits_allocated,
             referenced_plan_uid: at.first_referenced_uid(tags::REFERENCED_RT_PLAN_SEQUENCE)?,
             comment: at.str_opt(tags::DOSE_COMMENT)?,
             values,
             warnings,
         })
     }
+}
+
+/// The image pixel attributes -> the layout of the samples and their number; an empty
+/// grid, one over [`MAX_VOXELS`], or samples the reader does not decode are refused.
+fn read_layout(at: &Attrs<'_>, path: &Path) -> Result<(SampleLayout, usize)> {
+    let rows = at.uint_req(tags::ROWS, 65535)? as usize;
+    let columns = at.uint_req(tags::COLUMNS, 65535)? as usize;
+    let frames = at.uint_opt(tags::NUMBER_OF_FRAMES, 1 << 20)?.unwrap_or(1) as usize;
+    if rows == 0 || columns == 0 || frames == 0 {
+        return Err(Error::invalid(
+            path,
+            format!("empty dose grid ({columns} columns x {rows} rows x {frames} frames)"),
+        ));
+    }
+    let voxels = rows
+        .checked_mul(columns)
+        .and_then(|v| v.checked_mul(frames))
+        .filter(|&v| v <= MAX_VOXELS)
+        .ok_or_else(|| {
+            Error::invalid(
+                path,
+                format!(
+                    "dose grid of {columns} x {rows} x {frames} voxels exceeds the {MAX_VOXELS}-voxel limit"
+                ),
+            )
+        })?;
+    let samples_per_pixel = at.uint_opt(tags::SAMPLES_PER_PIXEL, 65535)?.unwrap_or(1);
+    if samples_per_pixel != 1 {
+        return Err(at.bad(
+            tags::SAMPLES_PER_PIXEL,
+            format!("expected 1, found {samples_per_pixel}"),
+        ));
+    }
+    let bits_allocated = at.uint_req(tags::BITS_ALLOCATED, 64)? as u16;
+    if bits_allocated != 16 && bits_allocated != 32 {
+        return Err(at.bad(
+            tags::BITS_ALLOCATED,
+            format!("expected 16 or 32, found {bits_allocated}"),
+        ));
+    }
+    // The RT Dose module requires BitsStored = BitsAllocated: fewer bits stored would
+    // leave the high bits to be masked, which the samples are not.
+    let bits_stored = at.uint_opt(tags::BITS_STORED, 64)?;
+    if let Some(bits_stored) = bits_stored.filter(|&b| b != u64::from(bits_allocated)) {
+        return Err(at.bad(
+            tags::BITS_STORED,
+            format!(
+                "{bits_stored}, not equal to BitsAllocated (0028,0100) {bits_allocated} as the RT Dose module requires"
+            ),
+        ));
+    }
+    let signed = at.uint_opt(tags::PIXEL_REPRESENTATION, 1)?.unwrap_or(0) == 1;
+    let layout = SampleLayout {
+        rows,
+        columns,
+        frames,
+        bits_allocated,
+        signed,
+    };
+    Ok((layout, voxels))
+}
+
+/// The scaled dose values -> an error when one is not finite or negative.
+fn check_values(at: &Attrs<'_>, values: &[f32], units: &DoseUnits) -> Result<()> {
+    // Both checks in one pass over the grid (independent per value, so it vectorizes);
+    // the minimum is looked for only when there is a negative value to report.
+    let (not_finite, negative) = values.iter().fold((false, false), |(bad, neg), &v| {
+        (bad || !v.is_finite(), neg || v < 0.0)
+    });
+    if not_finite {
+        return Err(at.bad(tags::DOSE_GRID_SCALING, "scaled dose is not finite"));
+    }
+    if negative {
+        let min = values.iter().copied().fold(f32::INFINITY, f32::min);
+        return Err(at.bad(
+            tags::PIXEL_DATA,
+            format!(
+                "negative dose values (minimum {min} {}): a dose cannot be negative",
+                units.as_str()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Image position, orientation, pixel spacing and frame positions -> [`GridGeometry`].
@@ -328,27 +345,7 @@ fn read_geometry(
 ) -> Result<GridGeometry> {
     let at = file.attrs();
     let ipp = at.numbers_req(tags::IMAGE_POSITION_PATIENT, 3)?;
-    let iop = at.numbers_req(tags::IMAGE_ORIENTATION_PATIENT, 6)?;
-    let row_dir = [iop[0], iop[1], iop[2]];
-    let col_dir = [iop[3], iop[4], iop[5]];
-    let is_axis = |v: [f64; 3], axis: usize| {
-        (v[axis].abs() - 1.0).abs() < AXIS_TOLERANCE
-            && (0..3).all(|i| i == axis || v[i].abs() < AXIS_TOLERANCE)
-    };
-    if !is_axis(row_dir, 0) || !is_axis(col_dir, 1) {
-        return Err(at.bad(
-            tags::IMAGE_ORIENTATION_PATIENT,
-            format!(
-                "only axial dose grids are supported (rows along x, columns along y); found {}",
-                iop.iter()
-                    .map(|v| format!("{v}"))
-                    .collect::<Vec<_>>()
-                    .join("\\")
-            ),
-        ));
-    }
-    let x_sign = row_dir[0].signum();
-    let y_sign = col_dir[1].signum();
+    let (x_sign, y_sign) = axis_signs(&at)?;
     // Normal = row x col: its z component is x_sign * y_sign for axial grids.
     let normal_z = x_sign * y_sign;
 
@@ -359,50 +356,7 @@ fn read_geometry(
         return Err(at.bad(tags::PIXEL_SPACING, "spacing must be positive"));
     }
 
-    let frame_z_mm = match at.numbers_opt(tags::GRID_FRAME_OFFSET_VECTOR)? {
-        None if frames == 1 => vec![ipp[2]],
-        None => return Err(at.missing(tags::GRID_FRAME_OFFSET_VECTOR)),
-        Some(offsets) => {
-            if frames == 1 && offsets.len() > 1 {
-                warnings.push(format!(
-                    "GridFrameOffsetVector has {} values for a single frame; the first is used",
-                    offsets.len()
-                ));
-            } else if offsets.len() != frames {
-                return Err(at.bad(
-                    tags::GRID_FRAME_OFFSET_VECTOR,
-                    format!("{} values for {frames} frames", offsets.len()),
-                ));
-            }
-            if offsets[0] == 0.0 {
-                // Relative form: offsets along the image normal from the first frame.
-                if normal_z < 0.0 {
-                    warnings.push(
-                        "image normal points to -z: frame offsets taken along the normal, as the standard says"
-                            .to_string(),
-                    );
-                }
-                offsets[..frames]
-                    .iter()
-                    .map(|o| ipp[2] + normal_z * o)
-                    .collect()
-            } else if (offsets[0] - ipp[2]).abs() < 1e-3 {
-                // Absolute form (allowed by the standard, seldom used): z positions.
-                warnings.push(
-                    "GridFrameOffsetVector is in the absolute form (z positions)".to_string(),
-                );
-                offsets[..frames].to_vec()
-            } else {
-                return Err(at.bad(
-                    tags::GRID_FRAME_OFFSET_VECTOR,
-                    format!(
-                        "first value {} is neither 0 (relative) nor ImagePositionPatient z {} (absolute)",
-                        offsets[0], ipp[2]
-                    ),
-                ));
-            }
-        }
-    };
+    let frame_z_mm = frame_positions(&at, ipp[2], normal_z, frames, warnings)?;
     let increasing = frame_z_mm.windows(2).all(|w| w[1] > w[0]);
     let decreasing = frame_z_mm.windows(2).all(|w| w[1] < w[0]);
     if !(increasing || decreasing) {
@@ -426,6 +380,84 @@ fn read_geometry(
         warnings.push("dose frames are not evenly spaced".to_string());
     }
     Ok(geometry)
+}
+
+/// ImageOrientationPatient -> the signs of the row (x) and column (y) directions; a grid
+/// that is not axial is refused.
+fn axis_signs(at: &Attrs<'_>) -> Result<(f64, f64)> {
+    let iop = at.numbers_req(tags::IMAGE_ORIENTATION_PATIENT, 6)?;
+    let row_dir = [iop[0], iop[1], iop[2]];
+    let col_dir = [iop[3], iop[4], iop[5]];
+    let is_axis = |v: [f64; 3], axis: usize| {
+        (v[axis].abs() - 1.0).abs() < AXIS_TOLERANCE
+            && (0..3).all(|i| i == axis || v[i].abs() < AXIS_TOLERANCE)
+    };
+    if !is_axis(row_dir, 0) || !is_axis(col_dir, 1) {
+        return Err(at.bad(
+            tags::IMAGE_ORIENTATION_PATIENT,
+            format!(
+                "only axial dose grids are supported (rows along x, columns along y); found {}",
+                iop.iter()
+                    .map(|v| format!("{v}"))
+                    .collect::<Vec<_>>()
+                    .join("\\")
+            ),
+        ));
+    }
+    Ok((row_dir[0].signum(), col_dir[1].signum()))
+}
+
+/// GridFrameOffsetVector (relative or absolute form) -> the z of each frame, mm, from the
+/// first frame's z (`ipp_z_mm`) and the z component of the image normal.
+fn frame_positions(
+    at: &Attrs<'_>,
+    ipp_z_mm: f64,
+    normal_z: f64,
+    frames: usize,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<f64>> {
+    let Some(offsets) = at.numbers_opt(tags::GRID_FRAME_OFFSET_VECTOR)? else {
+        if frames == 1 {
+            return Ok(vec![ipp_z_mm]);
+        }
+        return Err(at.missing(tags::GRID_FRAME_OFFSET_VECTOR));
+    };
+    if frames == 1 && offsets.len() > 1 {
+        warnings.push(format!(
+            "GridFrameOffsetVector has {} values for a single frame; the first is used",
+            offsets.len()
+        ));
+    } else if offsets.len() != frames {
+        return Err(at.bad(
+            tags::GRID_FRAME_OFFSET_VECTOR,
+            format!("{} values for {frames} frames", offsets.len()),
+        ));
+    }
+    if offsets[0] == 0.0 {
+        // Relative form: offsets along the image normal from the first frame.
+        if normal_z < 0.0 {
+            warnings.push(
+                "image normal points to -z: frame offsets taken along the normal, as the standard says"
+                    .to_string(),
+            );
+        }
+        Ok(offsets[..frames]
+            .iter()
+            .map(|o| ipp_z_mm + normal_z * o)
+            .collect())
+    } else if (offsets[0] - ipp_z_mm).abs() < 1e-3 {
+        // Absolute form (allowed by the standard, seldom used): z positions.
+        warnings.push("GridFrameOffsetVector is in the absolute form (z positions)".to_string());
+        Ok(offsets[..frames].to_vec())
+    } else {
+        Err(at.bad(
+            tags::GRID_FRAME_OFFSET_VECTOR,
+            format!(
+                "first value {} is neither 0 (relative) nor ImagePositionPatient z {} (absolute)",
+                offsets[0], ipp_z_mm
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]

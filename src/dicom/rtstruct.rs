@@ -12,6 +12,7 @@
 //! markers ignored).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -204,127 +205,11 @@ impl StructureSet {
         let at = file.attrs();
         let path = file.path.as_path();
         let mut warnings = Vec::new();
-
-        // Type 1 in the standard. A file cut between two top-level elements reads as a
-        // shorter data set: these three make sure a cut structure set is refused.
-        for seq in [
-            tags::STRUCTURE_SET_ROI_SEQUENCE,
-            tags::ROI_CONTOUR_SEQUENCE,
-            tags::RTROI_OBSERVATIONS_SEQUENCE,
-        ] {
-            if !at.has(seq) {
-                return Err(at.missing(seq));
-            }
-        }
-        let mut rois: BTreeMap<i64, Roi> = BTreeMap::new();
-        for item in at.items(tags::STRUCTURE_SET_ROI_SEQUENCE) {
-            let number = item
-                .int_opt(tags::ROI_NUMBER)?
-                .ok_or_else(|| item.missing(tags::ROI_NUMBER))?;
-            let name = item.str_opt(tags::ROI_NAME)?.unwrap_or_default();
-            if rois.contains_key(&number) {
-                return Err(Error::invalid(
-                    path,
-                    format!("duplicate ROI number {number} in StructureSetROISequence (3006,0020)"),
-                ));
-            }
-            rois.insert(
-                number,
-                Roi {
-                    number,
-                    name,
-                    interpreted_type: None,
-                    color: None,
-                    frame_of_reference_uid: item
-                        .str_opt(tags::REFERENCED_FRAME_OF_REFERENCE_UID)?,
-                    contours: Vec::new(),
-                    defects: Vec::new(),
-                    repairs: Vec::new(),
-                },
-            );
-        }
-
-        let mut seen_contour_rois = BTreeSet::new();
-        let mut contours: Vec<(i64, Attrs<'_>)> = Vec::new();
-        for item in at.items(tags::ROI_CONTOUR_SEQUENCE) {
-            let number = item
-                .int_opt(tags::REFERENCED_ROI_NUMBER)?
-                .ok_or_else(|| item.missing(tags::REFERENCED_ROI_NUMBER))?;
-            let Some(roi) = rois.get_mut(&number) else {
-                warnings.push(format!(
-                    "ROIContourSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
-                ));
-                continue;
-            };
-            if !seen_contour_rois.insert(number) {
-                return Err(Error::invalid(
-                    path,
-                    format!("ROI number {number} has two ROIContourSequence items"),
-                ));
-            }
-            roi.color = read_color(&item);
-            contours.extend(
-                item.items(tags::CONTOUR_SEQUENCE)
-                    .into_iter()
-                    .map(|c| (number, c)),
-            );
-        }
-        // The contours read in parallel (their coordinates are parsed from their text as
-        // they are read), and added to their ROIs in file order.
-        let read: Vec<Result<ContourRead>> =
-            contours.par_iter().map(|(_, c)| read_contour(c)).collect();
-        for ((number, _), read) in contours.iter().zip(read) {
-            let read = read?;
-            let roi = rois.get_mut(number).expect("contours are of known ROIs");
-            roi.defects.extend(read.defects);
-            roi.contours.extend(read.contour);
-        }
-        for roi in rois.values_mut() {
-            roi.review_contours();
-        }
-
-        for item in at.items(tags::RTROI_OBSERVATIONS_SEQUENCE) {
-            let Some(number) = item.int_opt(tags::REFERENCED_ROI_NUMBER)? else {
-                continue;
-            };
-            match rois.get_mut(&number) {
-                Some(roi) => roi.interpreted_type = item.str_opt(tags::RTROI_INTERPRETED_TYPE)?,
-                None => warnings.push(format!(
-                    "RTROIObservationsSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
-                )),
-            }
-        }
-
-        // The frame of reference: ReferencedFrameOfReferenceSequence, else the ROIs'.
-        let mut frames: BTreeSet<String> = BTreeSet::new();
-        for item in at.items(tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
-            if let Some(uid) = item.str_opt(tags::FRAME_OF_REFERENCE_UID)? {
-                frames.insert(uid);
-            }
-        }
-        let roi_frames: BTreeSet<String> = rois
-            .values()
-            .filter_map(|r| r.frame_of_reference_uid.clone())
-            .collect();
-        if frames.is_empty() {
-            frames = roi_frames.clone();
-        }
-        if frames.len() > 1 {
-            warnings.push(format!(
-                "structure set references {} frames of reference",
-                frames.len()
-            ));
-        }
-        let frame_of_reference_uid = frames.into_iter().next();
-        if let Some(f) = &frame_of_reference_uid {
-            for roi in rois.values_mut() {
-                if roi.frame_of_reference_uid.as_ref().is_some_and(|r| r != f) {
-                    roi.defects
-                        .push("ROI is in another frame of reference than the structure set".into());
-                }
-            }
-        }
-
+        require_sequences(&at)?;
+        let mut rois = read_rois(&at, path)?;
+        add_contours(&at, path, &mut rois, &mut warnings)?;
+        add_interpreted_types(&at, &mut rois, &mut warnings)?;
+        let frame_of_reference_uid = frame_of_reference(&at, &mut rois, &mut warnings)?;
         Ok(StructureSet {
             path: path.to_path_buf(),
             sop_instance_uid: at.str_req(tags::SOP_INSTANCE_UID)?,
@@ -354,6 +239,162 @@ impl ContourType {
             ContourType::Other(s) => s,
         }
     }
+}
+
+/// The data set -> an error unless it has the three sequences of a structure set. They are
+/// Type 1 in the standard; a file cut between two top-level elements reads as a shorter
+/// data set: these three make sure a cut structure set is refused.
+fn require_sequences(at: &Attrs<'_>) -> Result<()> {
+    for seq in [
+        tags::STRUCTURE_SET_ROI_SEQUENCE,
+        tags::ROI_CONTOUR_SEQUENCE,
+        tags::RTROI_OBSERVATIONS_SEQUENCE,
+    ] {
+        if !at.has(seq) {
+            return Err(at.missing(seq));
+        }
+    }
+    Ok(())
+}
+
+/// StructureSetROISequence -> the ROIs by number, without contours yet; a duplicate ROI
+/// number is an error.
+fn read_rois(at: &Attrs<'_>, path: &Path) -> Result<BTreeMap<i64, Roi>> {
+    let mut rois: BTreeMap<i64, Roi> = BTreeMap::new();
+    for item in at.items(tags::STRUCTURE_SET_ROI_SEQUENCE) {
+        let number = item
+            .int_opt(tags::ROI_NUMBER)?
+            .ok_or_else(|| item.missing(tags::ROI_NUMBER))?;
+        let name = item.str_opt(tags::ROI_NAME)?.unwrap_or_default();
+        if rois.contains_key(&number) {
+            return Err(Error::invalid(
+                path,
+                format!("duplicate ROI number {number} in StructureSetROISequence (3006,0020)"),
+            ));
+        }
+        rois.insert(
+            number,
+            Roi {
+                number,
+                name,
+                interpreted_type: None,
+                color: None,
+                frame_of_reference_uid: item.str_opt(tags::REFERENCED_FRAME_OF_REFERENCE_UID)?,
+                contours: Vec::new(),
+                defects: Vec::new(),
+                repairs: Vec::new(),
+            },
+        );
+    }
+    Ok(rois)
+}
+
+/// ROIContourSequence -> each ROI's colour and contours (reviewed), with the defects found
+/// in reading them. An item of an unknown ROI is a warning; two items of one ROI an error.
+fn add_contours(
+    at: &Attrs<'_>,
+    path: &Path,
+    rois: &mut BTreeMap<i64, Roi>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let mut seen_contour_rois = BTreeSet::new();
+    let mut contours: Vec<(i64, Attrs<'_>)> = Vec::new();
+    for item in at.items(tags::ROI_CONTOUR_SEQUENCE) {
+        let number = item
+            .int_opt(tags::REFERENCED_ROI_NUMBER)?
+            .ok_or_else(|| item.missing(tags::REFERENCED_ROI_NUMBER))?;
+        let Some(roi) = rois.get_mut(&number) else {
+            warnings.push(format!(
+                "ROIContourSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
+            ));
+            continue;
+        };
+        if !seen_contour_rois.insert(number) {
+            return Err(Error::invalid(
+                path,
+                format!("ROI number {number} has two ROIContourSequence items"),
+            ));
+        }
+        roi.color = read_color(&item);
+        contours.extend(
+            item.items(tags::CONTOUR_SEQUENCE)
+                .into_iter()
+                .map(|c| (number, c)),
+        );
+    }
+    // The contours read in parallel (their coordinates are parsed from their text as
+    // they are read), and added to their ROIs in file order.
+    let read: Vec<Result<ContourRead>> =
+        contours.par_iter().map(|(_, c)| read_contour(c)).collect();
+    for ((number, _), read) in contours.iter().zip(read) {
+        let read = read?;
+        let roi = rois.get_mut(number).expect("contours are of known ROIs");
+        roi.defects.extend(read.defects);
+        roi.contours.extend(read.contour);
+    }
+    for roi in rois.values_mut() {
+        roi.review_contours();
+    }
+    Ok(())
+}
+
+/// RTROIObservationsSequence -> each ROI's RTROIInterpretedType; an item of an unknown ROI
+/// is a warning.
+fn add_interpreted_types(
+    at: &Attrs<'_>,
+    rois: &mut BTreeMap<i64, Roi>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for item in at.items(tags::RTROI_OBSERVATIONS_SEQUENCE) {
+        let Some(number) = item.int_opt(tags::REFERENCED_ROI_NUMBER)? else {
+            continue;
+        };
+        match rois.get_mut(&number) {
+            Some(roi) => roi.interpreted_type = item.str_opt(tags::RTROI_INTERPRETED_TYPE)?,
+            None => warnings.push(format!(
+                "RTROIObservationsSequence references ROI number {number}, which is not in StructureSetROISequence; ignored"
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// The structure set's frame of reference: ReferencedFrameOfReferenceSequence, else the
+/// ROIs'. Several are a warning (the first is used); an ROI in another frame gets a defect.
+fn frame_of_reference(
+    at: &Attrs<'_>,
+    rois: &mut BTreeMap<i64, Roi>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>> {
+    let mut frames: BTreeSet<String> = BTreeSet::new();
+    for item in at.items(tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
+        if let Some(uid) = item.str_opt(tags::FRAME_OF_REFERENCE_UID)? {
+            frames.insert(uid);
+        }
+    }
+    let roi_frames: BTreeSet<String> = rois
+        .values()
+        .filter_map(|r| r.frame_of_reference_uid.clone())
+        .collect();
+    if frames.is_empty() {
+        frames = roi_frames.clone();
+    }
+    if frames.len() > 1 {
+        warnings.push(format!(
+            "structure set references {} frames of reference",
+            frames.len()
+        ));
+    }
+    let frame_of_reference_uid = frames.into_iter().next();
+    if let Some(f) = &frame_of_reference_uid {
+        for roi in rois.values_mut() {
+            if roi.frame_of_reference_uid.as_ref().is_some_and(|r| r != f) {
+                roi.defects
+                    .push("ROI is in another frame of reference than the structure set".into());
+            }
+        }
+    }
+    Ok(frame_of_reference_uid)
 }
 
 /// The area enclosed by a planar polygon in x-y (shoelace formula, the points shifted to

@@ -244,28 +244,7 @@ impl Checker {
         for e in &unreadable {
             self.log.event(&format!("unreadable object: {e}"));
         }
-        let mut to_check: Vec<&PlanSet> = Vec::new();
-        let mut waiting = Vec::new();
-        for set in &found.plan_sets {
-            // Its objects, and the other objects stored under the UIDs it uses (a plan
-            // received again with other bytes concerns the dose that references it).
-            let mut files = files_of(set);
-            for uid in involved_uids(set) {
-                files.extend(self.files_for_uid(&uid));
-            }
-            if !files.iter().any(|f| pending.contains_key(f)) {
-                continue;
-            }
-            if ready(set, |uid| !self.files_for_uid(uid).is_empty()) {
-                to_check.push(set);
-            } else {
-                waiting.push(Waiting {
-                    description: describe_waiting(set),
-                    files,
-                    listed: false,
-                });
-            }
-        }
+        let (to_check, waiting) = self.ready_or_waiting(&found.plan_sets, &pending);
         let outcomes = batch::check_all(&to_check, &self.opts.protocol, &self.opts.check, &|| {});
         let mut lines = Vec::new();
         let mut done: BTreeSet<PathBuf> = unreadable
@@ -277,25 +256,7 @@ impl Checker {
                 outcome.errors.push(format!("unreadable input: {e}"));
                 outcome.verdict = Verdict::Error;
             }
-            // A UID received twice with different bytes: which version the planning
-            // system meant is unknown, so the set cannot be evaluated.
-            let mut files = files_of(set);
-            let uids = involved_uids(set);
-            for uid in &uids {
-                let same = self.files_for_uid(uid);
-                if same.len() > 1 {
-                    outcome.errors.push(format!(
-                        "SOP Instance UID {uid} was received {} times with different contents: {}",
-                        same.len(),
-                        same.iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                    outcome.verdict = Verdict::Error;
-                }
-                files.extend(same);
-            }
+            let (uids, files) = self.refuse_duplicate_uids(set, &mut outcome);
             let arrivals: Vec<&Arrival> = files.iter().filter_map(|f| pending.get(f)).collect();
             let line = self.write_check(set, &outcome, &arrivals)?;
             self.log.event(&format!(
@@ -317,11 +278,77 @@ impl Checker {
             drop(state);
             done.extend(files);
         }
+        self.end_round(&done, waiting);
+        Ok(lines)
+    }
+
+    /// The plan sets found -> those concerned by a pending object, split into the ones
+    /// ready to check and the ones waiting for an object (with the files they wait with).
+    fn ready_or_waiting<'a>(
+        &self,
+        plan_sets: &'a [PlanSet],
+        pending: &BTreeMap<PathBuf, Arrival>,
+    ) -> (Vec<&'a PlanSet>, Vec<Waiting>) {
+        let mut to_check: Vec<&PlanSet> = Vec::new();
+        let mut waiting = Vec::new();
+        for set in plan_sets {
+            // Its objects, and the other objects stored under the UIDs it uses (a plan
+            // received again with other bytes concerns the dose that references it).
+            let mut files = files_of(set);
+            for uid in involved_uids(set) {
+                files.extend(self.files_for_uid(&uid));
+            }
+            if !files.iter().any(|f| pending.contains_key(f)) {
+                continue;
+            }
+            if ready(set, |uid| !self.files_for_uid(uid).is_empty()) {
+                to_check.push(set);
+            } else {
+                waiting.push(Waiting {
+                    description: describe_waiting(set),
+                    files,
+                    listed: false,
+                });
+            }
+        }
+        (to_check, waiting)
+    }
+
+    /// A set about to be reported -> the UIDs it uses and every file stored under them; an
+    /// ERROR in `outcome` for each UID received twice with different bytes (which version
+    /// the planning system meant is unknown, so the set cannot be evaluated).
+    fn refuse_duplicate_uids(
+        &self,
+        set: &PlanSet,
+        outcome: &mut CheckOutcome,
+    ) -> (BTreeSet<String>, BTreeSet<PathBuf>) {
+        let mut files = files_of(set);
+        let uids = involved_uids(set);
+        for uid in &uids {
+            let same = self.files_for_uid(uid);
+            if same.len() > 1 {
+                outcome.errors.push(format!(
+                    "SOP Instance UID {uid} was received {} times with different contents: {}",
+                    same.len(),
+                    same.iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                outcome.verdict = Verdict::Error;
+            }
+            files.extend(same);
+        }
+        (uids, files)
+    }
+
+    /// The files dealt with in a round -> no longer pending; the sets still waiting ->
+    /// the new waiting list (keeping "listed" for those already listed).
+    fn end_round(&self, done: &BTreeSet<PathBuf>, mut waiting: Vec<Waiting>) {
         let mut state = self.state();
-        for f in &done {
+        for f in done {
             state.pending.remove(f);
         }
-        // Keep "listed" for the sets that were already listed and still wait.
         let listed: BTreeSet<String> = state
             .waiting
             .iter()
@@ -332,7 +359,6 @@ impl Checker {
             w.listed = listed.contains(&w.description);
         }
         state.waiting = waiting;
-        Ok(lines)
     }
 
     /// The files of `incoming/` stored for `uid`: `<uid>.dcm`, then `<uid>~2.dcm`, ...

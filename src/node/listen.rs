@@ -375,28 +375,7 @@ where
                             }
                         }
                         PDataValueType::Data => {
-                            let Some(i) = incoming.as_mut() else {
-                                return Err("data set without a C-STORE command".to_string());
-                            };
-                            if pdv.presentation_context_id != i.context_id {
-                                return Err(format!(
-                                    "data set on presentation context {}, command on {}",
-                                    pdv.presentation_context_id, i.context_id
-                                ));
-                            }
-                            if let Some(p) = i.partial.as_mut() {
-                                if let Err(e) = p.write(&pdv.data) {
-                                    shared.log.event(&format!("cannot store: {e}"));
-                                    i.partial = None;
-                                    i.refusal = status::OUT_OF_RESOURCES;
-                                }
-                            }
-                            if pdv.is_last {
-                                let done = incoming.take().expect("checked above");
-                                if finish_store(assoc, shared, done, calling)? {
-                                    *stored += 1;
-                                }
-                            }
+                            on_data(assoc, shared, &mut incoming, &pdv, calling, stored)?;
                         }
                     }
                 }
@@ -415,6 +394,44 @@ where
             other => return Err(format!("unexpected PDU: {}", other.short_description())),
         }
     }
+}
+
+/// A data PDV -> written to the object being received (a write error turns it into a
+/// refusal); the last one finishes the C-STORE (`stored` counts the objects stored).
+fn on_data<S>(
+    assoc: &mut dicom_ul::ServerAssociation<S>,
+    shared: &Shared,
+    incoming: &mut Option<Incoming>,
+    pdv: &PDataValue,
+    calling: &str,
+    stored: &mut usize,
+) -> std::result::Result<(), String>
+where
+    S: std::io::Read + std::io::Write + dicom_ul::association::CloseSocket,
+{
+    let Some(i) = incoming.as_mut() else {
+        return Err("data set without a C-STORE command".to_string());
+    };
+    if pdv.presentation_context_id != i.context_id {
+        return Err(format!(
+            "data set on presentation context {}, command on {}",
+            pdv.presentation_context_id, i.context_id
+        ));
+    }
+    if let Some(p) = i.partial.as_mut() {
+        if let Err(e) = p.write(&pdv.data) {
+            shared.log.event(&format!("cannot store: {e}"));
+            i.partial = None;
+            i.refusal = status::OUT_OF_RESOURCES;
+        }
+    }
+    if pdv.is_last {
+        let done = incoming.take().expect("checked above");
+        if finish_store(assoc, shared, done, calling)? {
+            *stored += 1;
+        }
+    }
+    Ok(())
 }
 
 fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
@@ -451,80 +468,97 @@ where
         .unwrap_or(0);
     match field {
         0x0030 => {
-            let rsp = InMemDicomObject::command_from_element_iter([
-                DataElement::new(
-                    tags::AFFECTED_SOP_CLASS_UID,
-                    VR::UI,
-                    dicom_value!(Str, VERIFICATION),
-                ),
-                DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [0x8030])),
-                DataElement::new(
-                    tags::MESSAGE_ID_BEING_RESPONDED_TO,
-                    VR::US,
-                    dicom_value!(U16, [message_id]),
-                ),
-                DataElement::new(
-                    tags::COMMAND_DATA_SET_TYPE,
-                    VR::US,
-                    dicom_value!(U16, [0x0101]),
-                ),
-                DataElement::new(tags::STATUS, VR::US, dicom_value!(U16, [status::SUCCESS])),
-            ]);
-            send_command(assoc, context_id, &rsp)?;
+            send_command(assoc, context_id, &echo_response(message_id))?;
             shared.log.event(&format!("C-ECHO from {calling}"));
             Ok(None)
         }
-        0x0001 => {
-            let sop_class_uid = text(&cmd, tags::AFFECTED_SOP_CLASS_UID).unwrap_or_default();
-            let sop_instance_uid = text(&cmd, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
-            let context = assoc
-                .presentation_contexts()
-                .iter()
-                .find(|pc| {
-                    pc.id == context_id && pc.reason == PresentationContextResultReason::Acceptance
-                })
-                .cloned();
-            let mut i = Incoming {
-                context_id,
-                message_id,
-                sop_class_uid: sop_class_uid.clone(),
-                sop_instance_uid: sop_instance_uid.clone(),
-                partial: None,
-                refusal: status::SUCCESS,
-            };
-            let Some(context) = context else {
-                return Err(format!(
-                    "C-STORE on presentation context {context_id}, which was not accepted"
-                ));
-            };
-            if class_name(&sop_class_uid).is_none() || context.abstract_syntax != sop_class_uid {
-                shared.log.event(&format!(
-                    "C-STORE of SOP class {sop_class_uid} from {calling} refused (0122H: SOP class not supported)"
-                ));
-                i.refusal = status::SOP_CLASS_NOT_SUPPORTED;
-            } else if sop_instance_uid.is_empty() {
-                shared.log.event(&format!(
-                    "C-STORE without SOP Instance UID from {calling} refused"
-                ));
-                i.refusal = status::CANNOT_UNDERSTAND;
-            } else {
-                match shared.store.begin_part10(
-                    &sop_class_uid,
-                    &sop_instance_uid,
-                    context.transfer_syntax.trim_end_matches(['\0', ' ']),
-                    calling,
-                ) {
-                    Ok(p) => i.partial = Some(p),
-                    Err(e) => {
-                        shared.log.event(&format!("cannot store: {e}"));
-                        i.refusal = status::OUT_OF_RESOURCES;
-                    }
-                }
-            }
-            Ok(Some(i))
-        }
+        0x0001 => begin_store(assoc, shared, &cmd, context_id, message_id, calling).map(Some),
         other => Err(format!("DIMSE command {other:04X}H is not supported")),
     }
+}
+
+/// The message ID of a C-ECHO request -> its successful C-ECHO response command set.
+fn echo_response(message_id: u16) -> InMemDicomObject {
+    InMemDicomObject::command_from_element_iter([
+        DataElement::new(
+            tags::AFFECTED_SOP_CLASS_UID,
+            VR::UI,
+            dicom_value!(Str, VERIFICATION),
+        ),
+        DataElement::new(tags::COMMAND_FIELD, VR::US, dicom_value!(U16, [0x8030])),
+        DataElement::new(
+            tags::MESSAGE_ID_BEING_RESPONDED_TO,
+            VR::US,
+            dicom_value!(U16, [message_id]),
+        ),
+        DataElement::new(
+            tags::COMMAND_DATA_SET_TYPE,
+            VR::US,
+            dicom_value!(U16, [0x0101]),
+        ),
+        DataElement::new(tags::STATUS, VR::US, dicom_value!(U16, [status::SUCCESS])),
+    ])
+}
+
+/// A C-STORE command set -> the object to receive: into a temporary file, or refused (a
+/// SOP class not supported or not that of the presentation context, no SOP Instance UID,
+/// no room to store), the refusal logged. A presentation context not accepted is an error.
+fn begin_store<S>(
+    assoc: &dicom_ul::ServerAssociation<S>,
+    shared: &Shared,
+    cmd: &InMemDicomObject,
+    context_id: u8,
+    message_id: u16,
+    calling: &str,
+) -> std::result::Result<Incoming, String>
+where
+    S: std::io::Read + std::io::Write + dicom_ul::association::CloseSocket,
+{
+    let sop_class_uid = text(cmd, tags::AFFECTED_SOP_CLASS_UID).unwrap_or_default();
+    let sop_instance_uid = text(cmd, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
+    let context = assoc
+        .presentation_contexts()
+        .iter()
+        .find(|pc| pc.id == context_id && pc.reason == PresentationContextResultReason::Acceptance)
+        .cloned();
+    let mut i = Incoming {
+        context_id,
+        message_id,
+        sop_class_uid: sop_class_uid.clone(),
+        sop_instance_uid: sop_instance_uid.clone(),
+        partial: None,
+        refusal: status::SUCCESS,
+    };
+    let Some(context) = context else {
+        return Err(format!(
+            "C-STORE on presentation context {context_id}, which was not accepted"
+        ));
+    };
+    if class_name(&sop_class_uid).is_none() || context.abstract_syntax != sop_class_uid {
+        shared.log.event(&format!(
+            "C-STORE of SOP class {sop_class_uid} from {calling} refused (0122H: SOP class not supported)"
+        ));
+        i.refusal = status::SOP_CLASS_NOT_SUPPORTED;
+    } else if sop_instance_uid.is_empty() {
+        shared.log.event(&format!(
+            "C-STORE without SOP Instance UID from {calling} refused"
+        ));
+        i.refusal = status::CANNOT_UNDERSTAND;
+    } else {
+        match shared.store.begin_part10(
+            &sop_class_uid,
+            &sop_instance_uid,
+            context.transfer_syntax.trim_end_matches(['\0', ' ']),
+            calling,
+        ) {
+            Ok(p) => i.partial = Some(p),
+            Err(e) => {
+                shared.log.event(&format!("cannot store: {e}"));
+                i.refusal = status::OUT_OF_RESOURCES;
+            }
+        }
+    }
+    Ok(i)
 }
 
 /// The data set of a C-STORE is complete: store it, then answer. True when stored.

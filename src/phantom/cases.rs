@@ -574,145 +574,19 @@ pub const CLINICAL_SIZE: &str = "clinical_size";
 /// with the trial's prescriptions. No reference answers (the benchmarks assert volumes).
 fn clinical_size() -> Case {
     let s = 2.5;
-    let cyl = |c: &[(f64, f64, f64)], z0: f64, z1: f64| {
-        prism(c, (z0 / s).round() as i64, (z1 / s).round() as i64, s)
-    };
     Case {
         name: CLINICAL_SIZE,
         description: "Benchmark phantom: 200x200x150 dose grid (2.5 mm), 20 ROIs including a \
                       15,000 cc BODY (cylinder r=115 mm, z=-180..180), spheres, cylinders, \
                       a rib-cage ring and a skin shell; 30 Gy PTV / 35 Gy PGTV in 5 fractions."
             .to_string(),
-        structures: vec![
-            roi(
-                "BODY",
-                1,
-                "EXTERNAL",
-                [0, 128, 255],
-                cyl(&[(0.0, 0.0, 115.0)], -180.0, 180.0),
-            ),
-            roi("PTV", 2, "PTV", [255, 0, 0], sphere([0.0; 3], 25.0, s)),
-            roi("PGTV", 3, "PTV", [255, 128, 0], sphere([0.0; 3], 15.0, s)),
-            roi(
-                "SpinalCord",
-                4,
-                "ORGAN",
-                [0, 255, 0],
-                cyl(&[(0.0, 50.0, 5.0)], -150.0, 150.0),
-            ),
-            roi(
-                "Esophagus",
-                5,
-                "ORGAN",
-                [128, 64, 0],
-                cyl(&[(0.0, 30.0, 8.0)], -60.0, 170.0),
-            ),
-            roi(
-                "Heart",
-                6,
-                "ORGAN",
-                [200, 0, 100],
-                sphere([30.0, -30.0, -40.0], 45.0, s),
-            ),
-            roi(
-                "Lung_L",
-                7,
-                "ORGAN",
-                [0, 200, 200],
-                cyl(&[(-60.0, 0.0, 45.0)], 0.0, 150.0),
-            ),
-            roi(
-                "Lung_R",
-                8,
-                "ORGAN",
-                [0, 160, 200],
-                cyl(&[(60.0, 0.0, 48.0)], 0.0, 150.0),
-            ),
-            roi(
-                "Lungs",
-                9,
-                "ORGAN",
-                [0, 120, 200],
-                cyl(&[(-60.0, 0.0, 45.0), (60.0, 0.0, 48.0)], 0.0, 150.0),
-            ),
-            roi(
-                "Liver",
-                10,
-                "ORGAN",
-                [150, 75, 0],
-                sphere([50.0, -20.0, -110.0], 60.0, s),
-            ),
-            roi(
-                "Kidney_L",
-                11,
-                "ORGAN",
-                [255, 200, 0],
-                sphere([-55.0, 45.0, -130.0], 25.0, s),
-            ),
-            roi(
-                "Kidney_R",
-                12,
-                "ORGAN",
-                [255, 160, 0],
-                sphere([55.0, 45.0, -130.0], 25.0, s),
-            ),
-            roi(
-                "Stomach",
-                13,
-                "ORGAN",
-                [255, 100, 100],
-                sphere([-45.0, -35.0, -95.0], 38.0, s),
-            ),
-            roi(
-                "Bowel_Small",
-                14,
-                "ORGAN",
-                [200, 150, 100],
-                sphere([0.0, -45.0, -150.0], 28.0, s),
-            ),
-            roi(
-                "Trachea",
-                15,
-                "ORGAN",
-                [100, 100, 255],
-                cyl(&[(0.0, 10.0, 9.0)], 100.0, 175.0),
-            ),
-            roi(
-                "GreatVes",
-                16,
-                "ORGAN",
-                [255, 0, 0],
-                cyl(&[(25.0, 25.0, 12.0)], -80.0, 120.0),
-            ),
-            roi(
-                "Rib",
-                17,
-                "ORGAN",
-                [220, 220, 180],
-                cyl(&[(0.0, 0.0, 110.0), (0.0, 0.0, 100.0)], -60.0, 150.0),
-            ),
-            roi(
-                "Skin",
-                18,
-                "ORGAN",
-                [255, 220, 180],
-                cyl(&[(0.0, 0.0, 115.0), (0.0, 0.0, 112.0)], -180.0, 180.0),
-            ),
-            roi(
-                "BrachialPlex_L",
-                19,
-                "ORGAN",
-                [255, 255, 0],
-                cyl(&[(-70.0, 20.0, 6.0)], 120.0, 170.0),
-            ),
-            roi(
-                "Femur_Head_L",
-                20,
-                "ORGAN",
-                [180, 180, 255],
-                sphere([-80.0, 0.0, -165.0], 14.0, s),
-            ),
-        ],
+        structures: CLINICAL_ROIS
+            .iter()
+            .zip(1..)
+            .map(|(&(name, kind, color, solid), number)| {
+                roi(name, number, kind, color, solid.planes(s))
+            })
+            .collect(),
         field: DoseField::Radial {
             centre: [0.0; 3],
             peak: 36.6,
@@ -746,6 +620,147 @@ fn clinical_size() -> Case {
         treatment_site: None,
     }
 }
+
+/// The shape of an ROI of the clinical-size case, mm.
+#[derive(Clone, Copy)]
+enum Solid {
+    /// A sphere: centre, radius.
+    Sphere([f64; 3], f64),
+    /// Prisms along z from one z to another (each rounded to a plane): one circle
+    /// (cx, cy, r) per prism, a circle inside another a hole.
+    Prism(&'static [(f64, f64, f64)], f64, f64),
+}
+
+impl Solid {
+    /// The shape -> its contours on planes `spacing_mm` apart.
+    fn planes(self, spacing_mm: f64) -> Vec<super::shapes::Plane> {
+        let s = spacing_mm;
+        match self {
+            Solid::Sphere(centre, r) => sphere(centre, r, s),
+            Solid::Prism(circles, z0, z1) => {
+                prism(circles, (z0 / s).round() as i64, (z1 / s).round() as i64, s)
+            }
+        }
+    }
+}
+
+/// The ROIs of the clinical-size case, numbered from 1 in this order: name,
+/// RTROIInterpretedType, colour and shape.
+const CLINICAL_ROIS: [(&str, &str, [u8; 3], Solid); 20] = {
+    use Solid::{Prism, Sphere};
+    [
+        (
+            "BODY",
+            "EXTERNAL",
+            [0, 128, 255],
+            Prism(&[(0.0, 0.0, 115.0)], -180.0, 180.0),
+        ),
+        ("PTV", "PTV", [255, 0, 0], Sphere([0.0; 3], 25.0)),
+        ("PGTV", "PTV", [255, 128, 0], Sphere([0.0; 3], 15.0)),
+        (
+            "SpinalCord",
+            "ORGAN",
+            [0, 255, 0],
+            Prism(&[(0.0, 50.0, 5.0)], -150.0, 150.0),
+        ),
+        (
+            "Esophagus",
+            "ORGAN",
+            [128, 64, 0],
+            Prism(&[(0.0, 30.0, 8.0)], -60.0, 170.0),
+        ),
+        (
+            "Heart",
+            "ORGAN",
+            [200, 0, 100],
+            Sphere([30.0, -30.0, -40.0], 45.0),
+        ),
+        (
+            "Lung_L",
+            "ORGAN",
+            [0, 200, 200],
+            Prism(&[(-60.0, 0.0, 45.0)], 0.0, 150.0),
+        ),
+        (
+            "Lung_R",
+            "ORGAN",
+            [0, 160, 200],
+            Prism(&[(60.0, 0.0, 48.0)], 0.0, 150.0),
+        ),
+        (
+            "Lungs",
+            "ORGAN",
+            [0, 120, 200],
+            Prism(&[(-60.0, 0.0, 45.0), (60.0, 0.0, 48.0)], 0.0, 150.0),
+        ),
+        (
+            "Liver",
+            "ORGAN",
+            [150, 75, 0],
+            Sphere([50.0, -20.0, -110.0], 60.0),
+        ),
+        (
+            "Kidney_L",
+            "ORGAN",
+            [255, 200, 0],
+            Sphere([-55.0, 45.0, -130.0], 25.0),
+        ),
+        (
+            "Kidney_R",
+            "ORGAN",
+            [255, 160, 0],
+            Sphere([55.0, 45.0, -130.0], 25.0),
+        ),
+        (
+            "Stomach",
+            "ORGAN",
+            [255, 100, 100],
+            Sphere([-45.0, -35.0, -95.0], 38.0),
+        ),
+        (
+            "Bowel_Small",
+            "ORGAN",
+            [200, 150, 100],
+            Sphere([0.0, -45.0, -150.0], 28.0),
+        ),
+        (
+            "Trachea",
+            "ORGAN",
+            [100, 100, 255],
+            Prism(&[(0.0, 10.0, 9.0)], 100.0, 175.0),
+        ),
+        (
+            "GreatVes",
+            "ORGAN",
+            [255, 0, 0],
+            Prism(&[(25.0, 25.0, 12.0)], -80.0, 120.0),
+        ),
+        (
+            "Rib",
+            "ORGAN",
+            [220, 220, 180],
+            Prism(&[(0.0, 0.0, 110.0), (0.0, 0.0, 100.0)], -60.0, 150.0),
+        ),
+        (
+            "Skin",
+            "ORGAN",
+            [255, 220, 180],
+            Prism(&[(0.0, 0.0, 115.0), (0.0, 0.0, 112.0)], -180.0, 180.0),
+        ),
+        (
+            "BrachialPlex_L",
+            "ORGAN",
+            [255, 255, 0],
+            Prism(&[(-70.0, 20.0, 6.0)], 120.0, 170.0),
+        ),
+        (
+            "Femur_Head_L",
+            "ORGAN",
+            [180, 180, 255],
+            Sphere([-80.0, 0.0, -165.0], 14.0),
+        ),
+    ]
+};
 
 /// The case called `name`.
 pub fn case(name: &str) -> Option<Case> {
@@ -877,29 +892,7 @@ pub fn expected(case: &Case, dose: &DoseVolume) -> Expected {
         .structures
         .iter()
         .map(|s| {
-            let (exact, reference, ill_conditioned) = match &case.answers {
-                Answers::Exact { v_gy } => {
-                    let DoseField::Linear(f) = &case.field else {
-                        unreachable!("exact answers need a linear field")
-                    };
-                    let (half, half_p) = exact_metrics_with_plateaus(s, f, Caps::Half, v_gy);
-                    let (none, none_p) = exact_metrics_with_plateaus(s, f, Caps::None, v_gy);
-                    let plateaus =
-                        (!half_p.0.is_empty() || !none_p.0.is_empty()).then_some(CapsPlateaus {
-                            half: half_p,
-                            none: none_p,
-                        });
-                    (Some(CapsMetrics { half, none }), None, plateaus)
-                }
-                // ROIs without a sampling (the benchmark phantom) get no reference values.
-                Answers::Reference { rois } => match rois.iter().find(|(n, _, _)| *n == s.name) {
-                    Some((_, samp, v)) => {
-                        let [half, none] = reference_metrics(s, &case.field, *samp, v);
-                        (None, Some(CapsMetrics { half, none }), None)
-                    }
-                    None => (None, None, None),
-                },
-            };
+            let (exact, reference, ill_conditioned) = answers(case, s);
             StructureJson {
                 name: s.name,
                 number: s.number,
@@ -913,27 +906,6 @@ pub fn expected(case: &Case, dose: &DoseVolume) -> Expected {
         })
         .collect();
     let g = &case.grid;
-    let x_centre = g.origin[0] + (g.dims[0] - 1) as f64 * g.spacing[0];
-    let x_edge = x_centre + 0.5 * g.spacing[0];
-    let outside_grid = (case.name == "trial_outside_grid").then(|| OutsideGridJson {
-        x_max_voxel_centre_mm: x_centre,
-        x_max_voxel_edge_mm: x_edge,
-        structures: case
-            .structures
-            .iter()
-            .map(|s| {
-                let pct = |caps| OutsidePct {
-                    beyond_centre_pct: 100.0 * fraction_beyond_x(s, caps, x_centre),
-                    beyond_edge_pct: 100.0 * fraction_beyond_x(s, caps, x_edge),
-                };
-                OutsideRoiJson {
-                    name: s.name,
-                    half: pct(Caps::Half),
-                    none: pct(Caps::None),
-                }
-            })
-            .collect(),
-    });
     Expected {
         case: case.name,
         description: case.description.clone(),
@@ -962,7 +934,68 @@ pub fn expected(case: &Case, dose: &DoseVolume) -> Expected {
             max_gy: dose.max_gy(),
         },
         structures,
-        outside_grid,
+        outside_grid: (case.name == "trial_outside_grid").then(|| outside_grid(case)),
+    }
+}
+
+/// One ROI of a case -> its exact metrics (linear field: both end caps, and the plateaus
+/// that make some ill-conditioned), or its reference metrics (other fields; none for an
+/// ROI without a sampling, as in the benchmark phantom).
+fn answers(
+    case: &Case,
+    s: &Structure,
+) -> (
+    Option<CapsMetrics>,
+    Option<CapsMetrics>,
+    Option<CapsPlateaus>,
+) {
+    match &case.answers {
+        Answers::Exact { v_gy } => {
+            let DoseField::Linear(f) = &case.field else {
+                unreachable!("exact answers need a linear field")
+            };
+            let (half, half_p) = exact_metrics_with_plateaus(s, f, Caps::Half, v_gy);
+            let (none, none_p) = exact_metrics_with_plateaus(s, f, Caps::None, v_gy);
+            let plateaus = (!half_p.0.is_empty() || !none_p.0.is_empty()).then_some(CapsPlateaus {
+                half: half_p,
+                none: none_p,
+            });
+            (Some(CapsMetrics { half, none }), None, plateaus)
+        }
+        Answers::Reference { rois } => match rois.iter().find(|(n, _, _)| *n == s.name) {
+            Some((_, samp, v)) => {
+                let [half, none] = reference_metrics(s, &case.field, *samp, v);
+                (None, Some(CapsMetrics { half, none }), None)
+            }
+            None => (None, None, None),
+        },
+    }
+}
+
+/// A case's grid and ROIs -> how much of each ROI lies beyond the grid's last voxel centre
+/// and edge in x (the case with a target partly outside the grid).
+fn outside_grid(case: &Case) -> OutsideGridJson {
+    let g = &case.grid;
+    let x_centre = g.origin[0] + (g.dims[0] - 1) as f64 * g.spacing[0];
+    let x_edge = x_centre + 0.5 * g.spacing[0];
+    OutsideGridJson {
+        x_max_voxel_centre_mm: x_centre,
+        x_max_voxel_edge_mm: x_edge,
+        structures: case
+            .structures
+            .iter()
+            .map(|s| {
+                let pct = |caps| OutsidePct {
+                    beyond_centre_pct: 100.0 * fraction_beyond_x(s, caps, x_centre),
+                    beyond_edge_pct: 100.0 * fraction_beyond_x(s, caps, x_edge),
+                };
+                OutsideRoiJson {
+                    name: s.name,
+                    half: pct(Caps::Half),
+                    none: pct(Caps::None),
+                }
+            })
+            .collect(),
     }
 }
 

@@ -257,21 +257,82 @@ pub fn exact_metrics_with_plateaus(
         .iter()
         .map(|p| nesting_signs(&p.polygons))
         .collect();
-    let region: Vec<(f64, Pt)> = s
+    let (min, max, mean) = min_max_mean(&s.planes, f, &slab, &signs);
+
+    // Area units (1e-8 mm²) × mm: whole polygons have exact integer areas, so V(≥D) on a
+    // plateau (every polygon wholly in or out) is exact and comparable with the target.
+    let to_units = 1.0 / (shapes::COORD_STEP * shapes::COORD_STEP);
+    let area_units: Vec<f64> = s
         .planes
+        .iter()
+        .map(|p| shapes::region_area_units(&p.polygons))
+        .collect();
+    let volume_units: f64 = area_units
+        .iter()
+        .zip(&slab)
+        .map(|(a, (lo, hi))| a * (hi - lo))
+        .sum();
+    let volume_cc = volume_units / to_units / 1000.0;
+    let v_at = |d: f64| volume_at_least_units(&s.planes, f, &slab, &signs, &area_units, d);
+
+    let mut m = Metrics::default();
+    m.push("volume_cc", volume_cc);
+    m.push("min_gy", min);
+    m.push("max_gy", max);
+    m.push("mean_gy", mean);
+    let cc = 0.035;
+    assert!(cc <= volume_cc, "{}: volume below {cc} cc", s.name);
+    let mut targets: Vec<(String, f64)> = D_PERCENT
+        .iter()
+        .map(|&x| (format!("D{}%", num_label(x)), x / 100.0 * volume_units))
+        .collect();
+    targets.push((format!("D{}cc", num_label(cc)), cc * 1000.0 * to_units));
+    let mut plateaus = Plateaus::default();
+    for (key, target) in targets {
+        let top = largest_dose_with_volume(min, max, target, v_at);
+        let bottom = smallest_dose_with_volume_at_most(min, max, target, v_at);
+        if top - bottom > 1e-6 {
+            // The bottom is found to ~1e-8 Gy only (a sliver of area at a vertex is below
+            // the rounding of the volume sum), so both ends are rounded to 1 µGy.
+            let r = |d: f64| (d * 1e6).round() / 1e6;
+            plateaus.0.push((key.clone(), [r(bottom), r(top)]));
+        }
+        m.push(key, top);
+    }
+    for &x in v_gy {
+        m.push(
+            format!("V{}Gy_cc", num_label(x)),
+            v_at(x) / to_units / 1000.0,
+        );
+    }
+    (m, plateaus)
+}
+
+/// A linear field (in-plane or pure z gradient) over the slab model of `planes` (slab
+/// `[lo, hi]` and polygon nesting signs of each plane) -> the minimum, maximum and mean
+/// dose, Gy. Min/max: polygon vertices (in-plane) or slab ends (z); mean: region centroids
+/// (in-plane) or slab midpoints (z).
+fn min_max_mean(
+    planes: &[Plane],
+    f: &Linear,
+    slab: &[(f64, f64)],
+    signs: &[Vec<f64>],
+) -> (f64, f64, f64) {
+    let in_plane = f.grad[2] == 0.0;
+    let region: Vec<(f64, Pt)> = planes
         .iter()
         .map(|p| region_area_centroid(&p.polygons))
         .collect();
     // Volume from the floating-point areas, to normalise the mean consistently.
     let volume_for_mean: f64 = region
         .iter()
-        .zip(&slab)
+        .zip(slab)
         .map(|((a, _), (lo, hi))| a * (hi - lo))
         .sum();
 
     let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut weighted = 0.0;
-    for (k, p) in s.planes.iter().enumerate() {
+    for (k, p) in planes.iter().enumerate() {
         let (lo, hi) = slab[k];
         if hi <= lo || region[k].0 <= 0.0 {
             continue;
@@ -300,83 +361,48 @@ pub fn exact_metrics_with_plateaus(
             weighted += region[k].0 * (hi - lo) * f.at([c[0], c[1], 0.5 * (lo + hi)]);
         }
     }
+    (min, max, weighted / volume_for_mean)
+}
 
-    // Area units (1e-8 mm²) × mm: whole polygons have exact integer areas, so V(≥D) on a
-    // plateau (every polygon wholly in or out) is exact and comparable with the target.
-    let to_units = 1.0 / (shapes::COORD_STEP * shapes::COORD_STEP);
-    let area_units: Vec<f64> = s
-        .planes
-        .iter()
-        .map(|p| shapes::region_area_units(&p.polygons))
-        .collect();
-    let volume_units: f64 = area_units
-        .iter()
-        .zip(&slab)
-        .map(|(a, (lo, hi))| a * (hi - lo))
-        .sum();
-    let volume_cc = volume_units / to_units / 1000.0;
-    // V(≥D) in area units × mm.
-    let v_at = |d: f64| -> f64 {
-        if in_plane {
-            // base + gx(x-ox) + gy(y-oy) ≥ d  <=>  gx x + gy y ≥ d - base + gx ox + gy oy
-            let c = d - f.base + gx * f.origin[0] + gy * f.origin[1];
-            s.planes
-                .iter()
-                .enumerate()
-                .map(|(k, p)| {
-                    (slab[k].1 - slab[k].0)
-                        * shapes::region_area_in_half_plane_units(&p.polygons, &signs[k], gx, gy, c)
-                })
-                .sum()
-        } else {
-            // base + gz (z - oz) ≥ d
-            let zt = f.origin[2] + (d - f.base) / gz;
-            area_units
-                .iter()
-                .zip(&slab)
-                .map(|(a, &(lo, hi))| {
-                    let len = if gz > 0.0 {
-                        (hi - zt.max(lo)).max(0.0)
-                    } else {
-                        (zt.min(hi) - lo).max(0.0)
-                    };
-                    a * len
-                })
-                .sum()
-        }
-    };
-
-    let mut m = Metrics::default();
-    m.push("volume_cc", volume_cc);
-    m.push("min_gy", min);
-    m.push("max_gy", max);
-    m.push("mean_gy", weighted / volume_for_mean);
-    let cc = 0.035;
-    assert!(cc <= volume_cc, "{}: volume below {cc} cc", s.name);
-    let mut targets: Vec<(String, f64)> = D_PERCENT
-        .iter()
-        .map(|&x| (format!("D{}%", num_label(x)), x / 100.0 * volume_units))
-        .collect();
-    targets.push((format!("D{}cc", num_label(cc)), cc * 1000.0 * to_units));
-    let mut plateaus = Plateaus::default();
-    for (key, target) in targets {
-        let top = largest_dose_with_volume(min, max, target, v_at);
-        let bottom = smallest_dose_with_volume_at_most(min, max, target, v_at);
-        if top - bottom > 1e-6 {
-            // The bottom is found to ~1e-8 Gy only (a sliver of area at a vertex is below
-            // the rounding of the volume sum), so both ends are rounded to 1 µGy.
-            let r = |d: f64| (d * 1e6).round() / 1e6;
-            plateaus.0.push((key.clone(), [r(bottom), r(top)]));
-        }
-        m.push(key, top);
+/// A dose `d` -> V(≥d) of a linear field over the slab model of `planes`, in area units
+/// (1e-8 mm²) × mm: each plane's region clipped by a half-plane (in-plane gradient) or
+/// each slab's length cut at the z where the dose is `d` (z gradient).
+fn volume_at_least_units(
+    planes: &[Plane],
+    f: &Linear,
+    slab: &[(f64, f64)],
+    signs: &[Vec<f64>],
+    area_units: &[f64],
+    d: f64,
+) -> f64 {
+    let [gx, gy, gz] = f.grad;
+    if gz == 0.0 {
+        // base + gx(x-ox) + gy(y-oy) ≥ d  <=>  gx x + gy y ≥ d - base + gx ox + gy oy
+        let c = d - f.base + gx * f.origin[0] + gy * f.origin[1];
+        planes
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                (slab[k].1 - slab[k].0)
+                    * shapes::region_area_in_half_plane_units(&p.polygons, &signs[k], gx, gy, c)
+            })
+            .sum()
+    } else {
+        // base + gz (z - oz) ≥ d
+        let zt = f.origin[2] + (d - f.base) / gz;
+        area_units
+            .iter()
+            .zip(slab)
+            .map(|(a, &(lo, hi))| {
+                let len = if gz > 0.0 {
+                    (hi - zt.max(lo)).max(0.0)
+                } else {
+                    (zt.min(hi) - lo).max(0.0)
+                };
+                a * len
+            })
+            .sum()
     }
-    for &x in v_gy {
-        m.push(
-            format!("V{}Gy_cc", num_label(x)),
-            v_at(x) / to_units / 1000.0,
-        );
-    }
-    (m, plateaus)
 }
 
 /// Smallest D in [lo, hi] with `v(D) <= target` (the bottom of a plateau at the target).

@@ -1,7 +1,7 @@
 //! DICOM writing: deterministic UIDs and text, the dose grid's quantization, and the three
 //! RT objects (Dose, Structure Set, Plan) as Part-10 bytes in Explicit VR Little Endian.
 
-use super::cases::Case;
+use super::cases::{Case, Prescription};
 use super::exact::DoseField;
 use super::grid::{DoseVolume, Grid};
 use super::shapes::Structure;
@@ -380,23 +380,8 @@ pub fn rt_plan(case: &Case) -> InMemDicomObject {
     let dose_refs = case
         .prescriptions
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let n = i as i64 + 1;
-            item(vec![
-                int(tags::REFERENCED_ROI_NUMBER, p.roi_number as i64),
-                int(tags::DOSE_REFERENCE_NUMBER, n),
-                text(
-                    tags::DOSE_REFERENCE_UID,
-                    VR::UI,
-                    &uid(case.name, &format!("dose-reference/{n}")),
-                ),
-                text(tags::DOSE_REFERENCE_STRUCTURE_TYPE, VR::CS, "VOLUME"),
-                text(tags::DOSE_REFERENCE_DESCRIPTION, VR::LO, p.description),
-                text(tags::DOSE_REFERENCE_TYPE, VR::CS, "TARGET"),
-                dec(tags::TARGET_PRESCRIPTION_DOSE, &[p.total_gy]),
-            ])
-        })
+        .zip(1..)
+        .map(|(p, n)| dose_reference(case.name, n, p))
         .collect();
     let beam_numbers = 1..=GANTRY_ANGLES.len() as i64;
     let ref_beams = beam_numbers
@@ -408,43 +393,9 @@ pub fn rt_plan(case: &Case) -> InMemDicomObject {
             ])
         })
         .collect();
-    let iso = case.isocentre;
     let beams = beam_numbers
         .zip(GANTRY_ANGLES)
-        .map(|(n, gantry)| {
-            let device = |kind: &str| {
-                item(vec![
-                    text(tags::RT_BEAM_LIMITING_DEVICE_TYPE, VR::CS, kind),
-                    int(tags::NUMBER_OF_LEAF_JAW_PAIRS, 1),
-                ])
-            };
-            item(vec![
-                text(tags::MANUFACTURER, VR::LO, MANUFACTURER),
-                text(tags::TREATMENT_MACHINE_NAME, VR::SH, "PHANTOM_LINAC"),
-                text(tags::PRIMARY_DOSIMETER_UNIT, VR::CS, "MU"),
-                dec(tags::SOURCE_AXIS_DISTANCE, &[1000.0]),
-                seq(
-                    tags::BEAM_LIMITING_DEVICE_SEQUENCE,
-                    vec![device("ASYMX"), device("ASYMY")],
-                ),
-                int(tags::BEAM_NUMBER, n),
-                text(tags::BEAM_NAME, VR::LO, &format!("G{gantry}")),
-                text(tags::BEAM_TYPE, VR::CS, "STATIC"),
-                text(tags::RADIATION_TYPE, VR::CS, "PHOTON"),
-                text(tags::TREATMENT_DELIVERY_TYPE, VR::CS, "TREATMENT"),
-                int(tags::NUMBER_OF_WEDGES, 0),
-                int(tags::NUMBER_OF_COMPENSATORS, 0),
-                int(tags::NUMBER_OF_BOLI, 0),
-                int(tags::NUMBER_OF_BLOCKS, 0),
-                dec(tags::FINAL_CUMULATIVE_METERSET_WEIGHT, &[1.0]),
-                int(tags::NUMBER_OF_CONTROL_POINTS, 2),
-                seq(
-                    tags::CONTROL_POINT_SEQUENCE,
-                    vec![control_point(0, gantry, iso), control_point(1, gantry, iso)],
-                ),
-                int(tags::REFERENCED_PATIENT_SETUP_NUMBER, 1),
-            ])
-        })
+        .map(|(n, gantry)| beam(n, gantry, case.isocentre))
         .collect();
     let mut e = common(case, "RTPLAN", RT_PLAN_STORAGE, 3);
     // Treatment Sites (300A,000B) chooses the protocol's site.
@@ -494,6 +445,63 @@ pub fn rt_plan(case: &Case) -> InMemDicomObject {
         text(tags::APPROVAL_STATUS, VR::CS, "UNAPPROVED"),
     ]);
     item(e)
+}
+
+/// Prescription `p` of case `case_name` -> its DoseReferenceSequence item, number `n`.
+fn dose_reference(case_name: &str, n: i64, p: &Prescription) -> InMemDicomObject {
+    item(vec![
+        int(tags::REFERENCED_ROI_NUMBER, p.roi_number as i64),
+        int(tags::DOSE_REFERENCE_NUMBER, n),
+        text(
+            tags::DOSE_REFERENCE_UID,
+            VR::UI,
+            &uid(case_name, &format!("dose-reference/{n}")),
+        ),
+        text(tags::DOSE_REFERENCE_STRUCTURE_TYPE, VR::CS, "VOLUME"),
+        text(tags::DOSE_REFERENCE_DESCRIPTION, VR::LO, p.description),
+        text(tags::DOSE_REFERENCE_TYPE, VR::CS, "TARGET"),
+        dec(tags::TARGET_PRESCRIPTION_DOSE, &[p.total_gy]),
+    ])
+}
+
+/// Beam number `n` at `gantry` degrees -> its BeamSequence item: a static photon beam
+/// with two control points about `isocentre`.
+fn beam(n: i64, gantry: f64, isocentre: [f64; 3]) -> InMemDicomObject {
+    let device = |kind: &str| {
+        item(vec![
+            text(tags::RT_BEAM_LIMITING_DEVICE_TYPE, VR::CS, kind),
+            int(tags::NUMBER_OF_LEAF_JAW_PAIRS, 1),
+        ])
+    };
+    item(vec![
+        text(tags::MANUFACTURER, VR::LO, MANUFACTURER),
+        text(tags::TREATMENT_MACHINE_NAME, VR::SH, "PHANTOM_LINAC"),
+        text(tags::PRIMARY_DOSIMETER_UNIT, VR::CS, "MU"),
+        dec(tags::SOURCE_AXIS_DISTANCE, &[1000.0]),
+        seq(
+            tags::BEAM_LIMITING_DEVICE_SEQUENCE,
+            vec![device("ASYMX"), device("ASYMY")],
+        ),
+        int(tags::BEAM_NUMBER, n),
+        text(tags::BEAM_NAME, VR::LO, &format!("G{gantry}")),
+        text(tags::BEAM_TYPE, VR::CS, "STATIC"),
+        text(tags::RADIATION_TYPE, VR::CS, "PHOTON"),
+        text(tags::TREATMENT_DELIVERY_TYPE, VR::CS, "TREATMENT"),
+        int(tags::NUMBER_OF_WEDGES, 0),
+        int(tags::NUMBER_OF_COMPENSATORS, 0),
+        int(tags::NUMBER_OF_BOLI, 0),
+        int(tags::NUMBER_OF_BLOCKS, 0),
+        dec(tags::FINAL_CUMULATIVE_METERSET_WEIGHT, &[1.0]),
+        int(tags::NUMBER_OF_CONTROL_POINTS, 2),
+        seq(
+            tags::CONTROL_POINT_SEQUENCE,
+            vec![
+                control_point(0, gantry, isocentre),
+                control_point(1, gantry, isocentre),
+            ],
+        ),
+        int(tags::REFERENCED_PATIENT_SETUP_NUMBER, 1),
+    ])
 }
 
 /// Part-10 bytes (preamble, File Meta, data set) in Explicit VR Little Endian.
