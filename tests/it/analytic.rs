@@ -115,3 +115,38 @@ fn analytic_cases_match_their_exact_answers() {
     assert!(checked > 50, "only {checked} values checked");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `dvh --format json` of a fixture with extra options -> the first structure's volume (cc)
+/// and the report's `interpolation`.
+fn dvh_volume(case: &str, extra: &[&str]) -> (f64, String) {
+    let dir = fixtures().join(case);
+    let mut args: Vec<&std::ffi::OsStr> = vec!["dvh".as_ref(), dir.as_os_str()];
+    args.extend(
+        ["--format", "json"]
+            .iter()
+            .chain(extra)
+            .map(|s| std::ffi::OsStr::new(*s)),
+    );
+    let (code, out, err) = crate::common::run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    (
+        v["structures"][0]["volume_cc"].as_f64().unwrap(),
+        v["interpolation"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn the_profile_interpolation_brings_a_contoured_sphere_near_its_true_volume() {
+    // sphere_linear: r = 15 mm on 2.5 mm planes.
+    let truth_cc = 4.0 / 3.0 * std::f64::consts::PI * 15f64.powi(3) / 1000.0;
+    let (profile, said) = dvh_volume("sphere_linear", &[]);
+    assert_eq!(said, "profile");
+    let (midpoint, said) = dvh_volume("sphere_linear", &["--interpolation", "midpoint"]);
+    assert_eq!(said, "midpoint");
+    assert!((profile - truth_cc).abs() < 0.5 * (midpoint - truth_cc).abs());
+    assert!(
+        (profile - truth_cc).abs() / truth_cc < 0.003,
+        "{profile} cc"
+    );
+}
