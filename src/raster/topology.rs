@@ -24,7 +24,7 @@
 
 use rayon::prelude::*;
 
-use crate::dicom::{Contour, Roi};
+use crate::dicom::{Contour, Plane, Roi};
 use crate::geometry::polygon::{self, Polygon};
 use crate::geometry::union::positive_winding_trapezoids;
 
@@ -202,7 +202,8 @@ struct Blob {
 
 /// The slabs of an ROI. `fallback_thickness_mm` is the thickness of a single-plane ROI.
 pub fn solid(roi: &Roi, end_cap: EndCap, between: Between, fallback_thickness_mm: f64) -> Solid {
-    let n = roi.planes().len();
+    let planes = roi.planes();
+    let n = planes.len();
     let mut out = Solid {
         planes: n,
         ..Default::default()
@@ -210,7 +211,7 @@ pub fn solid(roi: &Roi, end_cap: EndCap, between: Between, fallback_thickness_mm
     if n == 0 {
         return out;
     }
-    let stack = Stack::new(roi, fallback_thickness_mm);
+    let stack = Stack::new(roi, &planes, fallback_thickness_mm);
     (out.defects, out.warnings) = stack.gap_problems();
     if n == 1 {
         out.warnings.push(match end_cap {
@@ -246,9 +247,8 @@ struct Stack {
 
 impl Stack {
     /// An ROI's contour planes (at least one) -> their blobs, gaps and links.
-    fn new(roi: &Roi, fallback_thickness_mm: f64) -> Stack {
-        let planes: Vec<PlaneBlobs> = roi
-            .planes()
+    fn new(roi: &Roi, planes: &[Plane], fallback_thickness_mm: f64) -> Stack {
+        let planes: Vec<PlaneBlobs> = planes
             .par_iter()
             .map(|p| {
                 blobs(
