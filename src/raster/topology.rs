@@ -424,6 +424,12 @@ fn union_trapezoids(plane: &PlaneBlobs, blob: &Blob) -> Vec<Polygon> {
 /// ([`profile_split_mm`]).
 fn splits(stack: &Stack, between: Between) -> Vec<Vec<f64>> {
     let (planes, links, bridged) = (&stack.planes, &stack.links, &stack.bridged);
+    if between == Between::Midpoint {
+        // No areas needed (a crossing blob's costs a union).
+        return (0..links.len())
+            .map(|k| vec![0.5 * stack.gaps[k]; planes[k].blobs.len()])
+            .collect();
+    }
     let areas: Vec<Vec<f64>> = planes
         .iter()
         .map(|p| p.blobs.iter().map(|b| blob_area_mm2(p, b)).collect())
@@ -435,7 +441,7 @@ fn splits(stack: &Stack, between: Between) -> Vec<Vec<f64>> {
             (0..planes[k].blobs.len())
                 .map(|b| {
                     let c = match chain_above(links, k, b) {
-                        Some(c) if bridged[k] && between == Between::Profile => c,
+                        Some(c) if bridged[k] => c,
                         _ => return 0.5 * gap,
                     };
                     let before = chain_below(links, k, b)
