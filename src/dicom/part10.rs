@@ -8,7 +8,6 @@
 //! [`MAX_NESTING`]: a small file declaring a 4 GB element is refused instead of making the
 //! parser allocate 4 GB.
 
-use std::borrow::Cow;
 use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -54,7 +53,52 @@ pub struct DicomFile {
     /// The file's bytes and where the value of its top-level native PixelData lies in them,
     /// when that value was left there instead of copied into `obj` (where its element is
     /// empty).
-    pixel_bytes: Option<(Vec<u8>, Range<usize>)>,
+    pixel_bytes: Option<(FileBytes, Range<usize>)>,
+}
+
+/// The bytes of a file: read into memory, or mapped (see [`super::read`]).
+#[derive(Debug)]
+pub enum FileBytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Read(bytes) => bytes,
+            FileBytes::Mapped(map) => map,
+        }
+    }
+}
+
+/// Bytes to parse: the caller's, or a file's own (then kept for its pixel data).
+pub(super) enum Bytes<'a> {
+    Borrowed(&'a [u8]),
+    File(FileBytes),
+}
+
+impl std::ops::Deref for Bytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Borrowed(bytes) => bytes,
+            Bytes::File(bytes) => bytes,
+        }
+    }
+}
+
+impl Bytes<'_> {
+    /// The bytes as a file's own, copied when borrowed.
+    fn into_file_bytes(self) -> FileBytes {
+        match self {
+            Bytes::Borrowed(bytes) => FileBytes::Read(bytes.to_vec()),
+            Bytes::File(bytes) => bytes,
+        }
+    }
 }
 
 impl DicomFile {
@@ -69,6 +113,12 @@ impl DicomFile {
         self.pixel_bytes
             .as_ref()
             .and_then(|(bytes, range)| bytes.get(range.clone()))
+    }
+
+    /// True when the pixel data left in the file's bytes is read from a map of the file.
+    #[cfg(test)]
+    pub(super) fn pixels_mapped(&self) -> bool {
+        matches!(self.pixel_bytes, Some((FileBytes::Mapped(_), _)))
     }
 
     /// True when multi-byte values in the data set are big endian.
@@ -87,18 +137,22 @@ pub(super) fn too_large(path: &Path, len: u64) -> Error {
 /// Parses the bytes of one file; `path` names it in errors and in the result. `Ok(None)`
 /// means "not DICOM" (no preamble and no plausible data set).
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Option<DicomFile>> {
-    parse(Cow::Borrowed(bytes), path)
+    parse(Bytes::Borrowed(bytes), path)
 }
 
 /// [`from_bytes`] on bytes that may be a file's own: its pixel data is then left in them.
-pub(super) fn parse(bytes: Cow<'_, [u8]>, path: &Path) -> Result<Option<DicomFile>> {
+pub(super) fn parse(bytes: Bytes<'_>, path: &Path) -> Result<Option<DicomFile>> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(path, bytes.len() as u64));
     }
     if has_preamble(&bytes) {
         let (mut file, pixels) = read_part10(&bytes[PREAMBLE..], path, true)?;
-        file.pixel_bytes =
-            pixels.map(|r| (bytes.into_owned(), r.start + PREAMBLE..r.end + PREAMBLE));
+        file.pixel_bytes = pixels.map(|r| {
+            (
+                bytes.into_file_bytes(),
+                r.start + PREAMBLE..r.end + PREAMBLE,
+            )
+        });
         return Ok(Some(file));
     }
     // Some exports start with the File Meta group but no preamble.

@@ -1,16 +1,18 @@
 //! Files on disk -> [`DicomFile`]s: a file's size checked against [`MAX_FILE_BYTES`]
-//! before it is read whole with `std::fs::read`, and objects of classes sbrt-verify does
-//! not read (a CT slice) told from their first bytes without reading the rest
-//! ([`open_unless_other`], [`super::peek`]). The bytes are then parsed by
+//! before it is read whole, and objects of classes sbrt-verify does not read (a CT slice)
+//! told from their first bytes without reading the rest ([`open_unless_other`],
+//! [`super::peek`]). Files of [`MAP_BYTES`] or more (a dose grid, a large structure set)
+//! are mapped into memory instead of read ([`map`]). The bytes are then parsed by
 //! [`super::part10`].
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-pub use super::part10::{from_bytes, ts, DicomFile, MAX_FILE_BYTES};
-use super::part10::{parse, too_large};
+use memmap2::{Mmap, MmapOptions};
+
+pub use super::part10::{from_bytes, ts, DicomFile, FileBytes, MAX_FILE_BYTES};
+use super::part10::{parse, too_large, Bytes};
 use super::peek;
 use crate::error::{Error, Result};
 
@@ -20,7 +22,27 @@ pub fn open(path: &Path) -> Result<Option<DicomFile>> {
     let (file, len) = open_sized(path)?;
     let mut bytes = Vec::with_capacity(len as usize + 1);
     read_up_to(file, MAX_FILE_BYTES + 1, &mut bytes, path)?;
-    parse(Cow::Owned(bytes), path)
+    parse(Bytes::File(FileBytes::Read(bytes)), path)
+}
+
+/// Files at least this large are mapped ([`map`]) rather than read: their bytes are parsed
+/// (and a dose grid's values converted) straight from the page cache, without first being
+/// copied into freshly allocated memory.
+pub const MAP_BYTES: u64 = 1 << 20;
+
+/// Maps `file` into memory, read only, its pages loaded at once.
+///
+/// The contract that makes this `unsafe`: the mapped bytes are the file's pages, so a
+/// program writing to the file while it is mapped changes them as they are read, and one
+/// truncating it makes a read of the lost pages raise SIGBUS, which ends the process (no
+/// verdict and no report: the exit status is the signal's, never 0). sbrt-verify reads
+/// exports that a planning system wrote once, and the receivers (`listen`, `watch`) read
+/// the copies in their own stores; a file is mapped only while its object is read (parsed,
+/// a dose grid's values converted), then unmapped.
+fn map(file: &File, path: &Path) -> Result<Mmap> {
+    // SAFETY: the contract above; the map is private and read only, and lives in the
+    // `DicomFile` read from it, which the caller drops once the object is read.
+    unsafe { MmapOptions::new().populate().map(file) }.map_err(|e| Error::io(path, e))
 }
 
 /// The file opened and its size, checked against [`MAX_FILE_BYTES`]. Buffers are sized
@@ -56,6 +78,11 @@ pub enum Opened {
 /// a class sbrt-verify does not read (a CT slice) is classified from them and not read
 /// further. `Ok(None)`: not DICOM.
 pub fn open_unless_other(path: &Path) -> Result<Option<Opened>> {
+    open_mapping_from(path, MAP_BYTES)
+}
+
+/// [`open_unless_other`], mapping files of `map_bytes` or more.
+fn open_mapping_from(path: &Path, map_bytes: u64) -> Result<Option<Opened>> {
     let (mut file, len) = open_sized(path)?;
     let prefix = peek::PREFIX_BYTES as u64;
     // The prefix first, then the rest after it into the same buffer.
@@ -65,8 +92,48 @@ pub fn open_unless_other(path: &Path) -> Result<Option<Opened>> {
         if let Some(kind) = peek::other_kind(&bytes) {
             return Ok(Some(Opened::Other(kind)));
         }
+        if len >= map_bytes {
+            let bytes = FileBytes::Mapped(map(&file, path)?);
+            return Ok(parse(Bytes::File(bytes), path)?.map(Opened::Dicom));
+        }
         bytes.reserve_exact((len + 1).saturating_sub(prefix) as usize);
         read_up_to(file, MAX_FILE_BYTES + 1 - prefix, &mut bytes, path)?;
     }
-    Ok(parse(Cow::Owned(bytes), path)?.map(Opened::Dicom))
+    Ok(parse(Bytes::File(FileBytes::Read(bytes)), path)?.map(Opened::Dicom))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dicom(opened: Option<Opened>) -> DicomFile {
+        match opened {
+            Some(Opened::Dicom(file)) => file,
+            _ => panic!("a DICOM RT object"),
+        }
+    }
+
+    #[test]
+    fn a_mapped_file_is_the_same_object_as_the_file_read() {
+        for name in ["RD.dcm", "RS.dcm", "RP.dcm"] {
+            let path = Path::new("fixtures/trial_pass").join(name);
+            let read = dicom(open_mapping_from(&path, u64::MAX).unwrap());
+            let mapped = dicom(open_mapping_from(&path, 0).unwrap());
+            // (InMemDicomObject's `==` is not reflexive: compared as printed.)
+            assert_eq!(
+                format!("{:?}", read.obj),
+                format!("{:?}", mapped.obj),
+                "{name}"
+            );
+            assert_eq!(read.transfer_syntax, mapped.transfer_syntax, "{name}");
+            assert_eq!(
+                read.native_pixel_data(),
+                mapped.native_pixel_data(),
+                "{name}"
+            );
+        }
+        let dose = dicom(open_mapping_from(Path::new("fixtures/trial_pass/RD.dcm"), 0).unwrap());
+        assert!(dose.pixels_mapped());
+        assert!(dose.native_pixel_data().is_some_and(|p| !p.is_empty()));
+    }
 }
