@@ -30,7 +30,7 @@ pub fn open(path: &Path) -> Result<Option<DicomFile>> {
 /// copied into freshly allocated memory.
 pub const MAP_BYTES: u64 = 1 << 20;
 
-/// Maps `file` into memory, read only, its pages loaded at once.
+/// Maps `file` into memory, read only.
 ///
 /// The contract that makes this `unsafe`: the mapped bytes are the file's pages, so a
 /// program writing to the file while it is mapped changes them as they are read, and one
@@ -42,7 +42,7 @@ pub const MAP_BYTES: u64 = 1 << 20;
 fn map(file: &File, path: &Path) -> Result<Mmap> {
     // SAFETY: the contract above; the map is private and read only, and lives in the
     // `DicomFile` read from it, which the caller drops once the object is read.
-    unsafe { MmapOptions::new().populate().map(file) }.map_err(|e| Error::io(path, e))
+    unsafe { MmapOptions::new().map(file) }.map_err(|e| Error::io(path, e))
 }
 
 /// The file opened and its size, checked against [`MAX_FILE_BYTES`]. Buffers are sized
