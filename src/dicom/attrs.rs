@@ -149,14 +149,14 @@ impl<'a> Attrs<'a> {
         if vr == VR::UN && !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
             return Err(self.bad(tag, "unreadable value stored as UN"));
         }
-        text.split('\\')
-            .map(|s| {
-                let s = s.trim();
-                s.parse::<f64>()
-                    .map_err(|_| self.bad(tag, format!("'{s}' is not a number")))
-            })
-            .collect::<Result<_>>()
-            .map(Some)
+        // Sized once: no regrowth, and the capacity is the count (see `read_contour`).
+        let mut numbers = Vec::with_capacity(text.bytes().filter(|&b| b == b'\\').count() + 1);
+        for s in text.split('\\') {
+            let s = s.trim();
+            let x = s.parse::<f64>();
+            numbers.push(x.map_err(|_| self.bad(tag, format!("'{s}' is not a number")))?);
+        }
+        Ok(Some(numbers))
     }
 
     /// A required numeric attribute with exactly `n` values (any count when `n` is 0).
