@@ -29,6 +29,18 @@ fn clinical() -> (tempfile::TempDir, PathBuf) {
     (dir, case)
 }
 
+/// The exact volume of a phantom case's structure in the slab model (half end caps, the
+/// default), cc.
+fn exact_volume_cc(case: &str, structure: &str) -> f64 {
+    let case = phantom::cases::case(case).unwrap();
+    let s = case
+        .structures
+        .iter()
+        .find(|s| s.name == structure)
+        .unwrap();
+    phantom::exact::volume_cc(s, phantom::exact::Caps::Half)
+}
+
 fn load(path: &Path) -> PlanSet {
     let found = dicom::discover(&[path.to_path_buf()]).unwrap();
     found.select(&Selection::default()).unwrap().clone()
@@ -95,10 +107,22 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("rasterize");
     g.sample_size(10);
+    let clinical_size = phantom::cases::CLINICAL_SIZE;
+    let body_cc = exact_volume_cc(clinical_size, "BODY");
     for (name, set, roi_name, volume_cc) in [
-        ("trial_pass/PTV", &trial_set, "PTV", 33.366),
-        ("clinical_size/BODY", &clinical_set, "BODY", 15054.9),
-        ("clinical_size/Rib", &clinical_set, "Rib", 1401.4),
+        (
+            "trial_pass/PTV",
+            &trial_set,
+            "PTV",
+            exact_volume_cc("trial_pass", "PTV"),
+        ),
+        ("clinical_size/BODY", &clinical_set, "BODY", body_cc),
+        (
+            "clinical_size/Rib",
+            &clinical_set,
+            "Rib",
+            exact_volume_cc(clinical_size, "Rib"),
+        ),
     ] {
         let dose = set.dose.as_ref().unwrap();
         let roi = set
@@ -147,7 +171,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("clinical_size/BODY", |b| {
         b.iter(|| {
             let d = dvh::compute(clinical_set.dose.as_ref().unwrap(), &body, &opts);
-            assert!(d[0].volume_cc > 15_000.0);
+            assert!((d[0].volume_cc - body_cc).abs() / body_cc < 1e-3);
             black_box(d)
         })
     });
@@ -175,7 +199,11 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let d = dvh::compute(dose, &all, &opts);
                 assert!(d.iter().all(|s| s.error.is_none() && s.complete()));
-                assert!((d[0].volume_cc - 15054.9).abs() < 1.0, "{}", d[0].volume_cc);
+                assert!(
+                    (d[0].volume_cc - body_cc).abs() / body_cc < 1e-3,
+                    "{}",
+                    d[0].volume_cc
+                );
                 let ptv = d.iter().find(|s| s.name == "PTV").unwrap();
                 for x in [2.0, 50.0, 95.0] {
                     let got = ptv.dvh.dose_at_volume_percent(x).unwrap();
@@ -194,13 +222,18 @@ fn benches(c: &mut Criterion) {
     let protocol = sbrt_verify::protocol::builtin("nct06863584").unwrap();
     let mut g = c.benchmark_group("check");
     g.sample_size(10);
-    for (name, set, verdict) in [
-        ("trial_pass", &trial_set, Verdict::Pass),
-        ("clinical_size", &clinical_set, Verdict::Fail),
+    // The clinical-size phantom's plan names no treatment site: checked as a spine plan.
+    for (name, set, site, verdict) in [
+        ("trial_pass", &trial_set, None, Verdict::Pass),
+        ("clinical_size", &clinical_set, Some("spine"), Verdict::Fail),
     ] {
+        let options = CheckOptions {
+            site: site.map(str::to_string),
+            ..CheckOptions::default()
+        };
         g.bench_function(name, |b| {
             b.iter(|| {
-                let out = check(set, &protocol, &CheckOptions::default()).unwrap();
+                let out = check(set, &protocol, &options).unwrap();
                 assert_eq!(out.verdict, verdict, "{:?}", out.errors);
                 black_box(out)
             })
