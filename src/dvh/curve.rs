@@ -16,14 +16,21 @@
 //! The sort is stable: the volumes of equal doses add up in the order the samples were
 //! gathered in, which is fixed (plane by plane, see [`crate::raster::sample_roi`]), so the
 //! curve does not depend on the thread count.
+//!
+//! The sort is a radix sort ([`sorted_words`]) whose two buffers then hold the curve's
+//! points: a structure's samples take no memory beyond those two buffers, and the points
+//! none beyond them.
 
 use crate::raster::sample::Sample;
 
 /// A cumulative DVH over `(dose, volume)` samples.
 #[derive(Debug, Clone)]
 pub struct Dvh {
-    /// The curve's points, highest dose first, one per distinct dose.
-    points: Vec<Point>,
+    /// The doses of the curve's points, highest first, one per distinct dose.
+    doses: Vec<f64>,
+    /// The volume of each point: the volume at higher doses plus half the volume at its
+    /// dose, cc.
+    volumes_cc: Vec<f64>,
     /// Volume of the samples, cc.
     total_cc: f64,
     /// Volume-weighted mean dose.
@@ -34,7 +41,6 @@ pub struct Dvh {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Point {
     dose: f64,
-    /// The volume at higher doses plus half the volume at this dose, cc.
     volume_cc: f64,
 }
 
@@ -55,36 +61,51 @@ impl Dvh {
     /// from [`crate::raster::sample_roi`]: a dose grid with such values is refused when it
     /// is read).
     pub fn from_chunks(chunks: Vec<Vec<Sample>>) -> Self {
-        let counted = |s: &Sample| s.volume_cc() > 0.0 && s.dose().is_finite();
-        let mut samples: Vec<Sample> = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        for chunk in chunks {
-            samples.extend(chunk.into_iter().filter(counted));
-        }
         // Highest dose first; a stable sort, so equal doses stay in gathered order.
-        radsort::sort_by_key(&mut samples, |s| -(s.dose() as f32));
-        let mut points = Vec::with_capacity(samples.len());
+        let (mut sorted, mut spare) = sorted_words(chunks);
+        // Point k is written over word k of each buffer, which the walk has passed: the
+        // doses over the sorted words, the volumes over the spare buffer.
+        let (mut k, mut i) = (0, 0);
         let mut above_cc = 0.0;
         let mut weighted = 0.0;
-        for same_dose in samples.chunk_by(|a, b| a.dose() == b.dose()) {
-            let dose = same_dose[0].dose();
-            let w: f64 = same_dose.iter().map(|s| s.volume_cc()).sum();
-            points.push(Point {
-                dose,
-                volume_cc: above_cc + 0.5 * w,
-            });
+        while i < sorted.len() {
+            let same_dose = word_dose(sorted[i]);
+            let mut w = 0.0;
+            while let Some(&next) = sorted.get(i).filter(|&&x| word_dose(x) == same_dose) {
+                w += f64::from(word_volume(next));
+                i += 1;
+            }
+            let dose = f64::from(same_dose);
+            sorted[k] = dose.to_bits();
+            spare[k] = (above_cc + 0.5 * w).to_bits();
             above_cc += w;
             weighted += dose * w;
+            k += 1;
         }
-        points.shrink_to_fit();
+        let as_f64 = |mut words: Vec<u64>| -> Vec<f64> {
+            words.truncate(k);
+            words.shrink_to_fit();
+            // Collected in place: the same memory, read as the numbers written to it.
+            words.into_iter().map(f64::from_bits).collect()
+        };
         Dvh {
-            points,
+            doses: as_f64(sorted),
+            volumes_cc: as_f64(spare),
             total_cc: above_cc,
             mean: weighted / above_cc,
         }
     }
 
+    /// Point `i` of the curve.
+    fn point(&self, i: usize) -> Point {
+        Point {
+            dose: self.doses[i],
+            volume_cc: self.volumes_cc[i],
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.doses.is_empty()
     }
 
     /// Volume of the samples, cc.
@@ -93,11 +114,11 @@ impl Dvh {
     }
 
     pub fn max(&self) -> Option<f64> {
-        self.points.first().map(|p| p.dose)
+        self.doses.first().copied()
     }
 
     pub fn min(&self) -> Option<f64> {
-        self.points.last().map(|p| p.dose)
+        self.doses.last().copied()
     }
 
     pub fn mean(&self) -> Option<f64> {
@@ -106,7 +127,10 @@ impl Dvh {
 
     /// `D_x` for `x` in cc: the dose received by at least `x` cc.
     pub fn dose_at_volume_cc(&self, x: f64) -> Option<f64> {
-        let (first, last) = (self.points.first()?, self.points.last()?);
+        if self.is_empty() {
+            return None;
+        }
+        let (first, last) = (self.point(0), self.point(self.doses.len() - 1));
         if x.is_nan() || x < 0.0 || x > self.total_cc {
             // More volume than the structure has: undefined.
             return None;
@@ -119,8 +143,8 @@ impl Dvh {
         }
         // The last point at or before x, and the next one (both exist: x is strictly
         // between the first and the last).
-        let i = self.points.partition_point(|p| p.volume_cc <= x) - 1;
-        let (a, b) = (self.points[i], self.points[i + 1]);
+        let i = self.volumes_cc.partition_point(|&v| v <= x) - 1;
+        let (a, b) = (self.point(i), self.point(i + 1));
         let t = (x - a.volume_cc) / (b.volume_cc - a.volume_cc);
         Some(a.dose + t * (b.dose - a.dose))
     }
@@ -148,8 +172,8 @@ impl Dvh {
         }
         // The last point at or above d, and the next one, below d (both exist: d is above
         // the minimum and at most the maximum).
-        let i = self.points.partition_point(|p| p.dose >= d) - 1;
-        let (a, b) = (self.points[i], self.points[i + 1]);
+        let i = self.doses.partition_point(|&dose| dose >= d) - 1;
+        let (a, b) = (self.point(i), self.point(i + 1));
         let t = (a.dose - d) / (a.dose - b.dose);
         a.volume_cc + t * (b.volume_cc - a.volume_cc)
     }
@@ -185,6 +209,92 @@ impl Dvh {
 
 fn round_to(x: f64, q: f64) -> f64 {
     (x / q).round() * q
+}
+
+/// The samples of `chunks` that have volume and a finite dose, sorted by dose, highest
+/// first, samples of equal dose in the order of the chunks; and a spare buffer of the same
+/// length. Each sample is one word ([`word`]) whose high half orders the doses; the sort
+/// is a least-significant-digit radix sort on that half, a byte at a time (each pass keeps
+/// the order of the one before among equal bytes, so the whole sort is stable). The first
+/// pass reads the chunks; a pass in which every sample has the same byte is skipped.
+fn sorted_words(chunks: Vec<Vec<Sample>>) -> (Vec<u64>, Vec<u64>) {
+    let counted = |s: &Sample| s.volume_cc() > 0.0 && s.dose().is_finite();
+    let mut counts = [[0usize; 256]; 4];
+    let mut n = 0;
+    for s in chunks.iter().flatten().filter(|s| counted(s)) {
+        let w = word(*s);
+        for (byte, count) in counts.iter_mut().enumerate() {
+            count[digit(w, byte)] += 1;
+        }
+        n += 1;
+    }
+    // Zeroed memory comes from the system untouched: each word is written once per pass.
+    let mut sorted = vec![0u64; n];
+    let mut next = starts(&counts[0]);
+    for chunk in chunks {
+        for w in chunk.into_iter().filter(counted).map(word) {
+            let at = &mut next[digit(w, 0)];
+            sorted[*at] = w;
+            *at += 1;
+        }
+    }
+    let mut spare = vec![0u64; n];
+    for (byte, count) in counts.iter().enumerate().skip(1) {
+        if count.contains(&n) {
+            continue;
+        }
+        let mut next = starts(count);
+        for &w in &sorted {
+            let at = &mut next[digit(w, byte)];
+            spare[*at] = w;
+            *at += 1;
+        }
+        std::mem::swap(&mut sorted, &mut spare);
+    }
+    (sorted, spare)
+}
+
+/// A sample as one word: in the high half a key whose ascending order is the dose's order
+/// by [`f32::total_cmp`] reversed (highest dose first), in the low half the volume's bits.
+fn word(s: Sample) -> u64 {
+    let bits = s.dose_f32().to_bits();
+    // Positive doses: the sign bit cleared and the rest flipped (higher doses, lower keys),
+    // above every negative dose, whose bits, sign set, already order them reversed.
+    let key = if bits >> 31 == 1 {
+        bits
+    } else {
+        !bits & !(1 << 31)
+    };
+    u64::from(key) << 32 | u64::from(s.volume_cc_f32().to_bits())
+}
+
+/// The dose of a [`word`].
+fn word_dose(w: u64) -> f32 {
+    let key = (w >> 32) as u32;
+    f32::from_bits(if key >> 31 == 1 {
+        key
+    } else {
+        !key & !(1 << 31)
+    })
+}
+
+/// The volume of a [`word`], cc.
+fn word_volume(w: u64) -> f32 {
+    f32::from_bits(w as u32)
+}
+
+/// Byte `byte` (0 lowest) of a [`word`]'s key.
+fn digit(w: u64, byte: usize) -> usize {
+    (w >> (32 + 8 * byte)) as usize & 0xff
+}
+
+/// Where the words of each byte value start, from how many there are of each.
+fn starts(count: &[usize; 256]) -> [usize; 256] {
+    let mut starts = [0; 256];
+    for b in 1..256 {
+        starts[b] = starts[b - 1] + count[b - 1];
+    }
+    starts
 }
 
 #[cfg(test)]
@@ -301,7 +411,7 @@ mod tests {
         let h = Dvh::new(&[3.0, 1.0, 3.0, 2.0], &[1.0, 2.0, 0.5, 1.0]);
         // 3 Gy: 1.5 cc from 0 to 1.5; 2 Gy: 1 cc from 1.5 to 2.5; 1 Gy: 2 cc from 2.5 to 4.5.
         let expected = [(3.0, 0.75), (2.0, 2.0), (1.0, 3.5)];
-        let points: Vec<(f64, f64)> = h.points.iter().map(|p| (p.dose, p.volume_cc)).collect();
+        let points: Vec<(f64, f64)> = h.doses.iter().copied().zip(h.volumes_cc.clone()).collect();
         assert_eq!(points, expected);
         assert_eq!(h.volume_cc(), 4.5);
         assert_eq!(h.mean(), Some(8.5 / 4.5));
@@ -315,6 +425,58 @@ mod tests {
         assert_eq!(h.volume_at_dose_cc(1.0), 4.5);
         assert_eq!(h.volume_at_dose_cc(3.0), 0.75);
         assert_eq!(h.volume_at_dose_cc(3.1), 0.0);
+    }
+
+    #[test]
+    fn the_radix_sort_orders_as_a_plain_stable_sort_by_dose_highest_first() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // Wide and narrow dose ranges (a narrow one leaves the key's high bytes equal, so
+        // passes are skipped), ties, both zeros, negative doses, and samples left out.
+        let mut samples = Vec::new();
+        for i in 0..20_000 {
+            let d = match i % 7 {
+                0 => 2.5,
+                1 => 30.0 + 1e-3 * next(),
+                2 => -5.0 * next(),
+                3 => {
+                    if i % 2 == 0 {
+                        0.0
+                    } else {
+                        -0.0
+                    }
+                }
+                4 => f64::NAN,
+                _ => 60.0 * next(),
+            };
+            let v = if i % 11 == 0 { 0.0 } else { next() };
+            samples.push(Sample::new(d, v));
+        }
+        for narrow in [false, true] {
+            let input: Vec<Sample> = samples
+                .iter()
+                .copied()
+                .filter(|s| !narrow || s.dose() > 30.0 && s.dose() < 30.01)
+                .collect();
+            let mut plain: Vec<Sample> = input
+                .iter()
+                .copied()
+                .filter(|s| s.volume_cc() > 0.0 && s.dose().is_finite())
+                .collect();
+            plain.sort_by(|a, b| b.dose_f32().total_cmp(&a.dose_f32()));
+            let (sorted, spare) = sorted_words(input.chunks(333).map(<[Sample]>::to_vec).collect());
+            assert_eq!(sorted.len(), plain.len());
+            assert_eq!(spare.len(), plain.len());
+            for (w, s) in sorted.iter().zip(&plain) {
+                assert_eq!(word_dose(*w).to_bits(), s.dose_f32().to_bits());
+                assert_eq!(word_volume(*w).to_bits(), s.volume_cc_f32().to_bits());
+            }
+        }
     }
 
     #[test]
@@ -334,18 +496,19 @@ mod tests {
             })
             .collect();
         let a = Dvh::from_chunks(samples.chunks(7).map(<[Sample]>::to_vec).collect());
-        assert!(a.points.len() < samples.len());
+        assert!(a.doses.len() < samples.len());
         // The same order in other chunks: the same bits.
         let b = Dvh::from_chunks(samples.chunks(1_000).map(<[Sample]>::to_vec).collect());
-        assert_eq!(a.points, b.points);
+        assert_eq!(a.doses, b.doses);
+        assert_eq!(a.volumes_cc, b.volumes_cc);
         assert_eq!(a.total_cc.to_bits(), b.total_cc.to_bits());
         assert_eq!(a.mean.to_bits(), b.mean.to_bits());
         // Another order: the same doses, the sums of equal doses rounded differently.
         let mut reversed = samples.clone();
         reversed.reverse();
         let c = Dvh::from_chunks(vec![reversed]);
-        assert_eq!(a.points.len(), c.points.len());
-        for (p, q) in a.points.iter().zip(&c.points) {
+        assert_eq!(a.doses.len(), c.doses.len());
+        for (p, q) in (0..a.doses.len()).map(|i| (a.point(i), c.point(i))) {
             assert_eq!(p.dose, q.dose);
             assert_relative_eq!(p.volume_cc, q.volume_cc, max_relative = 1e-12);
         }

@@ -132,6 +132,16 @@ impl Sample {
     pub fn volume_cc(self) -> f64 {
         f64::from(self.volume_cc)
     }
+
+    /// The dose as stored.
+    pub fn dose_f32(self) -> f32 {
+        self.dose
+    }
+
+    /// The volume as stored, cc.
+    pub fn volume_cc_f32(self) -> f32 {
+        self.volume_cc
+    }
 }
 
 pub use super::topology::Slab;
