@@ -58,7 +58,7 @@ pub struct DicomFile {
 
 /// The bytes of a file: read into memory, or mapped (see [`super::read`]).
 #[derive(Debug)]
-pub enum FileBytes {
+pub(crate) enum FileBytes {
     Read(Vec<u8>),
     Mapped(memmap2::Mmap),
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use memmap2::{Mmap, MmapOptions};
 
-pub use super::part10::{from_bytes, ts, DicomFile, FileBytes, MAX_FILE_BYTES};
-use super::part10::{parse, too_large, Bytes};
+pub use super::part10::{from_bytes, ts, DicomFile, MAX_FILE_BYTES};
+use super::part10::{parse, too_large, Bytes, FileBytes};
 use super::peek;
 use crate::error::{Error, Result};
 

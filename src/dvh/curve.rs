@@ -71,8 +71,8 @@ impl Dvh {
         while i < sorted.len() {
             let same_dose = word_dose(sorted[i]);
             let mut w = 0.0;
-            while let Some(&next) = sorted.get(i).filter(|&&x| word_dose(x) == same_dose) {
-                w += f64::from(word_volume(next));
+            while i < sorted.len() && word_dose(sorted[i]) == same_dose {
+                w += f64::from(word_volume(sorted[i]));
                 i += 1;
             }
             let dose = f64::from(same_dose);
@@ -427,15 +427,19 @@ mod tests {
         assert_eq!(h.volume_at_dose_cc(3.1), 0.0);
     }
 
-    #[test]
-    fn the_radix_sort_orders_as_a_plain_stable_sort_by_dose_highest_first() {
-        let mut seed = 11u64;
-        let mut next = || {
+    /// A reproducible sequence of numbers in [0, 1) (a linear congruential generator).
+    fn uniform_numbers(mut seed: u64) -> impl FnMut() -> f64 {
+        move || {
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        }
+    }
+
+    #[test]
+    fn the_radix_sort_orders_as_a_plain_stable_sort_by_dose_highest_first() {
+        let mut next = uniform_numbers(11);
         // Wide and narrow dose ranges (a narrow one leaves the key's high bytes equal, so
         // passes are skipped), ties, both zeros, negative doses, and samples left out.
         let mut samples = Vec::new();
@@ -481,13 +485,7 @@ mod tests {
 
     #[test]
     fn the_curve_depends_on_the_order_of_the_samples_only_by_rounding() {
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform_numbers(7);
         // A third of the samples on a plateau, so that merged volumes are sums of many.
         let samples: Vec<Sample> = (0..5_000)
             .map(|i| {
