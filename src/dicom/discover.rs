@@ -171,8 +171,13 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<()> {
 }
 
 fn read_one(path: &Path) -> Result<Option<RtObject>> {
+    let before = read::stamp(path)?;
     match read::open_unless_other(path)? {
-        Some(read::Opened::Dicom(file)) => RtObject::from_file(&file).map(Some),
+        Some(read::Opened::Dicom(file)) => {
+            let object = RtObject::from_file(&file)?;
+            read::unchanged_since(path, &before)?;
+            Ok(Some(object))
+        }
         Some(read::Opened::Other(kind)) => Ok(Some(RtObject::Other(kind))),
         None if named_like_dicom(path) => Err(Error::invalid(
             path,

@@ -25,6 +25,35 @@ pub fn open(path: &Path) -> Result<Option<DicomFile>> {
     parse(Bytes::File(FileBytes::Read(bytes)), path)
 }
 
+/// What a file's metadata says: its length and when it was last modified. A file whose
+/// stamp changes while it is read was being written meanwhile (see [`unchanged_since`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+/// The file's [`Stamp`] now.
+pub fn stamp(path: &Path) -> Result<Stamp> {
+    let m = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    Ok(Stamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+    })
+}
+
+/// An error unless the file's stamp is still `before`: what was read from a file written
+/// meanwhile (a planning system exporting it again) may mix its old and new bytes.
+pub fn unchanged_since(path: &Path, before: &Stamp) -> Result<()> {
+    if stamp(path)? == *before {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        path,
+        "the file changed while it was being read: read it again once it is written",
+    ))
+}
+
 /// Files at least this large are mapped ([`map`]) rather than read: their bytes are parsed
 /// (and a dose grid's values converted) straight from the page cache, without first being
 /// copied into freshly allocated memory.
@@ -38,7 +67,8 @@ pub const MAP_BYTES: u64 = 1 << 20;
 /// verdict and no report: the exit status is the signal's, never 0). sbrt-verify reads
 /// exports that a planning system wrote once, and the receivers (`listen`, `watch`) read
 /// the copies in their own stores; a file is mapped only while its object is read (parsed,
-/// a dose grid's values converted), then unmapped.
+/// a dose grid's values converted), then unmapped, and a file that changed meanwhile is
+/// refused ([`unchanged_since`]).
 fn map(file: &File, path: &Path) -> Result<Mmap> {
     // SAFETY: the contract above; the map is private and read only, and lives in the
     // `DicomFile` read from it, which the caller drops once the object is read.
@@ -135,5 +165,26 @@ mod tests {
         let dose = dicom(open_mapping_from(Path::new("fixtures/trial_pass/RD.dcm"), 0).unwrap());
         assert!(dose.pixels_mapped());
         assert!(dose.native_pixel_data().is_some_and(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn a_file_written_while_it_is_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("RD.dcm");
+        std::fs::copy("fixtures/trial_pass/RD.dcm", &path).unwrap();
+        let before = stamp(&path).unwrap();
+        assert!(unchanged_since(&path, &before).is_ok());
+        // Rewritten in place with as many bytes: only the modification time tells.
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(1))
+            .unwrap();
+        let e = unchanged_since(&path, &before).unwrap_err().to_string();
+        assert!(
+            e.contains("RD.dcm") && e.contains("changed while it was being read"),
+            "{e}"
+        );
+        // Cut short.
+        f.set_len(before.len / 2).unwrap();
+        assert!(unchanged_since(&path, &before).is_err());
     }
 }
