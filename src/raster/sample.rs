@@ -795,7 +795,7 @@ fn split_index(x: f64, n: usize) -> (usize, f64) {
     if n == 1 {
         return (0, 0.0);
     }
-    let x0 = (x.floor().max(0.0) as usize).min(n - 2);
+    let x0 = (x as usize).min(n - 2);
     (x0, (x - x0 as f64).clamp(0.0, 1.0))
 }
 
