@@ -286,23 +286,13 @@ mod tests {
         for text in texts {
             let ours = fast_float2::parse::<f64, _>(text).map(f64::to_bits).ok();
             let std = text.parse::<f64>().map(f64::to_bits).ok();
-            // (NaN bits may differ; both read a NaN.)
-            if !(text.eq_ignore_ascii_case("nan")) {
-                assert_eq!(ours, std, "{text:?}");
-            } else {
+            if text.eq_ignore_ascii_case("nan") {
+                // NaN bits may differ; both read a NaN.
                 assert!(ours.is_some() && std.is_some(), "{text:?}");
+            } else {
+                assert_eq!(ours, std, "{text:?}");
             }
         }
-        let path = Path::new("RS.dcm");
-        let obj = with(
-            tags::CONTOUR_DATA,
-            VR::DS,
-            PrimitiveValue::Str("1\\2,5\\3".into()),
-        );
-        let e = Attrs::new(path, &obj)
-            .numbers_opt(tags::CONTOUR_DATA)
-            .unwrap_err();
-        assert!(e.to_string().contains("'2,5' is not a number"), "{e}");
     }
 
     #[test]

@@ -28,13 +28,13 @@ pub fn open(path: &Path) -> Result<Option<DicomFile>> {
 /// What a file's metadata says: its length and when it was last modified. A file whose
 /// stamp changes while it is read was being written meanwhile (see [`unchanged_since`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     len: u64,
     modified: Option<std::time::SystemTime>,
 }
 
 /// The file's [`Stamp`] now.
-pub fn stamp(path: &Path) -> Result<Stamp> {
+pub(crate) fn stamp(path: &Path) -> Result<Stamp> {
     let m = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     Ok(Stamp {
         len: m.len(),
@@ -44,7 +44,7 @@ pub fn stamp(path: &Path) -> Result<Stamp> {
 
 /// An error unless the file's stamp is still `before`: what was read from a file written
 /// meanwhile (a planning system exporting it again) may mix its old and new bytes.
-pub fn unchanged_since(path: &Path, before: &Stamp) -> Result<()> {
+pub(crate) fn unchanged_since(path: &Path, before: &Stamp) -> Result<()> {
     if stamp(path)? == *before {
         return Ok(());
     }
