@@ -19,16 +19,31 @@ where
     C: Fn(&T) -> f64,
     F: Fn(&T) -> R + Sync,
 {
+    map_longest_first_with(items, cost, || (), |_, item| f(item))
+}
+
+/// [`map_longest_first`] with a value of each thread's own, made by `init` with the thread's
+/// first item and handed to `f` with each item that thread maps (memory one item leaves for
+/// the next, say). Results must not depend on it: which thread maps which item varies.
+pub fn map_longest_first_with<T, R, S, C, I, F>(items: &[T], cost: C, init: I, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    C: Fn(&T) -> f64,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, &T) -> R + Sync,
+{
     let costs: Vec<f64> = items.iter().map(cost).collect();
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
     let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let work = || {
+        let mut state = None;
         while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
             // Each index is handed out once, so each slot is set once (and its lock is
             // never contended).
-            let r = f(&items[i]);
+            let r = f(state.get_or_insert_with(&init), &items[i]);
             *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         }
     };
@@ -83,5 +98,46 @@ mod tests {
         }
         let none: Vec<u32> = map_longest_first(&[] as &[u32], |_| 0.0, |&x| x);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn each_thread_makes_its_state_with_its_first_item_and_keeps_it() {
+        let items: Vec<u32> = (0..40).collect();
+        for threads in [1, 2, 3] {
+            let made = AtomicUsize::new(0);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            // The state counts the items its thread has mapped.
+            let out = pool.install(|| {
+                map_longest_first_with(
+                    &items,
+                    |&x| f64::from(x),
+                    || {
+                        made.fetch_add(1, Ordering::Relaxed);
+                        0usize
+                    },
+                    |seen: &mut usize, &x| {
+                        *seen += 1;
+                        (x * 2, *seen)
+                    },
+                )
+            });
+            let doubled: Vec<u32> = out.iter().map(|&(x, _)| x).collect();
+            assert_eq!(doubled, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+            let made = made.into_inner();
+            assert!(
+                (1..=threads).contains(&made),
+                "{made} states for {threads} threads"
+            );
+            // Each state's counts run 1, 2, ... up to its thread's number of items.
+            let mut counts: Vec<usize> = out.iter().map(|&(_, seen)| seen).collect();
+            counts.sort_unstable();
+            assert_eq!(counts.iter().filter(|&&c| c == 1).count(), made);
+            if threads == 1 {
+                assert_eq!(counts, (1..=40).collect::<Vec<_>>());
+            }
+        }
     }
 }

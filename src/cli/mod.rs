@@ -624,8 +624,8 @@ fn dvh_reports(
             dvhmod::compute_each(dose, rois, opts, |s| {
                 let agreement = tps
                     .and_then(|(_, t, _)| dvhmod::tps::find(t, s.number, &s.name))
-                    .map(|t| dvhmod::tps::compare(&s, t));
-                let mut r = dvhreport::structure_report(&s, metrics, a.bin_width);
+                    .map(|t| dvhmod::tps::compare(s, t));
+                let mut r = dvhreport::structure_report(s, metrics, a.bin_width);
                 if json {
                     r.prerender();
                 }

@@ -19,7 +19,8 @@
 //!
 //! The sort is a radix sort ([`sorted_words`]) whose two buffers then hold the curve's
 //! points: a structure's samples take no memory beyond those two buffers, and the points
-//! none beyond them.
+//! none beyond them. A curve that is no longer needed hands its buffers back
+//! ([`Dvh::into_buffers`]) for the next one to be built in ([`Dvh::from_chunks_in`]).
 
 use crate::raster::sample::Sample;
 
@@ -61,8 +62,18 @@ impl Dvh {
     /// from [`crate::raster::sample_roi`]: a dose grid with such values is refused when it
     /// is read).
     pub fn from_chunks(chunks: Vec<Vec<Sample>>) -> Self {
+        let mut dvh = Self::from_chunks_in(chunks, Buffers::default());
+        dvh.doses.shrink_to_fit();
+        dvh.volumes_cc.shrink_to_fit();
+        dvh
+    }
+
+    /// [`Dvh::from_chunks`] built in `buffers` (what an earlier curve handed back, see
+    /// [`Dvh::into_buffers`]), grown where they are too small; the same curve whatever they
+    /// held. Their memory stays with the curve, unused parts included.
+    pub fn from_chunks_in(chunks: Vec<Vec<Sample>>, buffers: Buffers) -> Self {
         // Highest dose first; a stable sort, so equal doses stay in gathered order.
-        let (mut sorted, mut spare) = sorted_words(chunks);
+        let (mut sorted, mut spare) = sorted_words(chunks, buffers);
         // Point k is written over word k of each buffer, which the walk has passed: the
         // doses over the sorted words, the volumes over the spare buffer.
         let (mut k, mut i) = (0, 0);
@@ -84,7 +95,6 @@ impl Dvh {
         }
         let as_f64 = |mut words: Vec<u64>| -> Vec<f64> {
             words.truncate(k);
-            words.shrink_to_fit();
             // Collected in place: the same memory, read as the numbers written to it.
             words.into_iter().map(f64::from_bits).collect()
         };
@@ -93,6 +103,16 @@ impl Dvh {
             volumes_cc: as_f64(spare),
             total_cc: above_cc,
             mean: weighted / above_cc,
+        }
+    }
+
+    /// The curve's memory, for the next curve to be built in ([`Dvh::from_chunks_in`]).
+    pub fn into_buffers(self) -> Buffers {
+        // In place, like the conversion the other way in `from_chunks_in`.
+        let words = |numbers: Vec<f64>| numbers.into_iter().map(f64::to_bits).collect();
+        Buffers {
+            first: words(self.doses),
+            second: words(self.volumes_cc),
         }
     }
 
@@ -211,13 +231,23 @@ fn round_to(x: f64, q: f64) -> f64 {
     (x / q).round() * q
 }
 
+/// The memory a [`Dvh`] is built in: two buffers of words, reused from one curve to the
+/// next (a structure's curve takes 16 bytes a sample; memory fresh from the system costs a
+/// page fault every 4 KiB).
+#[derive(Debug, Default)]
+pub struct Buffers {
+    first: Vec<u64>,
+    second: Vec<u64>,
+}
+
 /// The samples of `chunks` that have volume and a finite dose, sorted by dose, highest
 /// first, samples of equal dose in the order of the chunks; and a spare buffer of the same
-/// length. Each sample is one word ([`word`]) whose high half orders the doses; the sort
-/// is a least-significant-digit radix sort on that half, a byte at a time (each pass keeps
-/// the order of the one before among equal bytes, so the whole sort is stable). The first
-/// pass reads the chunks; a pass in which every sample has the same byte is skipped.
-fn sorted_words(chunks: Vec<Vec<Sample>>) -> (Vec<u64>, Vec<u64>) {
+/// length; both in `buffers`. Each sample is one word ([`word`]) whose high half orders the
+/// doses; the sort is a least-significant-digit radix sort on that half, a byte at a time
+/// (each pass keeps the order of the one before among equal bytes, so the whole sort is
+/// stable). The first pass reads the chunks; a pass in which every sample has the same
+/// byte is skipped.
+fn sorted_words(chunks: Vec<Vec<Sample>>, buffers: Buffers) -> (Vec<u64>, Vec<u64>) {
     let counted = |s: &Sample| s.volume_cc() > 0.0 && s.dose().is_finite();
     let mut counts = [[0usize; 256]; 4];
     let mut n = 0;
@@ -228,8 +258,7 @@ fn sorted_words(chunks: Vec<Vec<Sample>>) -> (Vec<u64>, Vec<u64>) {
         }
         n += 1;
     }
-    // Zeroed memory comes from the system untouched: each word is written once per pass.
-    let mut sorted = vec![0u64; n];
+    let mut sorted = sized(buffers.first, n);
     let mut next = starts(&counts[0]);
     for chunk in chunks {
         for w in chunk.into_iter().filter(counted).map(word) {
@@ -238,7 +267,7 @@ fn sorted_words(chunks: Vec<Vec<Sample>>) -> (Vec<u64>, Vec<u64>) {
             *at += 1;
         }
     }
-    let mut spare = vec![0u64; n];
+    let mut spare = sized(buffers.second, n);
     for (byte, count) in counts.iter().enumerate().skip(1) {
         if count.contains(&n) {
             continue;
@@ -252,6 +281,17 @@ fn sorted_words(chunks: Vec<Vec<Sample>>) -> (Vec<u64>, Vec<u64>) {
         std::mem::swap(&mut sorted, &mut spare);
     }
     (sorted, spare)
+}
+
+/// `words` with length `n`, its words left as they are (each pass of the sort writes every
+/// word before it reads one); too small, a new buffer instead (zeroed memory comes from the
+/// system untouched, and nothing is copied).
+fn sized(mut words: Vec<u64>, n: usize) -> Vec<u64> {
+    if words.capacity() < n {
+        return vec![0; n];
+    }
+    words.resize(n, 0);
+    words
 }
 
 /// A sample as one word: in the high half a key whose ascending order is the dose's order
@@ -473,13 +513,44 @@ mod tests {
                 .filter(|s| s.volume_cc() > 0.0 && s.dose().is_finite())
                 .collect();
             plain.sort_by(|a, b| b.dose_f32().total_cmp(&a.dose_f32()));
-            let (sorted, spare) = sorted_words(input.chunks(333).map(<[Sample]>::to_vec).collect());
+            let chunks = input.chunks(333).map(<[Sample]>::to_vec).collect();
+            let (sorted, spare) = sorted_words(chunks, Buffers::default());
             assert_eq!(sorted.len(), plain.len());
             assert_eq!(spare.len(), plain.len());
             for (w, s) in sorted.iter().zip(&plain) {
                 assert_eq!(word_dose(*w).to_bits(), s.dose_f32().to_bits());
                 assert_eq!(word_volume(*w).to_bits(), s.volume_cc_f32().to_bits());
             }
+        }
+    }
+
+    #[test]
+    fn a_curve_built_in_another_curves_buffers_is_the_curve_built_in_fresh_memory() {
+        let mut next = uniform_numbers(5);
+        // Doses of 1 to 3 decimals: many ties. Sizes in an order that reuses buffers
+        // longer than needed (stale words past the end) and grows them.
+        let samples = |n: usize, next: &mut dyn FnMut() -> f64| -> Vec<Vec<Sample>> {
+            let all: Vec<Sample> = (0..n)
+                .map(|i| {
+                    let d = (60.0 * next() * 10f64.powi(1 + i as i32 % 3)).round();
+                    Sample::new(d / 10f64.powi(1 + i as i32 % 3), next())
+                })
+                .collect();
+            all.chunks(97).map(<[Sample]>::to_vec).collect()
+        };
+        let mut buffers = Buffers::default();
+        for n in [3_000, 500, 2_999, 8_000, 1, 0, 4_000] {
+            let chunks = samples(n, &mut next);
+            let fresh = Dvh::from_chunks(chunks.clone());
+            let reused = Dvh::from_chunks_in(chunks, buffers);
+            assert_eq!(reused.doses, fresh.doses);
+            assert_eq!(reused.volumes_cc, fresh.volumes_cc);
+            assert_eq!(reused.total_cc.to_bits(), fresh.total_cc.to_bits());
+            assert_eq!(
+                reused.mean().map(f64::to_bits),
+                fresh.mean().map(f64::to_bits)
+            );
+            buffers = reused.into_buffers();
         }
     }
 
