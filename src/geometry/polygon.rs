@@ -63,10 +63,30 @@ fn probe_point(p: &[[f64; 2]]) -> [f64; 2] {
 }
 
 /// True when two edges of the polygons cross (proper intersection, not touching at
-/// vertices). A sweep in x like [`self_intersects`]: the edges of both, in order of their
-/// left end, each compared only with the other polygon's edges still open there whose y
-/// range overlaps (about O((n + m) log(n + m)) for contours).
+/// vertices); see [`edge_contact`].
 pub fn any_edges_cross(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
+    edge_contact(a, b) == Contact::Cross
+}
+
+/// How the boundaries of two polygons meet, as far as [`edge_contact`] tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contact {
+    /// No edge of one comes near an edge of the other (their bounding boxes are apart):
+    /// the boundaries have no point in common.
+    Apart,
+    /// No two edges cross, but some come close enough that they may touch.
+    Near,
+    /// Two edges cross (proper intersection, not touching at vertices).
+    Cross,
+}
+
+/// Whether edges of the two polygons cross, may touch or are apart. A sweep in x like
+/// [`self_intersects`]: the edges of both, in order of their left end, each compared only
+/// with the other polygon's edges still open there whose y range overlaps (about
+/// O((n + m) log(n + m)) for contours). Edges whose bounding boxes meet (boundaries
+/// included) but do not cross make the answer [`Contact::Near`]: every common point of the
+/// boundaries is in such a pair.
+pub fn edge_contact(a: &[[f64; 2]], b: &[[f64; 2]]) -> Contact {
     let mut edges: Vec<(usize, usize, [f64; 4])> = Vec::with_capacity(a.len() + b.len());
     for (which, p) in [a, b].into_iter().enumerate() {
         edges.extend(edge_boxes(p).into_iter().map(|(i, r)| (which, i, r)));
@@ -77,6 +97,7 @@ pub fn any_edges_cross(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
         let p = polygons[which];
         (p[i], p[(i + 1) % p.len()])
     };
+    let mut contact = Contact::Apart;
     let mut open: [Vec<(usize, [f64; 4])>; 2] = [Vec::new(), Vec::new()];
     for &(which, i, r) in &edges {
         let other = 1 - which;
@@ -88,12 +109,13 @@ pub fn any_edges_cross(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
             }
             let (c, d) = edge(other, j);
             if segments_cross(p, q, c, d) {
-                return true;
+                return Contact::Cross;
             }
+            contact = Contact::Near;
         }
         open[which].push((i, r));
     }
-    false
+    contact
 }
 
 /// Each edge `i` of a closed polygon (from point `i` to the next) with its x and y ranges
@@ -301,7 +323,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) as f64 / f64::from(1u32 << 31)
         };
-        let (mut apart, mut crossing) = (0, 0);
+        let (mut apart, mut crossing, mut boxes_apart) = (0, 0, 0);
         for case in 0..600 {
             let polygon = |n: usize, next: &mut dyn FnMut() -> f64| -> Polygon {
                 if case % 2 == 0 {
@@ -324,6 +346,17 @@ mod tests {
             let expected = brute(&a, &b);
             assert_eq!(any_edges_cross(&a, &b), expected, "{a:?} {b:?}");
             assert_eq!(any_edges_cross(&b, &a), expected, "{b:?} {a:?}");
+            // Apart exactly when no two edges' boxes meet.
+            let boxes_meet = edge_boxes(&a).iter().any(|(_, r)| {
+                edge_boxes(&b)
+                    .iter()
+                    .any(|(_, o)| o[0] <= r[1] && r[0] <= o[1] && o[2] <= r[3] && r[2] <= o[3])
+            });
+            boxes_apart += usize::from(!boxes_meet);
+            for contact in [edge_contact(&a, &b), edge_contact(&b, &a)] {
+                assert_eq!(contact == Contact::Apart, !boxes_meet, "{a:?} {b:?}");
+                assert_eq!(contact == Contact::Cross, expected, "{a:?} {b:?}");
+            }
             if expected {
                 crossing += 1;
             } else {
@@ -331,8 +364,8 @@ mod tests {
             }
         }
         assert!(
-            apart > 50 && crossing > 100,
-            "{apart} apart, {crossing} crossing"
+            apart > 50 && crossing > 100 && boxes_apart > 20,
+            "{apart} apart, {crossing} crossing, {boxes_apart} with edge boxes apart"
         );
     }
 

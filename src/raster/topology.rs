@@ -25,7 +25,7 @@
 use rayon::prelude::*;
 
 use crate::dicom::{Contour, Plane, Roi};
-use crate::geometry::polygon::{self, Polygon};
+use crate::geometry::polygon::{self, Contact, Polygon};
 use crate::geometry::union::positive_winding_trapezoids;
 
 /// How the first and last contour planes end the solid.
@@ -537,8 +537,9 @@ fn boxes_overlap(a: &[f64; 4], b: &[f64; 4]) -> bool {
 }
 
 /// True when two polygons' insides overlap: one holds a point inside the other, or their
-/// edges cross, or (when neither test decides, as with shared edges) the area of their
-/// intersection is positive.
+/// edges cross, or (when neither test decides and their edges come close, as with shared
+/// edges) the area of their intersection is positive. Boundaries apart, with neither
+/// holding a point inside the other, are neither nested nor overlapping.
 fn polygons_overlap(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
     if a.len() < 3 || b.len() < 3 || !boxes_overlap(&bbox(a), &bbox(b)) {
         return false;
@@ -546,8 +547,13 @@ fn polygons_overlap(a: &[[f64; 2]], b: &[[f64; 2]]) -> bool {
     let holds = |p: &[[f64; 2]], q: &[[f64; 2]]| {
         interior_point(q).is_some_and(|c| polygon::contains(p, c[0], c[1]))
     };
-    if holds(a, b) || holds(b, a) || polygon::any_edges_cross(a, b) {
+    if holds(a, b) || holds(b, a) {
         return true;
+    }
+    match polygon::edge_contact(a, b) {
+        Contact::Cross => return true,
+        Contact::Apart => return false,
+        Contact::Near => {}
     }
     let (area_a, area_b) = (polygon::signed_area(a).abs(), polygon::signed_area(b).abs());
     let union: f64 = positive_winding_trapezoids(&[a.to_vec(), b.to_vec()], &[1.0, 1.0])
@@ -870,6 +876,30 @@ mod tests {
             3.0,
         );
         assert_eq!(volume_mm3(&s), 0.0);
+    }
+
+    #[test]
+    fn overlap_of_two_polygons_whatever_test_decides_it() {
+        let rect =
+            |x0: f64, y0: f64, x1: f64, y1: f64| vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+        let a = rect(0.0, 1.0, 3.0, 3.0);
+        // Overlapping by [2, 3] x [1, 3] along shared edges: neither holds the other's
+        // interior point ((3, 2) is on a's edge) and no edges cross; only the area tells.
+        let shared = rect(2.0, 1.0, 4.0, 3.0);
+        assert!(!polygon::contains(&a, 3.0, 2.0));
+        assert_eq!(polygon::edge_contact(&a, &shared), Contact::Near);
+        assert!(polygons_overlap(&a, &shared) && polygons_overlap(&shared, &a));
+        // Touching along an edge or at a corner only, apart, nested, crossing.
+        assert!(!polygons_overlap(&a, &rect(3.0, 0.0, 5.0, 2.0)));
+        assert!(!polygons_overlap(&a, &rect(3.0, 3.0, 4.0, 4.0)));
+        assert!(!polygons_overlap(&a, &rect(3.5, 0.0, 4.0, 5.0)));
+        assert!(polygons_overlap(&a, &rect(1.0, 1.5, 2.0, 2.5)));
+        assert!(polygons_overlap(&a, &rect(2.5, 0.0, 2.8, 5.0)));
+        // A piece inside an outline, their boundaries apart: held, so overlapping.
+        let outline = rect(0.0, 0.0, 10.0, 10.0);
+        let piece = rect(4.0, 4.0, 6.0, 6.0);
+        assert_eq!(polygon::edge_contact(&outline, &piece), Contact::Apart);
+        assert!(polygons_overlap(&outline, &piece));
     }
 
     #[test]
