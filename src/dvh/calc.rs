@@ -4,7 +4,7 @@
 
 use super::curve::{Buffers, Dvh};
 use crate::dicom::{DoseGrid, Roi};
-use crate::raster::sample::estimated_cost;
+use crate::raster::sample::{estimate, Estimate};
 use crate::raster::{sample_difference, sample_roi, SamplingOptions};
 
 /// The DVH of one ROI and what is known about its quality.
@@ -100,7 +100,7 @@ pub fn compute_subjects(
 ) -> Vec<StructureDvh> {
     crate::par::map_longest_first(
         subjects,
-        |s| estimated_cost(s.roi, dose, opts),
+        |s| estimate(s.roi, dose, opts).cost(),
         |s| one(dose, *s, opts, Buffers::default()),
     )
 }
@@ -119,13 +119,20 @@ where
     T: Send,
     F: Fn(&StructureDvh) -> T + Sync,
 {
+    let jobs: Vec<(&Roi, Estimate)> = rois
+        .iter()
+        .map(|&roi| (roi, estimate(roi, dose, opts)))
+        .collect();
+    // Room for the largest curve from the start (estimates are within about a factor 2), so
+    // that a thread's curves never move to new memory as they grow.
+    let largest = jobs.iter().map(|(_, e)| e.samples).fold(0.0, f64::max);
     // The costliest ROIs first (the body outline), so that the others fill the remaining
     // threads around them instead of one of them starting last.
     crate::par::map_longest_first_with(
-        rois,
-        |roi| estimated_cost(roi, dose, opts),
-        Buffers::default,
-        |buffers, roi| {
+        &jobs,
+        |(_, e)| e.cost(),
+        || Buffers::for_samples((2.0 * largest) as usize),
+        |buffers, &(roi, _)| {
             let s = one(
                 dose,
                 Subject { roi, minus: &[] },

@@ -240,6 +240,17 @@ pub struct Buffers {
     second: Vec<u64>,
 }
 
+impl Buffers {
+    /// Buffers with room for curves of `samples` samples. Zeroed memory comes from the
+    /// system untouched: only the part a curve uses is ever faulted in.
+    pub fn for_samples(samples: usize) -> Self {
+        Buffers {
+            first: vec![0; samples],
+            second: vec![0; samples],
+        }
+    }
+}
+
 /// The samples of `chunks` that have volume and a finite dose, sorted by dose, highest
 /// first, samples of equal dose in the order of the chunks; and a spare buffer of the same
 /// length; both in `buffers`. Each sample is one word ([`word`]) whose high half orders the

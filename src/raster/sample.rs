@@ -334,11 +334,27 @@ fn supersampling(voxels: f64, opts: &SamplingOptions) -> usize {
 /// as much as a dozen samples).
 const VERTEX_COST_IN_SAMPLES: f64 = 12.0;
 
-/// About what computing `roi`'s DVH costs, in samples: those [`sample_roi`] will take (its
-/// contours' areas, nesting ignored, and the factor its volume gives) and its vertices
-/// ([`VERTEX_COST_IN_SAMPLES`]). A scheduling estimate: the lung's 20,000 vertices cost it
-/// more than its 124,000 samples do.
-pub fn estimated_cost(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> f64 {
+/// About what computing an ROI's DVH takes ([`estimate`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Estimate {
+    /// The samples [`sample_roi`] will take (within about a factor 2).
+    pub samples: f64,
+    /// The contours' vertices.
+    pub vertices: usize,
+}
+
+impl Estimate {
+    /// What computing the DVH costs, in samples: its samples and its vertices
+    /// ([`VERTEX_COST_IN_SAMPLES`]). A scheduling estimate: the lung's 20,000 vertices cost
+    /// it more than its 124,000 samples do.
+    pub fn cost(&self) -> f64 {
+        self.samples + VERTEX_COST_IN_SAMPLES * self.vertices as f64
+    }
+}
+
+/// About what computing `roi`'s DVH takes: the samples [`sample_roi`] will take (its
+/// contours' areas, nesting ignored, and the factor its volume gives) and its vertices.
+pub fn estimate(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> Estimate {
     let dz = slice_spacing_mm(&dose.geometry);
     let planes = roi.planes();
     let contours = || {
@@ -352,7 +368,10 @@ pub fn estimated_cost(roi: &Roi, dose: &DoseGrid, opts: &SamplingOptions) -> f64
     let voxels = area_mm2 * dz / 1000.0 / voxel_cc(&dose.geometry, dz);
     // `factor` sub-cells a voxel in x, y and z.
     let factor = supersampling(voxels, opts) as f64;
-    voxels * factor.powi(3) + VERTEX_COST_IN_SAMPLES * vertices as f64
+    Estimate {
+        samples: voxels * factor.powi(3),
+        vertices,
+    }
 }
 
 /// The samples of one slab.
@@ -895,10 +914,14 @@ mod tests {
             .iter()
             .filter(|r| !r.contours.is_empty())
             .map(|r| {
+                let e = estimate(r, dose, &opts);
                 let vertices: usize = r.contours.iter().map(|c| c.points_mm.len()).sum();
-                let cost =
-                    estimated_cost(r, dose, &opts) - VERTEX_COST_IN_SAMPLES * vertices as f64;
-                (cost, sample_roi(r, dose, &opts).len())
+                assert_eq!(e.vertices, vertices);
+                assert_eq!(
+                    e.cost(),
+                    e.samples + VERTEX_COST_IN_SAMPLES * vertices as f64
+                );
+                (e.samples, sample_roi(r, dose, &opts).len())
             })
             .collect();
         assert!(pairs.len() >= 4);
