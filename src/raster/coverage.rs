@@ -30,6 +30,9 @@ pub struct Coverage {
 /// Index of the coverage in a cell's accumulation; the moments follow it.
 const AREA: usize = 0;
 
+/// Coverage at or below which a cell counts as empty (rounding).
+pub const EMPTY: f64 = 1e-12;
+
 impl Coverage {
     pub fn new(width: usize, height: usize) -> Self {
         let mut c = Coverage::default();
@@ -187,6 +190,7 @@ impl Coverage {
     /// Turns the accumulation into each cell's own values (prefix sums along each row).
     pub fn finish(&mut self) -> Cells<'_> {
         let (width, stride) = (self.width, self.stride());
+        let mut covered = 0;
         for row in 0..self.height {
             let mut sum = [0.0; 4];
             for v in &mut self.acc[row * stride..row * stride + width] {
@@ -194,11 +198,13 @@ impl Coverage {
                     sum[m] += v[m];
                 }
                 *v = sum;
+                covered += usize::from(sum[AREA] > EMPTY);
             }
         }
         Cells {
             width,
             stride,
+            covered,
             acc: &self.acc,
         }
     }
@@ -209,10 +215,17 @@ impl Coverage {
 pub struct Cells<'a> {
     pub width: usize,
     stride: usize,
+    /// How many cells have a coverage above [`EMPTY`].
+    covered: usize,
     acc: &'a [[f64; 4]],
 }
 
 impl Cells<'_> {
+    /// How many cells have a coverage above [`EMPTY`].
+    pub fn covered(&self) -> usize {
+        self.covered
+    }
+
     /// The covered fraction of each cell of row `b` (exact to rounding; `width` values).
     pub fn row(&self, b: usize) -> impl Iterator<Item = f64> + '_ {
         self.acc[b * self.stride..b * self.stride + self.width]
@@ -229,7 +242,7 @@ impl Cells<'_> {
     /// y from the cell's lower corner); the cell centre when the cell is empty.
     pub fn centroid(&self, a: usize, b: usize) -> [f64; 2] {
         let [_, area, mx, my] = self.acc[b * self.stride + a];
-        if area > 1e-12 {
+        if area > EMPTY {
             [(mx / area).clamp(0.0, 1.0), (my / area).clamp(0.0, 1.0)]
         } else {
             [0.5, 0.5]
@@ -302,6 +315,22 @@ mod tests {
             assert_abs_diff_eq!(c.centroid(0, 0)[0], 0.5, epsilon = 1e-12);
             assert_abs_diff_eq!(c.coverage(1, 0), 0.5, epsilon = 1e-12);
         }
+    }
+
+    #[test]
+    fn finishing_counts_the_covered_cells() {
+        // A triangle over a 4 x 3 raster, with a hole-like negative square in it.
+        let mut c = Coverage::new(4, 3);
+        c.add_contour(&[[0.0, 0.0], [4.0, 0.0], [0.0, 3.0]], 1.0);
+        c.add_contour(&[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], -1.0);
+        let cells = c.finish();
+        let counted = (0..3)
+            .flat_map(|b| cells.row(b).collect::<Vec<_>>())
+            .filter(|&v| v > EMPTY)
+            .count();
+        assert_eq!(cells.covered(), counted);
+        // Cell (0, 0) is cut out; (3, 1), (2, 2) and (3, 2) lie beyond the hypotenuse.
+        assert_eq!(counted, 12 - 1 - 3);
     }
 
     #[test]

@@ -25,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use super::coverage::{Cells, Coverage};
+use super::coverage::{Cells, Coverage, EMPTY};
 use super::difference::difference;
 use super::topology::{xy, Between, EndCap, Solid};
 use crate::dicom::{DoseGrid, Roi};
@@ -593,11 +593,8 @@ fn sample_cells(cells: &Cells, lattice: &Lattice, z: &SubSlabs, dose: &DoseGrid)
     let sub_area_mm2 = (g.column_spacing_mm / f) * (g.row_spacing_mm / f);
     let cell_cc = sub_area_mm2 * z.sub_mm / 1000.0;
     let outside_cell_cc = sub_area_mm2 * z.outside_mm / 1000.0;
-    let covered = (0..lattice.height)
-        .map(|b| cells.row(b).filter(|&c| c > 1e-12).count())
-        .sum::<usize>();
     let mut out = CellSamples {
-        samples: Vec::with_capacity(covered * z.ks.len()),
+        samples: Vec::with_capacity(cells.covered() * z.ks.len()),
         outside_cc: 0.0,
         lattice_area_mm2: 0.0,
     };
@@ -615,7 +612,7 @@ fn sample_cells(cells: &Cells, lattice: &Lattice, z: &SubSlabs, dose: &DoseGrid)
         let row = split_pair(clamp_index(j, g.rows), nj);
         for (a, (c, column)) in cells.row(b).zip(&columns).enumerate() {
             let c = c.clamp(0.0, 1.0);
-            if c <= 1e-12 {
+            if c <= EMPTY {
                 continue;
             }
             out.lattice_area_mm2 += c * sub_area_mm2;
