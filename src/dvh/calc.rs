@@ -123,15 +123,18 @@ where
         .iter()
         .map(|&roi| (roi, estimate(roi, dose, opts)))
         .collect();
-    // Room for the largest curve from the start (estimates are within about a factor 2), so
-    // that a thread's curves never move to new memory as they grow.
+    // Room for the largest curve from the start, so that a thread's curves do not move to
+    // new memory as they grow: twice its estimate (estimates are within about a factor 2),
+    // but never more than one sample a dose voxel (an ROI reaching far outside the grid is
+    // estimated by its whole area). A curve larger than the room gets buffers of its size.
     let largest = jobs.iter().map(|(_, e)| e.samples).fold(0.0, f64::max);
+    let room = ((2.0 * largest) as usize).min(dose.values.len());
     // The costliest ROIs first (the body outline), so that the others fill the remaining
     // threads around them instead of one of them starting last.
     crate::par::map_longest_first_with(
         &jobs,
         |(_, e)| e.cost(),
-        || Buffers::for_samples((2.0 * largest) as usize),
+        || Buffers::for_samples(room),
         |buffers, &(roi, _)| {
             let s = one(
                 dose,
@@ -226,6 +229,29 @@ fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raster::sample::tests_support::{linear_grid, square_roi};
+
+    #[test]
+    fn an_roi_reaching_far_outside_the_grid_is_computed_without_room_for_its_whole_area() {
+        // A square 20 km wide: its estimate (its whole area, in 1 mm voxels) is far more
+        // memory than there is; only the part inside the 41 mm grid is sampled.
+        let dose = linear_grid();
+        let z = [-2.0, -1.0, 0.0, 1.0, 2.0];
+        let (huge, small) = (square_roi(1e7, &z), square_roi(5.0, &z));
+        let done = compute_each(&dose, &[&huge, &small], &SamplingOptions::default(), |s| {
+            (s.samples, s.outside_cc, s.dvh.mean(), s.error.clone())
+        });
+        let (samples, outside_cc, mean, error) = &done[0];
+        assert!(error.is_none(), "{error:?}");
+        assert!(
+            *samples > 0 && *outside_cc > 1e6,
+            "{samples} samples, {outside_cc} cc out"
+        );
+        // The part inside: the grid's whole width, dose 10 + x, mean 10 Gy.
+        assert!((mean.unwrap() - 10.0).abs() < 1e-6, "{mean:?}");
+        assert_eq!(done[1].3, None);
+        assert!((done[1].2.unwrap() - 10.0).abs() < 1e-6);
+    }
 
     fn with_defect(volume_cc: f64) -> StructureDvh {
         StructureDvh {
