@@ -20,7 +20,7 @@
 //! The sort is a radix sort ([`sorted_words`]) whose two buffers then hold the curve's
 //! points: a structure's samples take no memory beyond those two buffers, and the points
 //! none beyond them. A curve that is no longer needed hands its buffers back
-//! ([`Dvh::into_buffers`]) for the next one to be built in ([`Dvh::from_chunks_in`]).
+//! (`Dvh::into_buffers`) for the next one to be built in (`Dvh::from_chunks_in`).
 
 use crate::raster::sample::Sample;
 
@@ -69,9 +69,9 @@ impl Dvh {
     }
 
     /// [`Dvh::from_chunks`] built in `buffers` (what an earlier curve handed back, see
-    /// [`Dvh::into_buffers`]), grown where they are too small; the same curve whatever they
-    /// held. Their memory stays with the curve, unused parts included.
-    pub fn from_chunks_in(chunks: Vec<Vec<Sample>>, buffers: Buffers) -> Self {
+    /// [`Dvh::into_buffers`]), replaced by new ones where they are too small; the same curve
+    /// whatever they held. Their memory stays with the curve, unused parts included.
+    pub(crate) fn from_chunks_in(chunks: Vec<Vec<Sample>>, buffers: Buffers) -> Self {
         // Highest dose first; a stable sort, so equal doses stay in gathered order.
         let (mut sorted, mut spare) = sorted_words(chunks, buffers);
         // Point k is written over word k of each buffer, which the walk has passed: the
@@ -107,7 +107,7 @@ impl Dvh {
     }
 
     /// The curve's memory, for the next curve to be built in ([`Dvh::from_chunks_in`]).
-    pub fn into_buffers(self) -> Buffers {
+    pub(crate) fn into_buffers(self) -> Buffers {
         // In place, like the conversion the other way in `from_chunks_in`.
         let words = |numbers: Vec<f64>| numbers.into_iter().map(f64::to_bits).collect();
         Buffers {
@@ -235,7 +235,7 @@ fn round_to(x: f64, q: f64) -> f64 {
 /// next (a structure's curve takes 16 bytes a sample; memory fresh from the system costs a
 /// page fault every 4 KiB).
 #[derive(Debug, Default)]
-pub struct Buffers {
+pub(crate) struct Buffers {
     first: Vec<u64>,
     second: Vec<u64>,
 }
@@ -243,7 +243,7 @@ pub struct Buffers {
 impl Buffers {
     /// Buffers with room for curves of `samples` samples. Zeroed memory comes from the
     /// system untouched: only the part a curve uses is ever faulted in.
-    pub fn for_samples(samples: usize) -> Self {
+    pub(crate) fn for_samples(samples: usize) -> Self {
         Buffers {
             first: vec![0; samples],
             second: vec![0; samples],

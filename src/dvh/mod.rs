@@ -15,4 +15,4 @@ pub mod indices;
 pub mod tps;
 
 pub use calc::{compute, compute_each, compute_subjects, StructureDvh, Subject};
-pub use curve::{Buffers, Dvh};
+pub use curve::Dvh;
